@@ -1,0 +1,150 @@
+"""Settings: built-in defaults < config/weekly.toml < secret files < .env < WEEKLY_* variables.
+
+Nested keys use `__` in the environment: `WEEKLY_SMTP__HOST=mail.example.org`.
+Secrets (the SMTP password, the signing key) are refused in the TOML file, which is
+meant to be committed; they come from the environment, .env or a secret file
+(`--secrets-dir DIR` holding files `smtp__password`, `signing_key`), and print masked.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
+
+from composer.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/weekly.toml")
+SECRET_KEYS = (("smtp", "password"), ("signing_key",))
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BrandSettings(Section):
+    name: str = "DW Weekly"
+    publisher: str = "Digital Watch Observatory"
+    site_url: str = "https://dig.watch"
+    logo_url: str = "https://dig.watch/wp-content/uploads/2022/06/DW-logo.png"
+    primary_color: str = "#0b3c5d"
+    accent_color: str = "#e8542f"
+    postal_address: str = "DiploFoundation, 7bis Avenue de la Paix, 1202 Geneva, Switzerland"
+    footer_text: str = "You receive DW Weekly because you subscribed to Digital Watch updates."
+
+
+class IssueSettings(Section):
+    greeting: str = "Dear readers,"
+    pointer: str = "For the main updates and reflections, consult the Radar and Reading Corner below."
+    signoff: str = "DW Team"
+    radar_size: int = Field(10, ge=1, le=30)
+
+
+class IngestSettings(Section):
+    max_file_mb: float = Field(20, gt=0, description="Larger input files are refused, not read.")
+
+
+class OutputSettings(Section):
+    dir: Path = Path("out")
+
+
+class SmtpSettings(Section):
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "DW Weekly <newsletter@example.org>"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WEEKLY_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    brand: BrandSettings = BrandSettings()
+    issue: IssueSettings = IssueSettings()
+    ingest: IngestSettings = IngestSettings()
+    output: OutputSettings = OutputSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    signing_key: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        toml_values, secret_values = _file_values.get()
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            InitSettingsSource(settings_cls, init_kwargs=secret_values),
+            InitSettingsSource(settings_cls, init_kwargs=toml_values),
+        )
+
+
+# The TOML and secret-file values for the Settings being built; a context variable because
+# settings_customise_sources is a classmethod and cannot see load_settings' arguments.
+_file_values: ContextVar[tuple[dict, dict]] = ContextVar("_file_values", default=({}, {}))
+
+
+def load_settings(
+    config_file: Path | None = None, env_file: Path | None = Path(".env"), secrets_dir: Path | None = None
+) -> Settings:
+    """Read the effective settings; `config_file` None means WEEKLY_CONFIG or config/weekly.toml if present."""
+    explicit = config_file or (Path(os.environ["WEEKLY_CONFIG"]) if os.environ.get("WEEKLY_CONFIG") else None)
+    path = explicit or DEFAULT_CONFIG
+    if explicit and not explicit.is_file():
+        raise ConfigError(f"{explicit}: config file not found")
+    values = _read_toml(path) if path.is_file() else {}
+    secrets = _read_secrets(secrets_dir) if secrets_dir else {}
+    token = _file_values.set((values, secrets))
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        env = "WEEKLY_" + "__".join(str(part) for part in first["loc"]).upper()
+        raise ConfigError(f"setting {key} (from {path}, .env or {env}): {first['msg']}") from err
+    finally:
+        _file_values.reset(token)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    for key_path in SECRET_KEYS:
+        node = values
+        for key in key_path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is not None:
+            dotted = ".".join(key_path)
+            env = "WEEKLY_" + "__".join(key_path).upper()
+            raise ConfigError(f"{path}: {dotted} is a secret and does not belong in the config file; set {env}")
+    return values
+
+
+def _read_secrets(secrets_dir: Path) -> dict:
+    """One file per secret, named by its key path joined with `__` (Docker and systemd credentials)."""
+    if not secrets_dir.is_dir():
+        raise ConfigError(f"{secrets_dir}: secrets directory not found")
+    values: dict = {}
+    for key_path in SECRET_KEYS:
+        path = secrets_dir / "__".join(key_path)
+        if not path.is_file():
+            continue
+        node = values
+        for key in key_path[:-1]:
+            node = node.setdefault(key, {})
+        node[key_path[-1]] = path.read_text(encoding="utf-8").strip()
+    return values

@@ -1,0 +1,22 @@
+"""One root error for everything `weekly` reports to a user.
+
+Stages raise a subclass; the CLI prints `error: <message>` on one line and exits 1.
+Third-party errors are wrapped once, at the boundary that knows the file or host,
+and chained with `from err` so a debugger still sees the cause.
+"""
+
+
+class WeeklyError(Exception):
+    """A user or data error: the message names the file, line or host and the reason."""
+
+
+class ConfigError(WeeklyError):
+    """The settings (config/weekly.toml, .env, WEEKLY_* variables) are wrong."""
+
+
+class InputError(WeeklyError):
+    """An input path cannot be used at all (it does not exist, or holds no inputs)."""
+
+
+class RenderError(WeeklyError):
+    """A template or the MJML compiler failed."""

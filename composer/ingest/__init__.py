@@ -1,0 +1,116 @@
+"""Ingest: read the week's material into Items (and the past issues found among it).
+
+`load_items(paths)` takes files and folders. A folder is read for the input files directly and
+recursively below it, in name order: .txt (text dumps), .xml .rss .atom (feeds), .json and
+.jsonl (items). A file named explicitly is read whatever its name, its format told by its
+extension or, failing that, by its first character. Every problem with one input is reported
+with its path and the others are still read; only a path that does not exist, or a folder with
+no inputs, is fatal for that path alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from composer.ingest.feed import parse_feed
+from composer.ingest.jsonitems import parse_json
+from composer.ingest.text import parse_text
+from composer.models import Ingested, Item, PastIssue, Problem
+
+_FORMATS = {
+    ".txt": "text", ".text": "text",
+    ".xml": "feed", ".rss": "feed", ".atom": "feed",
+    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+}
+# Enough to tell text from binary: a NUL byte in the first few kilobytes.
+_SNIFF_BYTES = 8192
+
+
+def load_items(paths: list[Path], max_file_mb: float = 20) -> Ingested:
+    """Every item and past issue in `paths`, with the problems met, in a stable order."""
+    items: list[Item] = []
+    past_issues: list[PastIssue] = []
+    problems: list[Problem] = []
+    seen: set[Path] = set()
+    for path in paths:
+        files, path_problems = _input_files(path)
+        problems.extend(path_problems)
+        for file in files:
+            if file.resolve() in seen:
+                continue
+            seen.add(file.resolve())
+            file_items, file_past, file_problems = _read_file(file, int(max_file_mb * 1024 * 1024))
+            items.extend(file_items)
+            past_issues.extend(file_past)
+            problems.extend(file_problems)
+    return Ingested(items=tuple(items), past_issues=tuple(past_issues), problems=tuple(problems))
+
+
+def _input_files(path: Path) -> tuple[list[Path], list[Problem]]:
+    if path.is_file():
+        return [path], []
+    if path.is_dir():
+        files = sorted(
+            file for file in path.rglob("*")
+            if file.is_file() and file.suffix.lower() in _FORMATS
+            and not any(part.startswith(".") for part in file.relative_to(path).parts)
+        )
+        if not files:
+            known = " ".join(sorted(_FORMATS))
+            return [], [Problem(level="error", path=str(path), message=f"folder has no input files ({known})")]
+        return files, []
+    reason = "no such file or folder" if not path.exists() else "not a regular file or folder"
+    return [], [Problem(level="error", path=str(path), message=reason)]
+
+
+def _read_file(path: Path, max_bytes: int) -> tuple[list[Item], list[PastIssue], list[Problem]]:
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            limit_mb = max_bytes / 1024 / 1024
+            message = (f"{size / 1024 / 1024:.1f} MB is over the {limit_mb:g} MB input limit, not read "
+                       "(split the file, or raise ingest.max_file_mb / WEEKLY_INGEST__MAX_FILE_MB)")
+            return [], [], [Problem(level="error", path=source, message=message)]
+        data = path.read_bytes()
+    except OSError as err:
+        return [], [], [Problem(level="error", path=source, message=f"cannot read: {err.strerror or err}")]
+    if not data.strip():
+        return [], [], [Problem(level="error", path=source, message="empty file")]
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        return [], [], [Problem(level="error", path=source, message="binary file, not text: skipped")]
+    kind = _FORMATS.get(path.suffix.lower()) or _sniff(data)
+    if kind == "feed":
+        items, problems = parse_feed(data, source)
+        return items, [], problems
+    text, problems = _decode(data, source)
+    if kind == "text":
+        items, past, text_problems = parse_text(text, source)
+    else:
+        items, past, text_problems = parse_json(text, source, json_lines=kind == "jsonl")
+    if not items and not past and not text_problems:
+        text_problems.append(Problem(level="warning", path=source, message="no articles found"))
+    return items, past, problems + text_problems
+
+
+def _sniff(data: bytes) -> str:
+    start = data.lstrip()[:1]
+    if start == b"<":
+        return "feed"
+    if start == b"[":
+        return "json"
+    if start == b"{":
+        first_line = data.lstrip().split(b"\n", 1)[0].strip()
+        return "jsonl" if first_line.endswith(b"}") else "json"
+    return "text"
+
+
+def _decode(data: bytes, source: str) -> tuple[str, list[Problem]]:
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        message = f"not valid UTF-8 (first bad byte at offset {err.start}); undecodable bytes shown as \ufffd"
+        return data.decode("utf-8-sig", errors="replace"), [
+            Problem(level="warning", path=source, line=line, message=message)
+        ]

@@ -1,0 +1,74 @@
+"""What a line of article text is: body, a trailer that ends the article, or a stray short line.
+
+Shared by every parser: dig.watch puts the same trailers in its feeds as in its text dumps.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Non-breaking and other odd spaces appear inside trailers ("If so,\u00a0ask"); fold them so the
+# patterns below see one ordinary space.
+_ODD_SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
+
+# The chatbot trailer comes in variants: "aboutAI", "tech, and", "diplomacyIf so", with or without "!".
+_TRAILERS = (
+    re.compile(r"^would you like to learn more about.{0,80}diplo chatbot[!.]?$", re.I),
+    re.compile(r"^track all key .{1,160} on our dedicated .{0,80}page\.?$", re.I),
+    re.compile(r"^for more information on these topics,? visit diplomacy\.edu\.?$", re.I),
+)
+
+# A body paragraph ends like a sentence; titles, image captions and tag lines do not.
+_SENTENCE_END = ".!?…:;\"'’”)]"
+_BULLET = re.compile(r"^[•\-–*·]\s")
+_MAX_SHORT_LINE = 150
+
+
+def clean(line: str) -> str:
+    """The line with odd spaces folded to one space and the ends trimmed."""
+    return _ODD_SPACES.sub(" ", line).strip()
+
+
+def is_trailer(line: str) -> bool:
+    """True for the promotional lines that end an article and are never content."""
+    return any(pattern.match(line) for pattern in _TRAILERS)
+
+
+def is_short_line(line: str) -> bool:
+    """True for a line shaped like a title, caption or tag line rather than a sentence."""
+    return (
+        0 < len(line) <= _MAX_SHORT_LINE
+        and line[-1] not in _SENTENCE_END
+        and not _BULLET.match(line)
+    )
+
+
+def tag_line_tags(line: str) -> list[str] | None:
+    """The tags of a tag line ("IGF 2025, Norway, Language inclusion"), or None for any other line."""
+    parts = [part.strip() for part in line.split(",")]
+    if len(parts) < 3 or not is_short_line(line):
+        return None
+    if all(part and len(part.split()) <= 4 for part in parts):
+        return parts
+    return None
+
+
+def body(paragraphs: list[str]) -> tuple[list[str], list[str]]:
+    """The body paragraphs of one article, cut at its first trailer, and the tags of its tag lines.
+
+    For sources that already separate articles (feeds, JSON); captions and other short lines go.
+    """
+    kept: list[str] = []
+    tags: list[str] = []
+    for raw in paragraphs:
+        line = clean(raw)
+        if not line:
+            continue
+        if is_trailer(line):
+            break
+        line_tags = tag_line_tags(line)
+        if line_tags:
+            tags.extend(line_tags)
+        elif not is_short_line(line):
+            kept.append(line)
+    return kept, tags

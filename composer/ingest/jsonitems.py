@@ -1,0 +1,86 @@
+"""JSON arrays and JSON Lines of items: the schema `weekly items --json` prints.
+
+Each record is an object. `paragraphs` (a non-empty list of strings) is required; `title`, `kind`
+(news, blog, event), `url`, `published` (ISO 8601), `tags`, `image_url`, `image_alt` are optional;
+`id`, `source`, `position` and `line` are filled in when absent. A record with
+`"kind": "past_issue"` is a past issue (number, headline, date_range, editorial, radar,
+reading_corner, events). Unknown keys are refused, so a misspelt one is named, not ignored.
+A bad record is reported with its line (JSON Lines) or index (JSON) and the others are kept.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import ValidationError
+
+from composer.ingest._lines import body
+from composer.models import Item, PastIssue, Problem, content_id
+
+
+def parse_json(text: str, source: str, json_lines: bool) -> tuple[list[Item], list[PastIssue], list[Problem]]:
+    """The items and past issues of one JSON or JSON Lines document."""
+    records, problems = _records_jsonl(text, source) if json_lines else _records_json(text, source)
+    items: list[Item] = []
+    past_issues: list[PastIssue] = []
+    for where, line, record in records:
+        try:
+            if not isinstance(record, dict):
+                raise TypeError(f"expected an object, got {type(record).__name__}")
+            if record.get("kind") == "past_issue":
+                past_issues.append(PastIssue.model_validate({"source": source, "line": line, **record}))
+            else:
+                items.append(_item(record, len(items), source, line))
+        except (ValidationError, TypeError, ValueError) as err:
+            problems.append(Problem(level="error", path=source, line=line, message=f"{where}: {_reason(err)}"))
+    return items, past_issues, problems
+
+
+def _records_json(text: str, source: str) -> tuple[list[tuple[str, int | None, object]], list[Problem]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        return [], [Problem(level="error", path=source, line=err.lineno, message=f"not valid JSON: {err.msg}")]
+    records = data if isinstance(data, list) else [data]
+    return [(f"item {index + 1}", None, record) for index, record in enumerate(records)], []
+
+
+def _records_jsonl(text: str, source: str) -> tuple[list[tuple[str, int | None, object]], list[Problem]]:
+    records, problems = [], []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(("record", number, json.loads(line)))
+        except json.JSONDecodeError as err:
+            problems.append(Problem(level="error", path=source, line=number, message=f"not valid JSON: {err.msg}"))
+    return records, problems
+
+
+def _item(record: dict, position: int, source: str, line: int | None) -> Item:
+    paragraphs = record.get("paragraphs")
+    if not isinstance(paragraphs, list) or not all(isinstance(p, str) for p in paragraphs):
+        raise TypeError("field 'paragraphs': expected a list of strings" if paragraphs is not None
+                        else "field 'paragraphs' is required")
+    kept, tags = body(paragraphs)
+    if not kept:
+        raise ValueError("field 'paragraphs' holds no body text")
+    title = record.get("title")
+    values = {
+        "id": content_id(title if isinstance(title, str) else None, kept),
+        "source": source,
+        "position": position,
+        "line": line,
+        **record,
+        "paragraphs": kept,
+        "tags": [*record.get("tags", []), *tags] if isinstance(record.get("tags", []), list) else record["tags"],
+    }
+    return Item.model_validate(values)
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        return f"field '{field}': {first['msg']}"
+    return str(err)

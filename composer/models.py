@@ -1,0 +1,152 @@
+"""The contracts between stages.
+
+inputs --ingest--> Ingested(items, past_issues) --curate--> Selection --summarise--> Draft
+--render--> RenderedIssue --deliver--> files | SMTP
+
+Models are frozen: a stage returns new values and never edits what it was given.
+The ones read from outside (Item and PastIssue in JSON input, Draft from YAML) forbid
+unknown keys, so a misspelt key is refused with its name instead of silently ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ItemKind = Literal["news", "blog", "event"]
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Item(Contract):
+    """One article, blog post or event, as read from an input."""
+
+    id: str = Field(description="Stable id: a hash of the normalised title and paragraphs.")
+    title: str | None = Field(None, description="None when the source has no title (seed 001).")
+    paragraphs: tuple[str, ...] = Field(min_length=1)
+    kind: ItemKind = "news"
+    url: str | None = None
+    published: datetime | None = None
+    tags: tuple[str, ...] = ()
+    image_url: str | None = None
+    image_alt: str | None = None
+    source: str = Field(description="The file the item was read from.")
+    position: int = Field(0, ge=0, description="0-based index of the item within its file.")
+    line: int | None = Field(None, ge=1, description="Line of the file where the item starts.")
+
+
+class PastEntry(Contract):
+    """One entry of a section of a past newsletter."""
+
+    teaser: str
+    image_alt: str | None = None
+    site: str | None = Field(None, description="Host site shown with an event, e.g. dig.watch.")
+    event_date: date | None = Field(None, description="The first date in an event's description.")
+
+
+class PastIssue(Contract):
+    """A DW Weekly issue pasted into the inputs: context for the next issue, never news."""
+
+    kind: Literal["past_issue"] = "past_issue"
+    number: int = Field(ge=1)
+    headline: str
+    date_range: str | None = None
+    week_start: date | None = None
+    week_end: date | None = None
+    editorial: tuple[str, ...] = ()
+    radar: tuple[PastEntry, ...] = ()
+    reading_corner: tuple[PastEntry, ...] = ()
+    events: tuple[PastEntry, ...] = ()
+    source: str
+    line: int | None = Field(None, ge=1)
+
+
+class Problem(Contract):
+    """Something wrong with one input; the rest of the input is still read."""
+
+    level: Literal["error", "warning"]
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+class Ingested(Contract):
+    """What ingest read: the week's items, the past issues found, and what went wrong."""
+
+    items: tuple[Item, ...] = ()
+    past_issues: tuple[PastIssue, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+class Selection(Contract):
+    """The items picked for each section of the next issue."""
+
+    number: int = Field(ge=1)
+    week_start: date
+    week_end: date
+    radar: tuple[Item, ...] = ()
+    reading_corner: tuple[Item, ...] = ()
+    events: tuple[Item, ...] = ()
+
+
+class Entry(Contract):
+    """One entry of a section of the draft."""
+
+    title: str
+    teaser: str
+    url: str | None = None
+    image: str | None = None
+    image_alt: str | None = None
+    topic: str | None = None
+    item_id: str | None = None
+    when: str | None = None
+    where: str | None = None
+
+
+class Sections(Contract):
+    radar: tuple[Entry, ...] = ()
+    reading_corner: tuple[Entry, ...] = ()
+    events: tuple[Entry, ...] = ()
+
+
+class Draft(Contract):
+    """The issue as an editor sees and may correct it (issue.yaml)."""
+
+    number: int = Field(ge=1)
+    headline: str
+    week_start: date
+    week_end: date
+    date_range: str
+    preheader: str
+    greeting: str
+    editorial: tuple[str, ...] = ()
+    signoff: str
+    sections: Sections = Sections()
+
+
+class RenderedIssue(Contract):
+    """The email as it leaves the renderer."""
+
+    subject: str
+    mjml: str
+    html: str
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def content_id(title: str | None, paragraphs: tuple[str, ...] | list[str]) -> str:
+    """A stable id from the normalised content, so the same story read twice gets one id."""
+    text = "\n".join([title or "", *paragraphs])
+    normalised = _SPACES.sub(" ", text).strip().casefold()
+    return hashlib.sha256(normalised.encode()).hexdigest()[:16]
