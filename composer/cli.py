@@ -1,0 +1,161 @@
+"""The `weekly` command: parse arguments, call one stage, print, return an exit code.
+
+Exit codes: 0 success, 1 a user or data error (one line each on stderr, no traceback),
+2 a usage error (argparse). Stages never print; everything a user sees is printed here.
+Heavy imports happen inside the commands so `weekly --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from composer import __version__
+from composer.errors import WeeklyError
+
+DEFAULT_INPUTS = [Path("seeds")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.command(args)
+    except WeeklyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="weekly",
+        description="Compose and send the Digital Watch weekly newsletter (DW Weekly).",
+        epilog="example:\n  weekly build seeds/ -o out/\n\nRun `weekly COMMAND --help` for each command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"weekly {__version__}")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="settings file (default: $WEEKLY_CONFIG or config/weekly.toml)")
+    parser.add_argument("--env-file", type=Path, default=Path(".env"), metavar="FILE",
+                        help="dotenv file with WEEKLY_* settings and secrets (default: .env)")
+    parser.add_argument("--secrets-dir", type=Path, metavar="DIR",
+                        help="folder of secret files named smtp__password, signing_key")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    items = _command(commands, "items", _items, "list the items read from the inputs",
+                     "weekly items seeds/\n  weekly items seeds/ feed.xml --json > items.json")
+    items.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                       help="input files or folders (default: seeds/)")
+    items.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+
+    build = _command(commands, "build", _build, "compose the next issue and write it to disk",
+                     "weekly build\n  weekly build seeds/ feed.xml -o out/210")
+    build.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                       help="input files or folders (default: seeds/)")
+    build.add_argument("-o", "--out", type=Path, metavar="DIR", help="output folder (default: output.dir, out/)")
+    build.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                       help="the date to build for (default: today)")
+
+    _command(commands, "config", _config, "show the effective settings, secrets masked",
+             "weekly config\n  WEEKLY_SMTP__HOST=mail.example.org weekly config")
+    return parser
+
+
+def _command(commands, name: str, handler, summary: str, example: str) -> argparse.ArgumentParser:
+    sub = commands.add_parser(
+        name, help=summary, description=summary[0].upper() + summary[1:] + ".",
+        epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub.set_defaults(command=handler)
+    return sub
+
+
+def _settings(args):
+    from composer.config import load_settings
+
+    return load_settings(args.config, args.env_file, args.secrets_dir)
+
+
+def _report(problems) -> int:
+    """Print each problem on its own line; 1 if any is an error."""
+    for problem in problems:
+        print(f"{problem.level}: {problem}", file=sys.stderr)
+    return 1 if any(problem.level == "error" for problem in problems) else 0
+
+
+def _items(args) -> int:
+    from composer.ingest import load_items
+
+    settings = _settings(args)
+    ingested = load_items(args.paths or DEFAULT_INPUTS, settings.ingest.max_file_mb)
+    if args.json:
+        records = [item.model_dump(mode="json") for item in (*ingested.items, *ingested.past_issues)]
+        json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        _print_items_table(ingested)
+    return _report(ingested.problems)
+
+
+def _print_items_table(ingested) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{len(ingested.items)} items", expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("file", no_wrap=True, max_width=20)
+    table.add_column("line", justify="right", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("title", ratio=3)
+    table.add_column("¶", justify="right", no_wrap=True)
+    table.add_column("tags", ratio=1)
+    for number, item in enumerate(ingested.items, 1):
+        title = item.title or f"[dim](untitled) {item.paragraphs[0][:70]}…[/dim]"
+        line = str(item.line or "")
+        table.add_row(str(number), Path(item.source).name, line, item.kind, title, str(len(item.paragraphs)),
+                      ", ".join(item.tags))
+    console.print(table)
+    for issue in ingested.past_issues:
+        console.print(
+            f"past issue [bold]DW Weekly #{issue.number}[/bold] – {issue.headline} ({issue.date_range or 'no date'}): "
+            f"{len(issue.editorial)} editorial paragraphs, {len(issue.radar)} Radar, "
+            f"{len(issue.reading_corner)} Reading Corner, {len(issue.events)} events"
+        )
+
+
+def _build(args) -> int:
+    from composer.pipeline import build
+
+    settings = _settings(args)
+    out_dir = args.out or settings.output.dir
+    result = build(args.paths or DEFAULT_INPUTS, out_dir, settings, args.today or date.today())
+    status = _report(result.problems)
+    print(f"DW Weekly #{result.draft.number} ({result.draft.date_range}) from {result.item_count} items:")
+    for path in result.written:
+        print(f"  {path}")
+    return status
+
+
+def _config(args) -> int:
+    settings = _settings(args)
+    for name, value in settings.model_dump(mode="json").items():
+        if isinstance(value, dict):
+            print(f"\n[{name}]")
+            for key, inner in value.items():
+                print(_toml_line(key, inner))
+        else:
+            print(_toml_line(name, value))
+    return 0
+
+
+def _toml_line(key: str, value) -> str:
+    return f"# {key} = (not set)" if value is None else f"{key} = {json.dumps(value, ensure_ascii=False)}"
