@@ -32,7 +32,9 @@ def parse_json(text: str, source: str, json_lines: bool) -> tuple[list[Item], li
             else:
                 items.append(_item(record, len(items), source, line))
         except (ValidationError, TypeError, ValueError) as err:
-            problems.append(Problem(level="error", path=source, line=line, message=f"{where}: {_reason(err)}"))
+            prefix = f"{where}: " if where else ""
+            problems.append(Problem(level="error", path=source, line=line, message=prefix + _reason(err)))
+    problems.sort(key=lambda problem: problem.line or 0)
     return items, past_issues, problems
 
 
@@ -51,7 +53,7 @@ def _records_jsonl(text: str, source: str) -> tuple[list[tuple[str, int | None, 
         if not line.strip():
             continue
         try:
-            records.append(("record", number, json.loads(line)))
+            records.append(("", number, json.loads(line)))
         except json.JSONDecodeError as err:
             problems.append(Problem(level="error", path=source, line=number, message=f"not valid JSON: {err.msg}"))
     return records, problems
@@ -82,5 +84,7 @@ def _reason(err: Exception) -> str:
     if isinstance(err, ValidationError):
         first = err.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
+        if first["type"] == "extra_forbidden":
+            return f"unknown field '{field}'"
         return f"field '{field}': {first['msg']}"
     return str(err)

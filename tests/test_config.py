@@ -1,0 +1,79 @@
+"""Settings: TOML < secret files < .env < WEEKLY_* variables; secrets never in TOML, never printed."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import run_weekly
+
+from composer.config import load_settings
+from composer.errors import ConfigError
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """An empty working folder with no WEEKLY_* variables set."""
+    for name in list(os.environ):
+        if name.startswith("WEEKLY_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    return tmp_path
+
+
+def test_defaults_without_any_file(workdir):
+    """With no config file, .env or variables the built-in defaults apply."""
+    settings = load_settings()
+    assert settings.smtp.host == "localhost" and settings.issue.greeting == "Dear readers,"
+
+
+def test_precedence_toml_then_dotenv_then_environment(workdir, monkeypatch):
+    """Each layer overrides the one below it, key by key."""
+    (workdir / "config" / "weekly.toml").write_text('[smtp]\nhost = "toml.example"\nport = 2525\nusername = "t"\n')
+    (workdir / ".env").write_text("WEEKLY_SMTP__HOST=dotenv.example\nWEEKLY_SMTP__PORT=2526\n")
+    monkeypatch.setenv("WEEKLY_SMTP__HOST", "env.example")
+    settings = load_settings()
+    assert (settings.smtp.host, settings.smtp.port, settings.smtp.username) == ("env.example", 2526, "t")
+
+
+def test_secret_in_toml_is_refused(workdir):
+    """A password in the committed config file is an error that names the variable to use."""
+    (workdir / "config" / "weekly.toml").write_text('[smtp]\npassword = "hunter2"\n')
+    with pytest.raises(ConfigError, match="smtp.password is a secret .* set WEEKLY_SMTP__PASSWORD"):
+        load_settings()
+
+
+def test_secrets_from_a_secrets_dir(workdir):
+    """Secret files named by key path are read and stay SecretStr."""
+    secrets = workdir / "secrets"
+    secrets.mkdir()
+    (secrets / "smtp__password").write_text("s3cret\n")
+    (secrets / "signing_key").write_text("k3y")
+    settings = load_settings(secrets_dir=secrets)
+    assert settings.smtp.password.get_secret_value() == "s3cret"
+    assert settings.signing_key.get_secret_value() == "k3y"
+
+
+def test_wrong_value_names_the_key_and_variable(workdir, monkeypatch):
+    """A wrong-typed value is one ConfigError naming the key and its variable."""
+    monkeypatch.setenv("WEEKLY_SMTP__PORT", "many")
+    with pytest.raises(ConfigError, match=r"setting smtp.port .*WEEKLY_SMTP__PORT"):
+        load_settings()
+
+
+def test_config_command_masks_secrets(tmp_path):
+    """`weekly config` shows the effective settings with the password masked."""
+    env = {**os.environ, "WEEKLY_SMTP__PASSWORD": "hunter2", "WEEKLY_SMTP__HOST": "mail.example.org"}
+    done = run_weekly("config", env=env)
+    assert done.returncode == 0, done.stderr
+    assert 'host = "mail.example.org"' in done.stdout
+    assert "hunter2" not in done.stdout and 'password = "**********"' in done.stdout
+
+
+def test_config_errors_exit_1_with_one_line(tmp_path):
+    """A bad setting is one line on stderr, exit 1, no traceback."""
+    done = run_weekly("config", env={**os.environ, "WEEKLY_SMTP__SECURITY": "tls"})
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: setting smtp.security")
