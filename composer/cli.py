@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.command(args)
     except WeeklyError as err:
+        _report(err.problems)
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

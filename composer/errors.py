@@ -7,7 +7,14 @@ and chained with `from err` so a debugger still sees the cause.
 
 
 class WeeklyError(Exception):
-    """A user or data error: the message names the file, line or host and the reason."""
+    """A user or data error: the message names the file, line or host and the reason.
+
+    `problems` are the per-input problems (models.Problem) that led to it, printed before it.
+    """
+
+    def __init__(self, message: str, problems: tuple = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class ConfigError(WeeklyError):

@@ -12,6 +12,7 @@ from pathlib import Path
 from composer.config import Settings
 from composer.curate import curate
 from composer.deliver.files import write_issue
+from composer.errors import WeeklyError
 from composer.ingest import load_items
 from composer.models import Draft, Problem
 from composer.render import render
@@ -31,6 +32,9 @@ class BuildResult(BaseModel):
 def build(paths: list[Path], out_dir: Path, settings: Settings, today: date) -> BuildResult:
     """Compose the next issue from `paths` and write it to `out_dir`."""
     ingested = load_items(paths, settings.ingest.max_file_mb)
+    if not ingested.items:
+        # Writing an empty issue would replace the last good one in out_dir.
+        raise WeeklyError(f"no articles in {', '.join(map(str, paths))}; nothing written", ingested.problems)
     selection = curate(ingested, today, settings.issue.radar_size)
     draft = summarise(selection, settings.issue)
     rendered = render(draft, settings.brand)

@@ -68,3 +68,17 @@ def test_build_on_seeds_writes_compiled_html(tmp_path):
     assert html.lower().startswith("<!doctype html>") and "<mj-" not in html
     assert "DW Weekly #210" in html and "CERN unveils AI strategy" in html
     assert "fonts.googleapis.com" not in html
+
+
+def test_build_with_no_articles_writes_nothing(tmp_path):
+    """A build whose inputs all fail reports each, exits 1 and leaves the last issue in place."""
+    out = tmp_path / "out"
+    assert run_weekly("build", "-o", str(out)).returncode == 0
+    before = (out / "index.html").read_bytes()
+    done = run_weekly("build", str(tmp_path / "missing"), "-o", str(out))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"error: {tmp_path / 'missing'}: no such file or folder",
+        f"error: no articles in {tmp_path / 'missing'}; nothing written",
+    ]
+    assert (out / "index.html").read_bytes() == before
