@@ -148,3 +148,38 @@ def _read_secrets(secrets_dir: Path) -> dict:
             node = node.setdefault(key, {})
         node[key_path[-1]] = path.read_text(encoding="utf-8").strip()
     return values
+
+
+class Basket(Section):
+    theme: str
+    cues: tuple[str, ...]
+
+
+class KindCues(Section):
+    cues: tuple[str, ...] = ()
+    url_cues: tuple[str, ...] = ()
+
+
+class Taxonomy(Section):
+    """config/topics.toml: the Digital Watch baskets, technologies and kind cues."""
+
+    default_basket: str
+    baskets: dict[str, Basket]
+    technologies: dict[str, tuple[str, ...]] = {}
+    kinds: dict[Literal["blog", "event"], KindCues] = {}
+
+
+DEFAULT_TOPICS = Path(__file__).resolve().parents[1] / "config" / "topics.toml"
+
+
+def load_taxonomy(path: Path | None = None) -> Taxonomy:
+    """The taxonomy from `path`, config/topics.toml in the working folder, or the bundled one."""
+    path = path or (Path("config/topics.toml") if Path("config/topics.toml").is_file() else DEFAULT_TOPICS)
+    try:
+        taxonomy = Taxonomy.model_validate(_read_toml(path))
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise ConfigError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from err
+    if taxonomy.default_basket not in taxonomy.baskets:
+        raise ConfigError(f"{path}: default_basket {taxonomy.default_basket!r} is not one of the baskets")
+    return taxonomy

@@ -12,21 +12,14 @@ import re
 from datetime import date
 
 from composer.ingest._lines import is_short_line
+from composer.language import MONTH_PATTERN, MONTHS, first_date, safe_date
 from composer.models import PastEntry, PastIssue, Problem
 
 PAST_ISSUE_HEADER = re.compile(r"^DW Weekly #(\d+)\s*[–—-]\s*(.+)$")
 
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        "january february march april may june july august september october november december".split(), 1
-    )
-}
-_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december)"
-_DATE = re.compile(rf"\b(\d{{1,2}})\s+{_MONTH}\s+(\d{{4}})", re.I)
 # "18 – 25 April 2025", "25 April – 2 May 2025", "28 December 2024 – 3 January 2025"
 _DATE_RANGE = re.compile(
-    rf"^(\d{{1,2}})(?:\s+{_MONTH})?(?:\s+(\d{{4}}))?\s*[–—-]\s*(\d{{1,2}})\s+{_MONTH}\s+(\d{{4}})$", re.I
+    rf"^(\d{{1,2}})(?:\s+{MONTH_PATTERN})?(?:\s+(\d{{4}}))?\s*[–—-]\s*(\d{{1,2}})\s+{MONTH_PATTERN}\s+(\d{{4}})$", re.I
 )
 _GREETING = re.compile(r"^dear [\w ]+,$", re.I)
 _POINTER = re.compile(r"^for the main updates and reflections", re.I)
@@ -61,7 +54,7 @@ def parse_past_issue(lines: list[str], first_line: int, source: str) -> tuple[Pa
                 editorial.append(line)
         elif state == "events":
             if site is not None:
-                sections["events"].append(PastEntry(teaser=line, image_alt=alt, site=site, event_date=_first_date(line)))
+                sections["events"].append(PastEntry(teaser=line, image_alt=alt, site=site, event_date=first_date(line)))
                 alt, site = None, None
             elif _SITE.match(line) and alt is not None:
                 site = line
@@ -97,25 +90,13 @@ def parse_past_issue(lines: list[str], first_line: int, source: str) -> tuple[Pa
     return issue, problems
 
 
-def _first_date(text: str) -> date | None:
-    match = _DATE.search(text)
-    if not match:
-        return None
-    return _safe_date(int(match[3]), _MONTHS[match[2].lower()], int(match[1]))
-
-
 def _parse_range(text: str | None) -> tuple[date | None, date | None]:
     match = _DATE_RANGE.match(text) if text else None
     if not match:
         return None, None
-    end_year, end_month = int(match[6]), _MONTHS[match[5].lower()]
-    start_month = _MONTHS[match[2].lower()] if match[2] else end_month
+    end_year, end_month = int(match[6]), MONTHS[match[5].lower()]
+    start_month = MONTHS[match[2].lower()] if match[2] else end_month
     start_year = int(match[3]) if match[3] else end_year - (1 if start_month > end_month else 0)
-    return _safe_date(start_year, start_month, int(match[1])), _safe_date(end_year, end_month, int(match[4]))
+    return safe_date(start_year, start_month, int(match[1])), safe_date(end_year, end_month, int(match[4]))
 
 
-def _safe_date(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None

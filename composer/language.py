@@ -1,0 +1,91 @@
+"""Sentences and words of English news text, with no downloaded models or data.
+
+The sentence splitter is a single regular-expression pass: a boundary is sentence punctuation
+followed by space and a capital, a digit or an opening quote, unless the word before the
+period is a known abbreviation (Dr., U.S., e.g.) or an initial. Numbers such as €5.5 billion or
+3.5% never split because no space follows their period.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st mt vs etc e.g i.e cf al inc ltd co corp plc llc no nos vol gen gov sen "
+    "rep col lt sgt capt cmdr adm pres amb dept est approx fig jan feb mar apr jun jul aug sep sept oct nov "
+    "dec u.s u.k u.n e.u u.s.a a.m p.m ph.d b.a m.a".split()
+)
+_BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9À-Þ€$£])")
+_LAST_POSSESSIVE = re.compile(r"['’]s$")
+_WORD = re.compile(r"(\S+)$")
+_POSSESSIVE = re.compile(r"['’]s$")
+_WORD = re.compile(r"[A-Za-zÀ-ÿ0-9][A-Za-zÀ-ÿ0-9'’+\-.]*[A-Za-zÀ-ÿ0-9+]|[A-Za-zÀ-ÿ0-9]")
+
+STOPWORDS = frozenset(
+    "a about above after again against all also although am among an and any are as at be because been "
+    "before being below between both but by can could did do does doing down during each even few for from "
+    "further had has have having he her here hers herself him himself his how however i if in into is it its "
+    "itself just may me might more most much must my myself new no nor not now of off on once only or other "
+    "our ours ourselves out over own said same say says she should since so some such than that the their "
+    "theirs them themselves then there these they this those through to too under until up upon us very "
+    "via was we were what when where whether which while who whom why will with within without would yet "
+    "you your yours also according including instead across amid still well like one two three many"
+    .split()
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text`, in order, each stripped."""
+    sentences = []
+    start = 0
+    for boundary in _BOUNDARY.finditer(text):
+        before = _LAST_WORD.search(text, start, boundary.start() + 1)
+        word = before[1].rstrip(".!?…\"”’')]").lower().lstrip("(\"“‘'") if before else ""
+        if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+            continue
+        sentences.append(text[start : boundary.end()].strip())
+        start = boundary.end()
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def words(text: str) -> list[str]:
+    """The words of `text`, case kept, punctuation dropped (hyphens and inner apostrophes kept)."""
+    return _WORD.findall(text)
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words that carry meaning: no stopwords (but acronyms such as US stay), no possessive 's."""
+    result = []
+    for word in words(text):
+        lower = _POSSESSIVE.sub("", word.lower())
+        if len(lower) > 1 and (lower not in STOPWORDS or word.isupper()):
+            result.append(lower)
+    return result
+
+
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        "january february march april may june july august september october november december".split(), 1
+    )
+}
+MONTH_PATTERN = "(" + "|".join(MONTHS) + ")"
+_DATE = re.compile(rf"\b(\d{{1,2}})\s+{MONTH_PATTERN}\s+(\d{{4}})", re.I)
+
+
+def first_date(text: str) -> date | None:
+    """The first date written "29 April 2025" in `text`, or None."""
+    match = _DATE.search(text)
+    return safe_date(int(match[3]), MONTHS[match[2].lower()], int(match[1])) if match else None
+
+
+def safe_date(year: int, month: int, day: int) -> date | None:
+    """The date, or None where the numbers name no real day (31 April)."""
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
