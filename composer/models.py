@@ -88,15 +88,25 @@ class Ingested(Contract):
     problems: tuple[Problem, ...] = ()
 
 
+class Pick(Contract):
+    """One story chosen for the issue: its richest version and what curate learnt about it."""
+
+    item: Item
+    topic: str = Field(description="The Digital Watch basket, e.g. Cybersecurity.")
+    technologies: tuple[str, ...] = ()
+    sources: int = Field(1, ge=1, description="How many inputs told this story.")
+    when: date | None = Field(None, description="An event's date.")
+
+
 class Selection(Contract):
-    """The items picked for each section of the next issue."""
+    """The stories picked for each section of the next issue, most important first."""
 
     number: int = Field(ge=1)
     week_start: date
     week_end: date
-    radar: tuple[Item, ...] = ()
-    reading_corner: tuple[Item, ...] = ()
-    events: tuple[Item, ...] = ()
+    radar: tuple[Pick, ...] = ()
+    reading_corner: tuple[Pick, ...] = ()
+    events: tuple[Pick, ...] = ()
 
 
 class Entry(Contract):

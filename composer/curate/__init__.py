@@ -1,31 +1,175 @@
-"""Curate: pick the week's items for each section of the next issue.
+"""Curate: of the week's items, pick the stories for Radar, Reading Corner and Upcoming Events.
 
-A first version: the issue number and week continue from the newest past issue in the inputs,
-and Radar takes the first news items in input order. Dedupe, topics and ranking come next.
+The steps, all pure:
+1. The issue: its number continues from the newest past issue in the inputs, its week is the one
+   after that issue (7 days, as DW Weekly's "18 – 25 April 2025"), unless the rules say otherwise.
+2. The week's items: dated ones inside the week, and every undated one.
+3. Stories: near-duplicates (the same event told by several sources) become one story that keeps
+   its richest version and counts its sources; stories a past issue already covered are dropped.
+4. Filing: a basket, technologies and a kind (news, blog, event) by the cue words of topics.toml.
+5. Ranking: centrality in the week, number of sources, recency and length; an editor's pins come
+   first and blocks never appear. Radar takes the best news with at most `max_per_basket` from one
+   basket while other baskets have stories to offer.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from composer.models import Ingested, Selection
+from pydantic import Field
+
+from composer.config import Taxonomy
+from composer.curate.classify import TaxonomyPatterns, classify
+from composer.curate.similarity import centrality, cosine, duplicate_groups, tfidf
+from composer.language import first_date
+from composer.models import Contract, Ingested, Item, PastIssue, Pick, Selection, content_id
 
 WEEK = timedelta(days=7)
+_BASKET_DISCOUNT = 0.12
 
 
-def curate(ingested: Ingested, now: date, radar_size: int) -> Selection:
-    """The selection for the issue after the newest past issue (or the week ending `now`)."""
+class CurateRules(Contract):
+    """What the editor decides: sizes, thresholds, pins and blocks, and optional issue and week."""
+
+    taxonomy: Taxonomy
+    radar_size: int = Field(10, ge=8, le=12)
+    reading_size: int = Field(4, ge=1, le=4)
+    events_size: int = Field(4, ge=0, le=8)
+    max_per_basket: int = Field(3, ge=1)
+    duplicate_threshold: float = Field(0.5, gt=0, le=1, description="Cosine at which two items are one story.")
+    covered_threshold: float = Field(0.18, gt=0, le=1, description="Cosine with a past issue's text that means covered.")
+    pins: tuple[str, ...] = Field((), description="Item ids (or their first characters) or title words to include first.")
+    blocks: tuple[str, ...] = Field((), description="Item ids (or their first characters) or title words to leave out.")
+    issue_number: int | None = Field(None, ge=1)
+    week_start: date | None = None
+
+
+@dataclass
+class _Story:
+    item: Item
+    topic: str
+    technologies: tuple[str, ...]
+    kind: str
+    sources: int
+    score: float = 0.0
+    pinned: bool = False
+
+
+def curate(ingested: Ingested, rules: CurateRules, now: date) -> Selection:
+    """The selection for the next issue; `now` is used only when no past issue dates the week."""
     newest = max(ingested.past_issues, key=lambda issue: issue.number, default=None)
-    number = newest.number + 1 if newest else 1
-    week_start = newest.week_end if newest and newest.week_end else now - WEEK
-    news = [item for item in ingested.items if item.kind == "news"]
-    blogs = [item for item in ingested.items if item.kind == "blog"]
-    events = [item for item in ingested.items if item.kind == "event"]
+    number = rules.issue_number or (newest.number + 1 if newest else 1)
+    week_start = rules.week_start or (newest.week_end if newest and newest.week_end else now - WEEK)
+    week_end = week_start + WEEK
+    items = [item for item in ingested.items if _in_week(item, week_start, week_end)]
+    stories = _stories(items, ingested.past_issues, rules, week_end)
+    picked = [story for story in stories if not _matches(story.item, rules.blocks)]
+    for story in picked:
+        story.pinned = _matches(story.item, rules.pins)
+    picked.sort(key=lambda story: (not story.pinned, -story.score, story.item.id))
+    events = [_event_pick(story, week_end) for story in picked if story.kind == "event"]
+    events += _past_events(ingested.past_issues, rules.taxonomy, week_end)
+    upcoming = sorted((pick for pick in events if pick.when), key=lambda pick: (pick.when, pick.item.id))
     return Selection(
         number=number,
         week_start=week_start,
-        week_end=week_start + WEEK,
-        radar=tuple(news[:radar_size]),
-        reading_corner=tuple(blogs[:4]),
-        events=tuple(events[:4]),
+        week_end=week_end,
+        radar=tuple(_diverse([s for s in picked if s.kind == "news"], rules.radar_size, rules.max_per_basket)),
+        reading_corner=tuple(_pick(s) for s in picked if s.kind == "blog")[: rules.reading_size],
+        events=tuple(upcoming[: rules.events_size]),
     )
+
+
+def _in_week(item: Item, start: date, end: date) -> bool:
+    return item.published is None or item.kind == "event" or start <= item.published.date() <= end
+
+
+def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: CurateRules, week_end: date) -> list[_Story]:
+    past_texts = [text for issue in past_issues for text in _past_texts(issue)]
+    vectors = tfidf([_text(item) for item in items] + past_texts)
+    item_vectors, past_vectors = vectors[: len(items)], vectors[len(items) :]
+    central = centrality(item_vectors)
+    top_central = max(central, default=0.0) or 1.0
+    patterns = TaxonomyPatterns(rules.taxonomy)
+    stories = []
+    for group in duplicate_groups(item_vectors, rules.duplicate_threshold):
+        richest = max(group, key=lambda index: (len(_text(items[index])), -index))
+        if any(cosine(item_vectors[richest], past) >= rules.covered_threshold for past in past_vectors):
+            continue
+        item = items[richest]
+        topic, technologies, kind = classify(item, patterns)
+        sources = len({items[index].url or items[index].source for index in group})
+        story = _Story(item, topic, technologies, kind, sources)
+        story.score = (
+            0.55 * central[richest] / top_central
+            + 0.2 * min(1.0, (sources - 1) / 3)
+            + 0.15 * _recency(item, week_end)
+            + 0.1 * min(1.0, math.log1p(len(_text(item))) / math.log1p(4000))
+        )
+        stories.append(story)
+    return stories
+
+
+def _diverse(stories: list[_Story], size: int, max_per_basket: int) -> list[Pick]:
+    """The best `size` stories, at most `max_per_basket` per basket unless too few baskets remain.
+
+    Each story already taken from a basket lowers the next one's claim by `_BASKET_DISCOUNT`, so a
+    strong story from a new basket beats a third one from a busy basket (maximal marginal relevance).
+    Pinned stories (sorted first) are taken as they come.
+    """
+    chosen: list[_Story] = []
+    per_basket: dict[str, int] = {}
+    remaining = list(stories)
+    while remaining and len(chosen) < size:
+        allowed = [story for story in remaining if per_basket.get(story.topic, 0) < max_per_basket] or remaining
+        best = max(allowed, key=lambda story: (story.pinned, story.score - _BASKET_DISCOUNT * per_basket.get(story.topic, 0)))
+        chosen.append(best)
+        remaining.remove(best)
+        per_basket[best.topic] = per_basket.get(best.topic, 0) + 1
+    chosen.sort(key=stories.index)
+    return [_pick(story) for story in chosen]
+
+
+def _pick(story: _Story) -> Pick:
+    return Pick(item=story.item, topic=story.topic, technologies=story.technologies, sources=story.sources)
+
+
+def _event_pick(story: _Story, week_end: date) -> Pick:
+    when = next((d for d in map(first_date, story.item.paragraphs) if d and d >= week_end), None)
+    return _pick(story).model_copy(update={"when": when})
+
+
+def _past_events(past_issues: tuple[PastIssue, ...], taxonomy: Taxonomy, week_end: date) -> list[Pick]:
+    """A past issue's events that are still ahead of this issue's end."""
+    picks = []
+    for issue in past_issues:
+        for entry in issue.events:
+            if entry.event_date and entry.event_date >= week_end:
+                item = Item(
+                    id=content_id(entry.image_alt, (entry.teaser,)), title=entry.image_alt, paragraphs=(entry.teaser,),
+                    kind="event", url=f"https://{entry.site}" if entry.site else None, source=issue.source,
+                )
+                picks.append(Pick(item=item, topic=taxonomy.default_basket, when=entry.event_date))
+    return picks
+
+
+def _past_texts(issue: PastIssue) -> list[str]:
+    return [*issue.editorial, *(entry.teaser for entry in (*issue.radar, *issue.reading_corner, *issue.events))]
+
+
+def _text(item: Item) -> str:
+    # The title counts twice: it names the story.
+    return f"{item.title or ''} {item.title or ''} {' '.join(item.paragraphs)}"
+
+
+def _recency(item: Item, week_end: date) -> float:
+    if item.published is None:
+        return 0.5
+    return max(0.0, 1.0 - (week_end - item.published.date()).days / 7)
+
+
+def _matches(item: Item, needles: tuple[str, ...]) -> bool:
+    title = (item.title or item.paragraphs[0]).lower()
+    return any(item.id.startswith(needle) or needle.lower() in title for needle in needles if needle)
