@@ -17,8 +17,7 @@ _ABBREVIATIONS = frozenset(
     "dec u.s u.k u.n e.u u.s.a a.m p.m ph.d b.a m.a".split()
 )
 _BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9À-Þ€$£])")
-_LAST_POSSESSIVE = re.compile(r"['’]s$")
-_WORD = re.compile(r"(\S+)$")
+_LAST_WORD = re.compile(r"(\S+)$")
 _POSSESSIVE = re.compile(r"['’]s$")
 _WORD = re.compile(r"[A-Za-zÀ-ÿ0-9][A-Za-zÀ-ÿ0-9'’+\-.]*[A-Za-zÀ-ÿ0-9+]|[A-Za-zÀ-ÿ0-9]")
 
