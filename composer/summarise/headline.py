@@ -182,7 +182,7 @@ def _shorten(text: str) -> str:
         text = text[: cuts[-1]] if cuts and cuts[-1] >= _GOOD_HEADLINE else text[: MAX_HEADLINE + 1].rsplit(" ", 1)[0]
     opening = max(text.rfind("‘"), text.rfind("“"))
     if opening > _MIN_HEADLINE and text.rfind("’") < opening and text.rfind("”") < opening:
-        text = text[:opening]  # never end inside a quotation
+        text = text[:opening].rstrip()  # never end inside a quotation
     previous = None
     while previous != text:
         previous, text = text, _DANGLING.sub("", text).rstrip(",;:")
