@@ -57,17 +57,47 @@ def _parser() -> argparse.ArgumentParser:
                        help="input files or folders (default: seeds/)")
     items.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
 
-    build = _command(commands, "build", _build, "compose the next issue and write it to disk",
+    compose = _command(commands, "compose", _compose, "compose the next issue's draft (issue.yaml) for an editor",
+                       "weekly compose seeds/ -o out/issue.yaml\n  weekly compose seeds/ feed.xml --issue 211 "
+                       "--week 2025-05-02 --pin 3f2a --block 'Blue Origin'")
+    _issue_options(compose)
+    compose.add_argument("-o", "--out", type=Path, metavar="FILE",
+                         help="the draft file to write (default: OUTPUT_DIR/issue.yaml)")
+
+    render = _command(commands, "render", _render, "render a draft (issue.yaml) into the email files",
+                      "weekly render out/issue.yaml -o out/")
+    render.add_argument("draft", type=Path, metavar="DRAFT", help="the draft file, as written by compose")
+    render.add_argument("-o", "--out", type=Path, metavar="DIR", help="output folder (default: output.dir, out/)")
+
+    build = _command(commands, "build", _build, "compose the next issue and render it to disk (compose + render)",
                      "weekly build\n  weekly build seeds/ feed.xml -o out/210")
-    build.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                       help="input files or folders (default: seeds/)")
+    _issue_options(build)
     build.add_argument("-o", "--out", type=Path, metavar="DIR", help="output folder (default: output.dir, out/)")
-    build.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                       help="the date to build for (default: today)")
 
     _command(commands, "config", _config, "show the effective settings, secrets masked",
              "weekly config\n  WEEKLY_SMTP__HOST=mail.example.org weekly config")
     return parser
+
+
+def _issue_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="input files or folders (default: seeds/)")
+    sub.add_argument("--issue", type=int, metavar="N", help="issue number (default: the newest past issue's + 1)")
+    sub.add_argument("--week", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                     help="first day of the issue's week (default: the end of the newest past issue's week)")
+    sub.add_argument("--pin", action="append", default=[], metavar="ID|WORDS",
+                     help="put this item (id prefix or title words) in the issue first; repeatable")
+    sub.add_argument("--block", action="append", default=[], metavar="ID|WORDS",
+                     help="leave this item (id prefix or title words) out; repeatable")
+    sub.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                     help="the date to compose on (default: today); used when no past issue dates the week")
+
+
+def _compose_args(args):
+    from composer.pipeline import ComposeOptions
+
+    options = ComposeOptions(issue_number=args.issue, week_start=args.week, pins=tuple(args.pin),
+                             blocks=tuple(args.block))
+    return args.paths or DEFAULT_INPUTS, options, args.today or date.today()
 
 
 def _command(commands, name: str, handler, summary: str, example: str) -> argparse.ArgumentParser:
@@ -133,15 +163,39 @@ def _print_items_table(ingested) -> None:
         )
 
 
+def _compose(args) -> int:
+    from composer.pipeline import compose_to_file
+
+    settings = _settings(args)
+    paths, options, today = _compose_args(args)
+    composed = compose_to_file(paths, args.out or settings.output.dir / "issue.yaml", settings, options, today)
+    return _summary(composed)
+
+
+def _render(args) -> int:
+    from composer.pipeline import render_file
+
+    settings = _settings(args)
+    for path in render_file(args.draft, args.out or settings.output.dir, settings):
+        print(f"  {path}")
+    return 0
+
+
 def _build(args) -> int:
     from composer.pipeline import build
 
     settings = _settings(args)
-    out_dir = args.out or settings.output.dir
-    result = build(args.paths or DEFAULT_INPUTS, out_dir, settings, args.today or date.today())
-    status = _report(result.problems)
-    print(f"DW Weekly #{result.draft.number} ({result.draft.date_range}) from {result.item_count} items:")
-    for path in result.written:
+    paths, options, today = _compose_args(args)
+    return _summary(build(paths, args.out or settings.output.dir, settings, options, today))
+
+
+def _summary(composed) -> int:
+    status = _report(composed.problems)
+    draft = composed.draft
+    sections = draft.sections
+    print(f"DW Weekly #{draft.number} ({draft.date_range}) from {composed.item_count} items: "
+          f"{len(sections.radar)} Radar, {len(sections.reading_corner)} Reading Corner, {len(sections.events)} events")
+    for path in composed.written:
         print(f"  {path}")
     return status
 

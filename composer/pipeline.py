@@ -1,7 +1,8 @@
-"""The whole flow, top to bottom: ingest -> curate -> summarise -> render -> write to disk.
+"""The whole flow, top to bottom: ingest -> curate -> summarise -> (draft) -> render -> files.
 
-Each step is one stage's public function; this module only wires them together, so the flow
-reads here in one place and each stage stays testable alone.
+Each step is one stage's public function; this module only wires them together with the settings,
+so the flow reads here in one place and each stage stays testable alone. The draft (issue.yaml) is
+the hand-off point: `compose` stops there, `render` starts there, `build` does both.
 """
 
 from __future__ import annotations
@@ -9,35 +10,84 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from composer.config import Settings
-from composer.curate import curate
+from pydantic import BaseModel, ConfigDict
+
+from composer.config import Settings, load_taxonomy
+from composer.curate import CurateRules, curate
 from composer.deliver.files import write_issue
+from composer.draft import read_draft, write_draft
 from composer.errors import WeeklyError
 from composer.ingest import load_items
 from composer.models import Draft, Problem
 from composer.render import render
-from composer.summarise import summarise
-from pydantic import BaseModel, ConfigDict
+from composer.summarise import Style, summarise
 
 
-class BuildResult(BaseModel):
+class ComposeOptions(BaseModel):
+    """What the editor says on the command line for this issue."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issue_number: int | None = None
+    week_start: date | None = None
+    pins: tuple[str, ...] = ()
+    blocks: tuple[str, ...] = ()
+
+
+class Composed(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     draft: Draft
-    written: tuple[Path, ...]
     problems: tuple[Problem, ...]
     item_count: int
+    written: tuple[Path, ...] = ()
 
 
-def build(paths: list[Path], out_dir: Path, settings: Settings, today: date) -> BuildResult:
-    """Compose the next issue from `paths` and write it to `out_dir`."""
+def compose(paths: list[Path], settings: Settings, options: ComposeOptions, today: date) -> Composed:
+    """Read the inputs and write nothing: the draft of the next issue, and the input problems met."""
     ingested = load_items(paths, settings.ingest.max_file_mb)
     if not ingested.items:
-        # Writing an empty issue would replace the last good one in out_dir.
+        # An empty draft would replace the last good one.
         raise WeeklyError(f"no articles in {', '.join(map(str, paths))}; nothing written", ingested.problems)
-    selection = curate(ingested, today, settings.issue.radar_size)
-    draft = summarise(selection, settings.issue)
-    rendered = render(draft, settings.brand)
-    written = write_issue(rendered, out_dir)
-    return BuildResult(draft=draft, written=tuple(written), problems=ingested.problems,
-                       item_count=len(ingested.items))
+    taxonomy = load_taxonomy()
+    rules = CurateRules(
+        taxonomy=taxonomy,
+        radar_size=settings.issue.radar_size,
+        pins=options.pins,
+        blocks=options.blocks,
+        issue_number=options.issue_number,
+        week_start=options.week_start,
+    )
+    selection = curate(ingested, rules, today)
+    style = Style(
+        greeting=settings.issue.greeting,
+        pointer=settings.issue.pointer,
+        signoff=settings.issue.signoff,
+        themes={name: basket.theme for name, basket in taxonomy.baskets.items()},
+    )
+    draft = summarise(selection, style)
+    return Composed(draft=draft, problems=ingested.problems, item_count=len(ingested.items))
+
+
+def compose_to_file(paths: list[Path], draft_path: Path, settings: Settings, options: ComposeOptions,
+                    today: date) -> Composed:
+    """`weekly compose`: the draft written to `draft_path`."""
+    composed = compose(paths, settings, options, today)
+    return composed.model_copy(update={"written": (write_draft(composed.draft, draft_path),)})
+
+
+def render_to_dir(draft: Draft, out_dir: Path, settings: Settings) -> list[Path]:
+    """`weekly render`: the email files of `draft` written to `out_dir`."""
+    return write_issue(render(draft, settings.brand), out_dir)
+
+
+def render_file(draft_path: Path, out_dir: Path, settings: Settings) -> list[Path]:
+    """Render the draft file an editor may have changed."""
+    return render_to_dir(read_draft(draft_path), out_dir, settings)
+
+
+def build(paths: list[Path], out_dir: Path, settings: Settings, options: ComposeOptions, today: date) -> Composed:
+    """`weekly build`: compose, keep the draft beside the email, and render it into `out_dir`."""
+    composed = compose_to_file(paths, out_dir / "issue.yaml", settings, options, today)
+    written = render_to_dir(composed.draft, out_dir, settings)
+    return composed.model_copy(update={"written": (*composed.written, *written)})

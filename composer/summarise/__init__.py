@@ -1,43 +1,49 @@
-"""Summarise: turn a Selection into a Draft an editor can correct.
+"""Summarise: turn a Selection into a Draft an editor can correct, offline and deterministically.
 
-A first version: each teaser is the item's lead sentences up to 220 characters, an untitled
-item's title is its lead sentence shortened at a word boundary, and the editorial lists the
-Radar titles. The editorial engine replaces these with real summaries.
+Each entry gets a title (its own, or a headline written from its lead sentence) and a teaser of
+complete sentences; the issue gets a DW-style headline, a preheader and an editorial. Greeting,
+pointer and sign-off come from settings, the basket themes from topics.toml.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date
+from urllib.parse import urlparse
 
-from composer.config import IssueSettings
-from composer.models import Draft, Entry, Item, Sections, Selection
+from composer.language import split_sentences
+from composer.models import Contract, Draft, Entry, Pick, Sections, Selection
+from composer.summarise.editorial import editorial, issue_headline
+from composer.summarise.headline import headline
+from composer.summarise.teaser import teaser
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[A-Z‘“'\"])")
-MAX_TEASER = 220
-MAX_TITLE = 90
+_PREHEADER_LIMIT = 150
 
 
-def summarise(selection: Selection, issue: IssueSettings) -> Draft:
-    """The draft of the selected issue, with the greeting, pointer and sign-off from settings."""
-    radar = tuple(_entry(item) for item in selection.radar)
-    titles = "; ".join(entry.title for entry in radar[:4])
-    editorial = (f"This week: {titles}.", issue.pointer) if radar else (issue.pointer,)
+class Style(Contract):
+    """The fixed words of an issue: from settings ([issue]) and topics.toml (basket themes)."""
+
+    greeting: str = "Dear readers,"
+    pointer: str = "For the main updates and reflections, consult the Radar and Reading Corner below."
+    signoff: str = "DW Team"
+    themes: dict[str, str] = {}
+
+
+def summarise(selection: Selection, style: Style) -> Draft:
+    """The draft of the selected issue."""
+    radar = tuple(_entry(pick) for pick in selection.radar)
+    reading_corner = tuple(_entry(pick) for pick in selection.reading_corner)
+    events = tuple(_entry(pick) for pick in selection.events)
     return Draft(
         number=selection.number,
-        headline=" · ".join(entry.title for entry in radar[:3]) or "This week in digital policy",
+        headline=issue_headline(radar, style.themes),
         week_start=selection.week_start,
         week_end=selection.week_end,
         date_range=date_range(selection.week_start, selection.week_end),
-        preheader=radar[0].teaser if radar else "",
-        greeting=issue.greeting,
-        editorial=editorial,
-        signoff=issue.signoff,
-        sections=Sections(
-            radar=radar,
-            reading_corner=tuple(_entry(item) for item in selection.reading_corner),
-            events=tuple(_entry(item) for item in selection.events),
-        ),
+        preheader=_preheader(radar),
+        greeting=style.greeting,
+        editorial=editorial(radar, reading_corner, style.pointer),
+        signoff=style.signoff,
+        sections=Sections(radar=radar, reading_corner=reading_corner, events=events),
     )
 
 
@@ -50,29 +56,35 @@ def date_range(start: date, end: date) -> str:
     return f"{start.day} – {end.day} {end:%B %Y}"
 
 
-def _entry(item: Item) -> Entry:
-    sentences = _SENTENCE_END.split(item.paragraphs[0])
+def _entry(pick: Pick) -> Entry:
+    item = pick.item
+    title = item.title or headline(split_sentences(item.paragraphs[0])[0])
     return Entry(
-        title=item.title or _shorten(sentences[0].rstrip("."), MAX_TITLE),
-        teaser=_lead(sentences),
+        title=title,
+        teaser=teaser(item.paragraphs, title),
         url=item.url,
         image=item.image_url,
         image_alt=item.image_alt,
+        topic=pick.topic,
         item_id=item.id,
+        when=f"{pick.when.day} {pick.when:%B %Y}" if pick.when else None,
+        where=_where(pick) if item.kind == "event" else None,
     )
 
 
-def _lead(sentences: list[str]) -> str:
-    teaser = sentences[0]
-    for sentence in sentences[1:]:
-        if len(teaser) + 1 + len(sentence) > MAX_TEASER:
+def _where(pick: Pick) -> str | None:
+    text = " ".join(pick.item.paragraphs).lower()
+    if "online" in text:
+        return "Online"
+    return urlparse(pick.item.url).hostname if pick.item.url else None
+
+
+def _preheader(radar: tuple[Entry, ...]) -> str:
+    """The inbox preview line: the week's first headlines, as many as fit."""
+    text = ""
+    for entry in radar:
+        candidate = f"{text}; {entry.title}" if text else entry.title
+        if len(candidate) > _PREHEADER_LIMIT:
             break
-        teaser = f"{teaser} {sentence}"
-    return _shorten(teaser, MAX_TEASER)
-
-
-def _shorten(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
-    return f"{cut}…"
+        text = candidate
+    return text

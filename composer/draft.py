@@ -1,0 +1,55 @@
+"""The draft file (issue.yaml): what `compose` writes, an editor may edit, `render` and `send` read.
+
+Writing is deterministic (keys in the Draft's order, no timestamps), so composing the same inputs
+twice gives byte-identical files. Reading refuses a missing or unknown key by its dotted name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from composer.atomic import write_atomic
+from composer.errors import WeeklyError
+from composer.models import Draft
+
+
+class DraftError(WeeklyError):
+    """The draft file cannot be read or does not fit the Draft model."""
+
+
+def write_draft(draft: Draft, path: Path) -> Path:
+    """Write `draft` as YAML to `path`."""
+    text = yaml.safe_dump(draft.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100)
+    try:
+        return write_atomic(path, text)
+    except OSError as err:
+        raise DraftError(f"{path}: cannot write the draft: {err.strerror or err}") from err
+
+
+def read_draft(path: Path) -> Draft:
+    """The draft in `path`, validated."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise DraftError(f"{path}: no such draft file (write one with `weekly compose -o {path}`)") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise DraftError(f"{path}: cannot read the draft: {err}") from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise DraftError(f"{where}: not valid YAML: {getattr(err, 'problem', None) or err}") from err
+    if not isinstance(data, dict):
+        raise DraftError(f"{path}: a draft is a mapping of keys (number, headline, …), not {type(data).__name__}")
+    try:
+        return Draft.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        if first["type"] == "missing":
+            raise DraftError(f"{path}: missing key '{key}'") from err
+        if first["type"] == "extra_forbidden":
+            raise DraftError(f"{path}: unknown key '{key}' (misspelt?)") from err
+        raise DraftError(f"{path}: key '{key}': {first['msg']}") from err

@@ -1,0 +1,56 @@
+"""A teaser: one or two complete sentences of the article, 80-220 characters, that add to its title.
+
+Candidates are single sentences and pairs of neighbouring sentences from the first paragraphs. A
+candidate that mostly repeats the title, or opens with a word that needs the sentence before it
+("However", "This", "He"), ranks below one that stands alone; earlier sentences rank higher, and a
+length near DW Weekly's median (about 140 characters) is preferred.
+"""
+
+from __future__ import annotations
+
+from composer.language import content_words, split_sentences
+
+MIN_TEASER = 80
+MAX_TEASER = 220
+_TARGET = 150
+_PARAGRAPHS_SEARCHED = 5
+_REPEAT = 0.6
+_NEEDS_CONTEXT = frozenset(
+    "however meanwhile but and also this these that those it its he she they his her their such then "
+    "instead moreover furthermore additionally yet still".split()
+)
+_SENTENCE_ENDS = (".", "!", "?", "’", "”", "'", '"', ")")
+
+
+def teaser(paragraphs: tuple[str, ...], title: str) -> str:
+    """The best teaser of an article; complete sentences only, never cut."""
+    sentences = [s for p in paragraphs[:_PARAGRAPHS_SEARCHED] for s in split_sentences(p)]
+    sentences = [s for s in sentences if s.endswith(_SENTENCE_ENDS)]
+    title_words = set(content_words(title))
+    candidates = []
+    for index, sentence in enumerate(sentences):
+        candidates.append((index, sentence))
+        if index + 1 < len(sentences):
+            candidates.append((index, f"{sentence} {sentences[index + 1]}"))
+    fitting = [(index, text) for index, text in candidates if MIN_TEASER <= len(text) <= MAX_TEASER]
+    if not fitting:
+        return _fallback(sentences, paragraphs)
+    return min(fitting, key=lambda candidate: _cost(*candidate, title_words))[1]
+
+
+def _cost(index: int, text: str, title_words: set[str]) -> tuple[float, int]:
+    words = content_words(text)
+    first = text.split(" ", 1)[0].strip(",").lower()
+    repeats = len(title_words & set(words)) / len(title_words) if title_words else 0.0
+    cost = index * 1.0 + abs(len(text) - _TARGET) / 60
+    cost += 4 if repeats >= _REPEAT else 0
+    cost += 3 if first in _NEEDS_CONTEXT else 0
+    return cost, len(text)
+
+
+def _fallback(sentences: list[str], paragraphs: tuple[str, ...]) -> str:
+    """Where no sentence or pair fits: the shortest sentence over the limit, else the first one whole."""
+    long = [s for s in sentences if len(s) > MAX_TEASER]
+    if long:
+        return min(long, key=len)
+    return sentences[0] if sentences else paragraphs[0]
