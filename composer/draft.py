@@ -46,7 +46,8 @@ def read_draft(path: Path) -> Draft:
     try:
         return Draft.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
+        # A misspelt key shows as both unknown and missing; naming the unknown one points at the typo.
+        first = min(err.errors(), key=lambda error: error["type"] != "extra_forbidden")
         key = ".".join(str(part) for part in first["loc"])
         if first["type"] == "missing":
             raise DraftError(f"{path}: missing key '{key}'") from err

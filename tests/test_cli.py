@@ -7,7 +7,10 @@ import json
 import pytest
 from conftest import DATA, SEEDS, run_weekly
 
+from html import escape
+
 from composer.cli import _parser
+from composer.draft import read_draft
 
 COMMANDS = sorted(_parser()._subparsers._group_actions[0].choices)
 
@@ -59,14 +62,16 @@ def test_warnings_alone_exit_0(tmp_path):
     assert done.stderr.startswith(f"warning: {tmp_path / 'latin1.txt'}:3: not valid UTF-8")
 
 
-def test_build_on_seeds_writes_compiled_html(tmp_path):
-    """`weekly build -o DIR` on the seeds writes index.html compiled from MJML, issue #210."""
+def test_build_on_seeds_writes_draft_and_compiled_html(tmp_path):
+    """`weekly build -o DIR` on the seeds writes issue.yaml and index.html compiled from MJML, issue #210."""
     done = run_weekly("build", "-o", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert "DW Weekly #210 (25 April – 2 May 2025)" in done.stdout
+    draft = read_draft(tmp_path / "out" / "issue.yaml")
     html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert html.lower().startswith("<!doctype html>") and "<mj-" not in html
-    assert "DW Weekly #210" in html and "CERN unveils AI strategy" in html
+    assert "DW Weekly #210" in html
+    assert all(escape(entry.title, quote=False) in html for entry in draft.sections.radar)
     assert "fonts.googleapis.com" not in html
 
 

@@ -1,0 +1,170 @@
+"""`weekly compose` on the seeds: the draft of #210 an editor would sign, and the draft file's round trip."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from conftest import SEEDS, run_weekly
+
+from composer.curate.similarity import cosine, tfidf
+from composer.draft import read_draft
+from composer.ingest import load_items
+from composer.language import split_sentences
+
+POINTER = "For the main updates and reflections, consult the Radar and Reading Corner below."
+NOT_CONTENT = re.compile(
+    r"Diplo chatbot|Would you like to learn more|on our dedicated|visit diplomacy\.edu"
+    r"|A man and woman sitting in chairs|IGF 2025, Norway, Language inclusion, Diversity"
+)
+
+
+@pytest.fixture(scope="module")
+def composed(tmp_path_factory):
+    """The seeds' draft, composed twice by the real command."""
+    folder = tmp_path_factory.mktemp("compose")
+    for name in ("first.yaml", "second.yaml"):
+        done = run_weekly("compose", str(SEEDS), "-o", str(folder / name))
+        assert done.returncode == 0, done.stderr
+    return folder / "first.yaml", folder / "second.yaml"
+
+
+@pytest.fixture(scope="module")
+def draft(composed):
+    return read_draft(composed[0])
+
+
+@pytest.fixture(scope="module")
+def items_by_id():
+    return {item.id: item for item in load_items([SEEDS]).items}
+
+
+def _entries(draft):
+    sections = draft.sections
+    return [*sections.radar, *sections.reading_corner, *sections.events]
+
+
+def test_composing_twice_gives_byte_identical_files(composed):
+    """The same inputs give the same draft, byte for byte."""
+    first, second = composed
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_issue_210_follows_209_for_the_next_week(draft):
+    """Numbering and week continue from the past issue #209 (18 – 25 April 2025)."""
+    assert draft.number == 210
+    assert (draft.week_start.isoformat(), draft.week_end.isoformat()) == ("2025-04-25", "2025-05-02")
+    assert draft.date_range == "25 April – 2 May 2025"
+
+
+def test_radar_has_8_to_12_entries_across_at_least_4_baskets(draft):
+    """Radar is full and diverse: no basket holds more than 3 while others had stories."""
+    radar = draft.sections.radar
+    assert 8 <= len(radar) <= 12
+    topics = [entry.topic for entry in radar]
+    assert len(set(topics)) >= 4
+    assert max(topics.count(topic) for topic in topics) <= 3
+
+
+def test_trump_blog_is_in_reading_corner(draft):
+    """The "Trump's first 100 days" blog summary is a Reading Corner piece, not Radar news."""
+    assert [entry.title for entry in draft.sections.reading_corner] == ["Trump’s first 100 days show steady tech policy"]
+    assert all("Trump’s first 100 days" not in entry.title for entry in draft.sections.radar)
+
+
+def test_story_covered_by_209_is_not_repeated(draft):
+    """#209 already covered the DOJ asking Google to sell Chrome."""
+    assert all("Chrome" not in entry.title for entry in _entries(draft))
+
+
+def test_no_two_entries_tell_the_same_story(draft, items_by_id):
+    """Entries come from different items whose texts are far from duplicates."""
+    ids = [entry.item_id for entry in _entries(draft)]
+    assert len(set(ids)) == len(ids)
+    vectors = tfidf([" ".join(items_by_id[i].paragraphs) for i in ids])
+    assert max(cosine(a, b) for n, a in enumerate(vectors) for b in vectors[n + 1 :]) < 0.5
+
+
+def test_teasers_are_whole_sentences_of_their_item_within_limits(draft, items_by_id):
+    """80-220 characters, whole sentences taken from the item, not its title, never a trailer."""
+    for entry in _entries(draft):
+        assert 80 <= len(entry.teaser) <= 220, entry.teaser
+        assert entry.teaser != entry.title
+        item_sentences = {s for p in items_by_id[entry.item_id].paragraphs for s in split_sentences(p)}
+        assert all(sentence in item_sentences for sentence in split_sentences(entry.teaser)), entry.teaser
+
+
+def test_untitled_items_get_headlines_not_chopped_sentences(draft, items_by_id):
+    """Every selected item of seed 001 (no titles) has a headline of at most 90 characters."""
+    untitled = [e for e in _entries(draft) if items_by_id[e.item_id].title is None]
+    assert untitled
+    for entry in untitled:
+        lead = split_sentences(items_by_id[entry.item_id].paragraphs[0])[0]
+        assert 0 < len(entry.title) <= 90
+        assert not lead.startswith(entry.title), "a headline, not the lead sentence cut short"
+
+
+def test_editorial_greets_walks_through_radar_points_and_signs(draft):
+    """Greeting, 3-6 paragraphs that name Radar entries, then the pointer; DW Team signs."""
+    assert draft.greeting == "Dear readers,"
+    assert draft.signoff == "DW Team"
+    *paragraphs, pointer = draft.editorial
+    assert pointer == POINTER
+    assert 3 <= len(paragraphs) <= 6
+    titles = [entry.title for entry in draft.sections.radar]
+    radar_paragraphs = [p for p in paragraphs if not p.startswith("To finish, the blog")]
+    assert all(any(title in paragraph for title in titles) for paragraph in radar_paragraphs)
+    assert any(p.startswith(("Meanwhile", "Elsewhere", "Last but not least")) for p in paragraphs)
+
+
+def test_issue_headline_in_dw_style(draft):
+    """A theme, a colon, then three or four names of the week joined with commas and 'and'."""
+    theme, _, topics = draft.headline.partition(": ")
+    assert theme and topics and " and " in topics and topics.count(",") >= 1
+
+
+def test_no_trailer_caption_or_tag_text_anywhere_in_the_draft(composed):
+    """The draft file holds none of the dumps' trailers, captions or tag lines."""
+    assert not NOT_CONTENT.search(composed[0].read_text(encoding="utf-8"))
+
+
+def test_issue_and_week_options(tmp_path):
+    """--issue and --week override the numbering and the week."""
+    out = tmp_path / "d.yaml"
+    done = run_weekly("compose", "--issue", "300", "--week", "2025-04-01", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    draft = read_draft(out)
+    assert (draft.number, draft.date_range) == (300, "1 – 8 April 2025")
+
+
+def test_hand_edited_draft_renders(tmp_path, composed):
+    """An editor's change to the YAML shows in the rendered email."""
+    data = yaml.safe_load(composed[0].read_text(encoding="utf-8"))
+    data["sections"]["radar"][0]["title"] = "Edited by the editor"
+    edited = tmp_path / "issue.yaml"
+    edited.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    done = run_weekly("render", str(edited), "-o", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "Edited by the editor" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("headline"), "missing key 'headline'"),
+        (lambda d: d.__setitem__("headlin", d.pop("headline")), "unknown key 'headlin' (misspelt?)"),
+        (lambda d: d["sections"]["radar"][1].pop("teaser"), "missing key 'sections.radar.1.teaser'"),
+        (lambda d: d.__setitem__("number", "two hundred"), "key 'number': Input should be a valid integer"),
+    ],
+)
+def test_bad_draft_is_refused_with_the_key_named(tmp_path, composed, change, message):
+    """A missing, misspelt or wrong-typed key is one error line naming it, exit 1."""
+    data = yaml.safe_load(composed[0].read_text(encoding="utf-8"))
+    change(data)
+    bad = tmp_path / "issue.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    done = run_weekly("render", str(bad), "-o", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: {bad}: {message}") and done.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
