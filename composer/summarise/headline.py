@@ -26,14 +26,14 @@ _NAME_APPOSITIVE = re.compile(r"^([A-Z][^,\s]*(?:\s[A-Z][^,\s]*){0,4}),\s[^,]{3,
 _PARTICIPLE_APPOSITIVE = re.compile(r",\s(?:held|based|led|founded|known|located|headquartered|chaired)\s[^,]{1,60},")
 # "On 29 July 2025, …", "As the AI race intensifies in China, …", "In his blog post ‘…,’ …"
 _LEADING_PHRASE = re.compile(r"^(?:On|At|In|As|During|After|Following|Amid|With|Despite|Earlier|Last|This)\b[^,]{2,120},[’”'\"]?\s")
-_PROGRESSIVE = re.compile(r"\b(is|are)\s+([a-z]+ing)\b")
 _PREPOSITIONS = {"against", "of", "in", "at", "for", "from", "with", "by", "on", "to", "over", "about", "into"}
 _NAME_CONNECTORS = {"of", "for", "and", "de"}
 _PHRASES = ((" in connection with ", " over "), (" in order to ", " to "), (" a number of ", " several "))
 # Clause starts that end a headline's useful part.
 _CLAUSE_CUT = re.compile(
     r",\s|;\s|\s[–—]\s|:\s|\s(?:which|who|amid|after|following|according to|as part of|over the next|"
-    r"in a move|while|despite|because|citing|saying|as)\s"
+    r"in a move|while|despite|because|citing|saying|as|within the coming|in the coming|over the coming|"
+    r"later this|earlier this|by the end of)\s"
 )
 _PHRASE_CUT = re.compile(
     r"\s(?=(?:to|in|for|across|through|with|within|from|by|on|at|into|under|against|over|of|after|as)\s)"
@@ -69,8 +69,6 @@ def headline(lead_sentence: str) -> str:
     text = _PARTICIPLE_APPOSITIVE.sub("", text, count=1)
     text = _DESCRIBED_NAME.sub(r"\1 ", text)
     text = _NAME_APPOSITIVE.sub(r"\1 ", text)
-    text = _PROGRESSIVE.sub(lambda m: _third_person(m[2]) if m[1] == "is" else _agree("they", _third_person(m[2])),
-                            text, count=1)
     text = _present_tense(text)
     text = _shorten(text)
     text = re.sub(r"^(?:The|A|An)\s+(?=\S)", "", text)
@@ -86,6 +84,8 @@ def _present_tense(text: str) -> str:
     rest = text[match.end() :]
     auxiliary, passive = match[1], bool(match[2])
     verb, _, tail = rest.partition(" ")
+    if auxiliary in ("is", "are") and not passive and verb.endswith("ing"):
+        return f"{subject} {_agree(subject, _third_person(verb))} {tail}".strip()  # 'is preparing' -> 'prepares'
     if passive or auxiliary in ("is", "are", "was", "were", "will") or not verb.islower():
         return f"{subject} {rest}" if passive else f"{subject} {text[match.start():]}"
     tail = re.sub(r"^(?:a|an|the)\s+", "", tail)

@@ -1,0 +1,129 @@
+"""Curate on crafted weeks: duplicates merged, pins and blocks, the week's dates, upcoming events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from composer.config import load_taxonomy
+from composer.curate import CurateRules, curate
+from composer.curate.similarity import duplicate_groups, tfidf
+from composer.models import Ingested, Item, PastEntry, PastIssue, content_id
+
+TODAY = date(2025, 5, 2)
+WEEK_START = date(2025, 4, 25)
+
+STORIES = [
+    ("Ransomware gang hacks hospital records", "Hackers encrypted the records of a hospital in Lyon in a ransomware attack and demanded a ransom."),
+    ("Court fines platform over data transfers", "A Dublin court fined the platform for transferring personal data of European users to servers abroad without consent."),
+    ("Telecom operator lays new submarine cable", "The operator laid a submarine cable linking Lagos and Lisbon to boost connectivity and broadband capacity in West Africa."),
+    ("Startup raises funding for payment app", "The startup raised 40 million in funding to expand its payment app and cryptocurrency wallet into new markets."),
+    ("Schools adopt skills programme for teachers", "Schools in Kenya adopted a digital skills training programme to close the digital divide for teachers in rural areas."),
+    ("Festival explores culture on social media", "A festival in Seoul explored how social media platforms shape culture, youth identity and online content creation."),
+    ("Rights groups warn about surveillance cameras", "Rights groups warned that facial recognition surveillance cameras threaten privacy and freedom of expression in public spaces."),
+    ("Second ransomware attack hits schools", "A ransomware gang hacked a school district in Ohio, stealing student data and threatening to publish it unless paid."),
+    ("Phishing wave targets bank customers", "A phishing wave targeted customers of three banks with fake login pages, and hackers stole passwords and card data."),
+    ("Breach exposes airline passenger data", "A breach at an airline vendor exposed passenger names and passport numbers after attackers exploited a vulnerability."),
+]
+
+
+def _item(title: str, text: str, source: str = "week.txt", published: datetime | None = None, **extra) -> Item:
+    paragraphs = (text,)
+    return Item(id=content_id(title, paragraphs), title=title, paragraphs=paragraphs, source=source,
+                published=published, **extra)
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    return load_taxonomy()
+
+
+def _rules(taxonomy, **overrides) -> CurateRules:
+    return CurateRules(taxonomy=taxonomy, **{"radar_size": 8, "week_start": WEEK_START, **overrides})
+
+
+def test_same_story_from_two_sources_is_one_entry_keeping_the_richest(taxonomy):
+    """A rewrite of a story by another source merges into one Radar entry that counts both sources."""
+    short = _item("EU fines Meta 200 million euros under the Digital Markets Act",
+                  "The European Commission fined Meta 200 million euros under the Digital Markets Act for its pay or consent model.",
+                  source="a.txt")
+    rich = _item("Meta fined €200 million by European Commission under DMA",
+                 "The European Commission has fined Meta 200 million euros under the Digital Markets Act over its pay or consent model. "
+                 "Meta said it would appeal the decision of the Commission, which also fined Apple.",
+                 source="b.txt")
+    items = [short, rich, *(_item(t, x) for t, x in STORIES)]
+    selection = curate(Ingested(items=tuple(items)), _rules(taxonomy), TODAY)
+    meta = [pick for pick in selection.radar if "Meta" in pick.item.title]
+    assert len(meta) == 1
+    assert meta[0].item == rich and meta[0].sources == 2
+
+
+def test_duplicate_groups_leave_distinct_stories_apart():
+    """Ten different stories stay ten groups; a copy of one joins it."""
+    texts = [f"{t} {x}" for t, x in STORIES] + [f"{STORIES[0][0]} {STORIES[0][1]}"]
+    groups = duplicate_groups(tfidf(texts), 0.5)
+    assert len(groups) == 10 and [0, 10] in groups
+
+
+def test_basket_cap_keeps_radar_diverse(taxonomy):
+    """Four cybersecurity stories: at most three reach Radar while other baskets have stories."""
+    items = [_item(t, x) for t, x in STORIES]
+    selection = curate(Ingested(items=tuple(items)), _rules(taxonomy, radar_size=8), TODAY)
+    topics = [pick.topic for pick in selection.radar]
+    assert 1 <= topics.count("Cybersecurity") <= 3
+    assert len(set(topics)) >= 5
+
+
+def test_basket_cap_gives_way_when_too_few_baskets(taxonomy):
+    """With only cybersecurity stories and one other, all of them are taken rather than leaving Radar short."""
+    cyber = [STORIES[i] for i in (0, 7, 8, 9)]
+    items = [_item(t, x) for t, x in [*cyber, STORIES[2]]]
+    selection = curate(Ingested(items=tuple(items)), _rules(taxonomy, radar_size=8), TODAY)
+    assert len(selection.radar) == 5
+    assert [pick.topic for pick in selection.radar].count("Cybersecurity") == 4
+
+
+def test_pins_come_first_and_blocks_never_appear(taxonomy):
+    """An editor's pin (by title words) leads Radar; a block (by id prefix) is left out."""
+    items = [_item(t, x) for t, x in STORIES]
+    blocked = items[0]
+    rules = _rules(taxonomy, pins=("festival explores",), blocks=(blocked.id[:6],))
+    selection = curate(Ingested(items=tuple(items)), rules, TODAY)
+    assert selection.radar[0].item.title == "Festival explores culture on social media"
+    assert blocked.id not in {pick.item.id for pick in selection.radar}
+
+
+def test_dated_items_outside_the_week_are_left_out_undated_kept(taxonomy):
+    """A story published before the week is old news; undated stories count as this week's."""
+    old = _item("Old story about a court ruling on antitrust", "A court ruled on an antitrust lawsuit long ago, in a trial about a monopoly.",
+                published=datetime(2025, 3, 1, tzinfo=timezone.utc))
+    current = _item("Current story about a court ruling on antitrust", "A judge ruled in a monopoly trial this week.",
+                    published=datetime(2025, 4, 28, tzinfo=timezone.utc))
+    items = [old, current, *(_item(t, x) for t, x in STORIES)]
+    ids = {pick.item.id for pick in curate(Ingested(items=tuple(items)), _rules(taxonomy, radar_size=12), TODAY).radar}
+    assert current.id in ids and old.id not in ids
+
+
+def test_blog_cue_files_an_item_in_reading_corner(taxonomy):
+    """'In his blog post' makes an item a Reading Corner piece."""
+    blog = _item("Tech continuity", "In his blog post, the author argues that tech policy stayed remarkably stable this spring.")
+    items = [blog, *(_item(t, x) for t, x in STORIES)]
+    selection = curate(Ingested(items=tuple(items)), _rules(taxonomy), TODAY)
+    assert [pick.item.id for pick in selection.reading_corner] == [blog.id]
+
+
+def test_upcoming_events_from_event_items_and_past_issues(taxonomy):
+    """Events dated after the issue's end are listed in date order; past ones are not."""
+    future = _item("Webinar on AI governance", "A webinar on AI governance will take place on 20 May 2025 online.", kind="event")
+    past_event = _item("Old webinar", "The webinar took place on 10 April 2025 in Geneva.", kind="event")
+    issue = PastIssue(number=9, headline="h", source="p.txt", events=(
+        PastEntry(teaser="Conference on digital health, 12 May 2025.", image_alt="Digital health", site="dig.watch",
+                  event_date=date(2025, 5, 12)),
+        PastEntry(teaser="Course started 16 September 2024.", image_alt="Course", event_date=date(2024, 9, 16)),
+    ))
+    items = [future, past_event, *(_item(t, x) for t, x in STORIES)]
+    selection = curate(Ingested(items=tuple(items), past_issues=(issue,)), _rules(taxonomy), TODAY)
+    assert [(pick.item.title, pick.when) for pick in selection.events] == [
+        ("Digital health", date(2025, 5, 12)), ("Webinar on AI governance", date(2025, 5, 20)),
+    ]
