@@ -191,6 +191,8 @@ def _build(args) -> int:
 
 def _summary(composed) -> int:
     status = _report(composed.problems)
+    for note in composed.notes:
+        print(f"note: {note}", file=sys.stderr)
     draft = composed.draft
     sections = draft.sections
     print(f"DW Weekly #{draft.number} ({draft.date_range}) from {composed.item_count} items: "

@@ -3,7 +3,7 @@
 Nested keys use `__` in the environment: `WEEKLY_SMTP__HOST=mail.example.org`.
 Secrets (the SMTP password, the signing key) are refused in the TOML file, which is
 meant to be committed; they come from the environment, .env or a secret file
-(`--secrets-dir DIR` holding files `smtp__password`, `signing_key`), and print masked.
+(`--secrets-dir DIR` holding files `smtp__password`, `llm__api_key`, `signing_key`), and print masked.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDi
 from composer.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/weekly.toml")
-SECRET_KEYS = (("smtp", "password"), ("signing_key",))
+SECRET_KEYS = (("smtp", "password"), ("llm", "api_key"), ("signing_key",))
 
 
 class Section(BaseModel):
@@ -62,6 +62,15 @@ class SmtpSettings(Section):
     sender: str = "DW Weekly <newsletter@example.org>"
 
 
+class LlmSettings(Section):
+    """An OpenAI-compatible chat endpoint for teasers, headlines and the editorial; off while base_url is unset."""
+
+    base_url: str | None = Field(None, description="e.g. http://127.0.0.1:11434/v1 for Ollama")
+    model: str = "llama3.1"
+    api_key: SecretStr | None = None
+    timeout_seconds: float = Field(30, gt=0, le=600)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="WEEKLY_",
@@ -75,6 +84,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     output: OutputSettings = OutputSettings()
     smtp: SmtpSettings = SmtpSettings()
+    llm: LlmSettings = LlmSettings()
     signing_key: SecretStr | None = None
 
     @classmethod

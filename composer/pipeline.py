@@ -21,6 +21,7 @@ from composer.ingest import load_items
 from composer.models import Draft, Problem
 from composer.render import render
 from composer.summarise import Style, summarise
+from composer.summarise.llm import OpenAIChat
 
 
 class ComposeOptions(BaseModel):
@@ -40,6 +41,7 @@ class Composed(BaseModel):
     draft: Draft
     problems: tuple[Problem, ...]
     item_count: int
+    notes: tuple[str, ...] = ()
     written: tuple[Path, ...] = ()
 
 
@@ -65,8 +67,16 @@ def compose(paths: list[Path], settings: Settings, options: ComposeOptions, toda
         signoff=settings.issue.signoff,
         themes={name: basket.theme for name, basket in taxonomy.baskets.items()},
     )
-    draft = summarise(selection, style)
-    return Composed(draft=draft, problems=ingested.problems, item_count=len(ingested.items))
+    draft, notes = summarise(selection, style, _llm(settings))
+    return Composed(draft=draft, problems=ingested.problems, item_count=len(ingested.items), notes=notes)
+
+
+def _llm(settings: Settings) -> OpenAIChat | None:
+    llm = settings.llm
+    if not llm.base_url:
+        return None
+    key = llm.api_key.get_secret_value() if llm.api_key else None
+    return OpenAIChat(llm.base_url, llm.model, key, llm.timeout_seconds)
 
 
 def compose_to_file(paths: list[Path], draft_path: Path, settings: Settings, options: ComposeOptions,

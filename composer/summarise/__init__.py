@@ -2,7 +2,9 @@
 
 Each entry gets a title (its own, or a headline written from its lead sentence) and a teaser of
 complete sentences; the issue gets a DW-style headline, a preheader and an editorial. Greeting,
-pointer and sign-off come from settings, the basket themes from topics.toml.
+pointer and sign-off come from settings, the basket themes from topics.toml. An optional LLM
+backend (summarise/llm.py) may rewrite teasers, headlines and the editorial; its answers are checked
+and the offline text is kept, with a note, wherever it fails.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from composer.language import split_sentences
 from composer.models import Contract, Draft, Entry, Pick, Sections, Selection
 from composer.summarise.editorial import editorial, issue_headline
 from composer.summarise.headline import headline
+from composer.summarise.llm import ChatBackend, improve_editorial, improve_entry
 from composer.summarise.teaser import teaser
 
 _PREHEADER_LIMIT = 150
@@ -28,12 +31,26 @@ class Style(Contract):
     themes: dict[str, str] = {}
 
 
-def summarise(selection: Selection, style: Style) -> Draft:
-    """The draft of the selected issue."""
-    radar = tuple(_entry(pick) for pick in selection.radar)
-    reading_corner = tuple(_entry(pick) for pick in selection.reading_corner)
-    events = tuple(_entry(pick) for pick in selection.events)
-    return Draft(
+def summarise(selection: Selection, style: Style, backend: ChatBackend | None = None) -> tuple[Draft, tuple[str, ...]]:
+    """The draft of the selected issue, and notes on where an LLM `backend` was not used after all."""
+    notes: list[str] = []
+
+    def entries(picks: tuple[Pick, ...]) -> tuple[Entry, ...]:
+        result = []
+        for pick in picks:
+            entry = _entry(pick)
+            if backend is not None:
+                entry, note = improve_entry(backend, pick.item, entry, needs_headline=pick.item.title is None)
+                notes.extend([note] if note else [])
+            result.append(entry)
+        return tuple(result)
+
+    radar, reading_corner, events = entries(selection.radar), entries(selection.reading_corner), entries(selection.events)
+    paragraphs = editorial(radar, reading_corner, style.pointer)
+    if backend is not None and radar:
+        paragraphs, note = improve_editorial(backend, radar, paragraphs)
+        notes.extend([note] if note else [])
+    draft = Draft(
         number=selection.number,
         headline=issue_headline(radar, style.themes),
         week_start=selection.week_start,
@@ -41,10 +58,11 @@ def summarise(selection: Selection, style: Style) -> Draft:
         date_range=date_range(selection.week_start, selection.week_end),
         preheader=_preheader(radar),
         greeting=style.greeting,
-        editorial=editorial(radar, reading_corner, style.pointer),
+        editorial=paragraphs,
         signoff=style.signoff,
         sections=Sections(radar=radar, reading_corner=reading_corner, events=events),
     )
+    return draft, tuple(notes)
 
 
 def date_range(start: date, end: date) -> str:

@@ -1,0 +1,119 @@
+"""The optional LLM backend, against a real HTTP server on 127.0.0.1 that speaks the OpenAI chat protocol."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from conftest import SEEDS
+
+from composer.config import Settings
+from composer.pipeline import ComposeOptions, compose
+
+TEASER = "The model wrote this teaser, which adds an angle to the story and ends as a whole sentence should."
+EDITORIAL = "\n\n".join(f"Paragraph {n} of the model's editorial walks through the week with care." for n in range(4))
+
+
+class ChatServer(ThreadingHTTPServer):
+    """Answers POST /v1/chat/completions according to `mode`, and keeps every request it got."""
+
+    mode = "good"
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.requests: list[dict] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 (the name http.server calls)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
+        if self.server.mode == "error":
+            self.send_error(500)
+            return
+        user = body["messages"][-1]["content"]
+        if user.startswith("Write the editorial"):
+            content = EDITORIAL
+        elif self.server.mode == "bad":
+            content = '{"headline": "", "teaser": "Too short."}'
+        else:
+            content = json.dumps({"headline": "Model headline for an untitled story", "teaser": TEASER})
+        payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server():
+    chat = ChatServer()
+    thread = threading.Thread(target=chat.serve_forever, daemon=True)
+    thread.start()
+    yield chat
+    chat.shutdown()
+    chat.server_close()
+
+
+def _compose(llm: dict | None):
+    settings = Settings(llm=llm) if llm else Settings()
+    return compose([SEEDS], settings, ComposeOptions(), date(2026, 11, 22))
+
+
+@pytest.fixture(scope="module")
+def offline():
+    return _compose(None)
+
+
+def test_llm_teasers_headlines_and_editorial_are_used(server, offline):
+    """With a working endpoint every teaser, every untitled headline and the editorial come from it."""
+    composed = _compose({"base_url": server.url, "model": "test-model", "api_key": "sk-test"})
+    assert composed.notes == ()
+    entries = [*composed.draft.sections.radar, *composed.draft.sections.reading_corner]
+    assert all(entry.teaser == TEASER for entry in entries)
+    untitled = [e for e, o in zip(entries, [*offline.draft.sections.radar, *offline.draft.sections.reading_corner])
+                if e.title != o.title]
+    assert untitled and all(entry.title == "Model headline for an untitled story" for entry in untitled)
+    assert composed.draft.editorial[:-1] == tuple(EDITORIAL.split("\n\n"))
+    assert composed.draft.editorial[-1] == offline.draft.editorial[-1]
+    first = server.requests[0]
+    assert first["path"] == "/v1/chat/completions" and first["model"] == "test-model"
+    assert first["temperature"] == 0 and first["auth"] == "Bearer sk-test"
+
+
+def test_server_error_falls_back_to_offline_and_says_so(server, offline):
+    """HTTP 500 for every call: the draft is the offline one, with a note per fallback."""
+    server.mode = "error"
+    composed = _compose({"base_url": server.url})
+    assert composed.draft == offline.draft
+    assert composed.notes and all("HTTP 500" in note for note in composed.notes)
+
+
+def test_answers_that_break_the_limits_are_not_used(server, offline):
+    """A too-short teaser is refused and the offline teaser kept, with a note naming the reason."""
+    server.mode = "bad"
+    composed = _compose({"base_url": server.url})
+    assert composed.draft.sections == offline.draft.sections
+    assert any("characters" in note for note in composed.notes)
+
+
+def test_unreachable_endpoint_is_tried_once(offline):
+    """A closed port: one failed connection, then no more calls; the offline draft with notes."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    composed = _compose({"base_url": f"http://127.0.0.1:{port}/v1", "timeout_seconds": 2})
+    assert composed.draft == offline.draft
+    assert all("unreachable" in note for note in composed.notes)
