@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--env-file", type=Path, default=Path(".env"), metavar="FILE",
                         help="dotenv file with WEEKLY_* settings and secrets (default: .env)")
     parser.add_argument("--secrets-dir", type=Path, metavar="DIR",
-                        help="folder of secret files named smtp__password, signing_key")
+                        help="folder of secret files named smtp__password, llm__api_key, signing_key")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     items = _command(commands, "items", _items, "list the items read from the inputs",
