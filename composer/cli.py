@@ -70,9 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--out", type=Path, metavar="DIR", help="output folder (default: output.dir, out/)")
 
     build = _command(commands, "build", _build, "compose the next issue and render it to disk (compose + render)",
-                     "weekly build\n  weekly build seeds/ feed.xml -o out/210")
+                     "weekly build\n  weekly build seeds/ feed.xml --issue 211 -o out/211")
     _issue_options(build)
-    build.add_argument("-o", "--out", type=Path, metavar="DIR", help="output folder (default: output.dir, out/)")
+    build.add_argument("-o", "--out", type=Path, metavar="DIR",
+                       help="the issue's folder (default: OUTPUT_DIR/NUMBER, e.g. out/210; the archive index "
+                            "OUTPUT_DIR/index.html lists the issues built there)")
 
     _command(commands, "config", _config, "show the effective settings, secrets masked",
              "weekly config\n  WEEKLY_SMTP__HOST=mail.example.org weekly config")
@@ -186,7 +188,7 @@ def _build(args) -> int:
 
     settings = _settings(args)
     paths, options, today = _compose_args(args)
-    return _summary(build(paths, args.out or settings.output.dir, settings, options, today))
+    return _summary(build(paths, args.out, settings, options, today))
 
 
 def _summary(composed) -> int:

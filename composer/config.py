@@ -36,6 +36,8 @@ class BrandSettings(Section):
     accent_color: str = "#e8542f"
     postal_address: str = "DiploFoundation, 7bis Avenue de la Paix, 1202 Geneva, Switzerland"
     footer_text: str = "You receive DW Weekly because you subscribed to Digital Watch updates."
+    web_url: str = Field("https://dig.watch/newsletter/{number}/", description="The issue online; {number} is replaced.")
+    unsubscribe_url: str = "https://dig.watch/newsletter/unsubscribe"
 
 
 class IssueSettings(Section):

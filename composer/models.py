@@ -142,14 +142,18 @@ class Draft(Contract):
     editorial: tuple[str, ...] = ()
     signoff: str
     sections: Sections = Sections()
+    hero_image: str | None = Field(None, description="An absolute image URL shown under the header.")
+    hero_alt: str | None = None
 
 
 class RenderedIssue(Contract):
-    """The email as it leaves the renderer."""
+    """The email as it leaves the renderer, and its archive (web) version."""
 
     subject: str
     mjml: str
-    html: str
+    html: str = Field(description="The email: compiled, CSS inlined, media queries kept.")
+    text: str = Field(description="The plain-text part: the whole newsletter, readable alone.")
+    web_html: str = Field(description="The archive version, without the per-subscriber links.")
 
 
 _SPACES = re.compile(r"\s+")

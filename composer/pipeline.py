@@ -2,7 +2,8 @@
 
 Each step is one stage's public function; this module only wires them together with the settings,
 so the flow reads here in one place and each stage stays testable alone. The draft (issue.yaml) is
-the hand-off point: `compose` stops there, `render` starts there, `build` does both.
+the hand-off point: `compose` stops there, `render` starts there, `build` does both and keeps the
+archive index of every issue built under the output folder.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from composer.config import Settings, load_taxonomy
 from composer.curate import CurateRules, curate
+from composer.deliver.archive import write_archive
 from composer.deliver.files import write_issue
 from composer.draft import read_draft, write_draft
 from composer.errors import WeeklyError
@@ -88,7 +90,7 @@ def compose_to_file(paths: list[Path], draft_path: Path, settings: Settings, opt
 
 def render_to_dir(draft: Draft, out_dir: Path, settings: Settings) -> list[Path]:
     """`weekly render`: the email files of `draft` written to `out_dir`."""
-    return write_issue(render(draft, settings.brand), out_dir)
+    return write_issue(render(draft, settings.brand), out_dir, settings.smtp.sender)
 
 
 def render_file(draft_path: Path, out_dir: Path, settings: Settings) -> list[Path]:
@@ -96,8 +98,13 @@ def render_file(draft_path: Path, out_dir: Path, settings: Settings) -> list[Pat
     return render_to_dir(read_draft(draft_path), out_dir, settings)
 
 
-def build(paths: list[Path], out_dir: Path, settings: Settings, options: ComposeOptions, today: date) -> Composed:
-    """`weekly build`: compose, keep the draft beside the email, and render it into `out_dir`."""
-    composed = compose_to_file(paths, out_dir / "issue.yaml", settings, options, today)
-    written = render_to_dir(composed.draft, out_dir, settings)
-    return composed.model_copy(update={"written": (*composed.written, *written)})
+def build(paths: list[Path], out_dir: Path | None, settings: Settings, options: ComposeOptions,
+          today: date) -> Composed:
+    """`weekly build`: compose, keep the draft beside the email in `out_dir` (default OUTPUT_DIR/<number>),
+    render it there, and refresh the archive index OUTPUT_DIR/index.html."""
+    composed = compose(paths, settings, options, today)
+    out_dir = out_dir or settings.output.dir / str(composed.draft.number)
+    written = [write_draft(composed.draft, out_dir / "issue.yaml"), *render_to_dir(composed.draft, out_dir, settings)]
+    if out_dir.resolve().parent == settings.output.dir.resolve():
+        written.append(write_archive(settings.output.dir, settings.brand))
+    return composed.model_copy(update={"written": tuple(written)})

@@ -1,7 +1,15 @@
-"""Render: Draft -> MJML (Jinja2, autoescaped) -> HTML (mjml-python)."""
+"""Render: Draft -> MJML (Jinja2, autoescaped) -> HTML (mjml-python) -> CSS inlined (premailer); text part.
+
+mjml-python gets fonts={} and our own social icon origin so the HTML links nothing we did not choose.
+premailer's defaults are wrong for MJML output (../shared/DESIGN.md): it would fetch linked
+stylesheets, strip the `!important` that MJML's `min-width:480px` media query needs (desktop columns
+would collapse) and flood the log with cssutils warnings about mso-* properties. All three are set.
+"""
 
 from __future__ import annotations
 
+import logging
+import textwrap
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,37 +18,91 @@ from composer.errors import RenderError
 from composer.models import Draft, RenderedIssue
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+_TEXT_WIDTH = 72
 
 
 def render(draft: Draft, brand: BrandSettings) -> RenderedIssue:
-    """The email for `draft`; its HTML links no fonts or icons we did not choose."""
+    """The email (HTML and text) and the web version of `draft`."""
+    subject = f"{brand.name} #{draft.number} – {draft.headline}"
+    context = {
+        "draft": draft,
+        "brand": brand,
+        "subject": subject,
+        "web_url": brand.web_url.replace("{number}", str(draft.number)),
+        "unsubscribe_url": brand.unsubscribe_url,
+        "sections": [
+            ("RADAR", f"Highlights from the week of {draft.date_range}", draft.sections.radar),
+            ("READING CORNER", None, draft.sections.reading_corner),
+            ("UPCOMING EVENTS", None, draft.sections.events),
+        ],
+    }
+    mjml = _template("issue.mjml.j2", context, web=False)
+    return RenderedIssue(
+        subject=subject,
+        mjml=mjml,
+        html=_inline(_compile(mjml, brand)),
+        text=_template("issue.txt.j2", context, web=False),
+        web_html=_inline(_compile(_template("issue.mjml.j2", context, web=True), brand)),
+    )
+
+
+def page(name: str, **context) -> str:
+    """A plain HTML page from templates/ (the archive index), autoescaped."""
+    return _template(name, context, web=True)
+
+
+def _template(name: str, context: dict, web: bool) -> str:
     import jinja2
+
+    try:
+        return _environment().get_template(name).render(**context, web=web)
+    except jinja2.TemplateError as err:
+        where = f"{TEMPLATES / err.filename}:{err.lineno}" if getattr(err, "lineno", None) else str(TEMPLATES / name)
+        raise RenderError(f"{where}: {err}") from err
+
+
+def _compile(mjml: str, brand: BrandSettings) -> str:
     from mjml import mjml2html
 
-    sections = [
-        ("RADAR", draft.sections.radar),
-        ("READING CORNER", draft.sections.reading_corner),
-        ("UPCOMING EVENTS", draft.sections.events),
-    ]
     try:
-        mjml = _environment().get_template("issue.mjml.j2").render(draft=draft, brand=brand, sections=sections)
-    except jinja2.TemplateError as err:
-        raise RenderError(f"{TEMPLATES / 'issue.mjml.j2'}: {err}") from err
-    try:
-        html = mjml2html(mjml, disable_comments=True, fonts={}, social_icon_origin=brand.site_url)
+        return mjml2html(mjml, disable_comments=True, fonts={}, social_icon_origin=brand.site_url)
     except Exception as err:  # MRML raises its own error types; all mean the same to the user
         raise RenderError(f"MJML did not compile: {err}") from err
-    return RenderedIssue(subject=f"{brand.name} #{draft.number} – {draft.headline}", mjml=mjml, html=html)
+
+
+def _inline(html: str) -> str:
+    from premailer import Premailer
+
+    inlined = Premailer(
+        html,
+        allow_network=False,
+        strip_important=False,
+        keep_style_tags=False,  # rules that cannot be inlined (@media) are kept in a <style> block
+        remove_classes=False,  # the dark-mode and layout media queries select by class
+        disable_validation=True,
+        cssutils_logging_level=logging.CRITICAL,
+    ).transform()
+    # lxml drops the doctype MJML wrote; without it clients render in quirks mode.
+    doctype = html[: html.index(">") + 1] if html.lower().startswith("<!doctype") else ""
+    return inlined if inlined.lower().startswith("<!doctype") else doctype + "\n" + inlined
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return textwrap.fill(text, width=_TEXT_WIDTH, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False)
 
 
 @lru_cache(maxsize=1)
 def _environment():
     import jinja2
 
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
+    environment.filters["wrap"] = _wrap
+    return environment
