@@ -76,6 +76,20 @@ def _parser() -> argparse.ArgumentParser:
                        help="the issue's folder (default: OUTPUT_DIR/NUMBER, e.g. out/210; the archive index "
                             "OUTPUT_DIR/index.html lists the issues built there)")
 
+    check = _command(commands, "check", _check, "check a rendered issue before sending it (exit 1 on any problem)",
+                     "weekly check out/210")
+    check.add_argument("folder", type=Path, metavar="DIR", help="the folder `render` or `build` wrote")
+
+    preview = _command(commands, "preview", _preview,
+                       "show the email at 600 and 375 px in a local browser page, or write screenshots",
+                       "weekly preview out/210/issue.yaml --port 8025\n  weekly preview out/210 --png docs/")
+    preview.add_argument("source", type=Path, metavar="DRAFT|DIR", nargs="?",
+                         help="a draft file (re-rendered when it changes) or a rendered folder (default: the "
+                              "newest issue under OUTPUT_DIR)")
+    preview.add_argument("--port", type=int, default=8025, help="port on 127.0.0.1 (default: 8025; 0 picks one)")
+    preview.add_argument("--png", type=Path, metavar="DIR",
+                         help="write preview-600.png and preview-375.png with headless Chromium instead")
+
     _command(commands, "config", _config, "show the effective settings, secrets masked",
              "weekly config\n  WEEKLY_SMTP__HOST=mail.example.org weekly config")
     return parser
@@ -202,6 +216,40 @@ def _summary(composed) -> int:
     for path in composed.written:
         print(f"  {path}")
     return status
+
+
+def _check(args) -> int:
+    from composer.check import check_issue
+
+    problems = check_issue(args.folder)
+    for problem in problems:
+        print(f"{args.folder}/{problem}", file=sys.stderr)
+    if problems:
+        print(f"error: {len(problems)} problem(s); fix them before sending", file=sys.stderr)
+        return 1
+    print(f"{args.folder}: ready to send")
+    return 0
+
+
+def _preview(args) -> int:
+    from composer import preview
+
+    settings = _settings(args)
+    source = args.source or _newest_issue(settings.output.dir)
+    if args.png:
+        for path in preview.screenshots(source, args.png, settings):
+            print(f"  {path}")
+        return 0
+    preview.serve(source, args.port, settings, ready=lambda url: print(f"preview of {source} on {url} (Ctrl-C stops)",
+                                                                       flush=True))
+    return 0
+
+
+def _newest_issue(root: Path) -> Path:
+    drafts = sorted(root.glob("*/issue.yaml"), key=lambda path: path.stat().st_mtime)
+    if not drafts:
+        raise WeeklyError(f"{root}: no issue built yet; run `weekly build` or name a draft")
+    return drafts[-1]
 
 
 def _config(args) -> int:

@@ -1,0 +1,102 @@
+"""The gate before sending: is the rendered issue in a folder fit for email clients?
+
+Reads DIR/index.html, DIR/issue.txt, DIR/issue.mjml and, when present, DIR/issue.yaml, and returns
+one line per problem, each naming the file. Nothing here writes or sends.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from composer.draft import read_draft
+from composer.errors import WeeklyError
+
+HTML_BUDGET = 100 * 1024  # Gmail clips messages over about 102 KB
+_ABSOLUTE = ("https://", "http://", "mailto:", "tel:")
+_TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|\{#|%\}|\}\}")
+_DESKTOP_QUERY = re.compile(r"@media[^{]*min-width:\s*480px[^{]*\{(.*?\})\s*\}", re.S)
+
+
+def check_issue(folder: Path) -> list[str]:
+    """Every problem found in the issue in `folder`; an empty list means it may be sent."""
+    html, text, mjml = (_read(folder / name) for name in ("index.html", "issue.txt", "issue.mjml"))
+    problems = [f"index.html: {problem}" for problem in _check_html(html)]
+    problems += [f"{name}: leftover template syntax {match!r}"
+                 for name, content in (("index.html", html), ("issue.txt", text))
+                 for match in sorted(set(_TEMPLATE_SYNTAX.findall(content)))]
+    problems += _check_mjml(mjml)
+    if (folder / "issue.yaml").is_file():
+        problems += _check_text(text, read_draft(folder / "issue.yaml"))
+    return problems
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise WeeklyError(f"{path}: missing; render the issue first (`weekly render DRAFT -o {path.parent}`)") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise WeeklyError(f"{path}: cannot read: {err}") from err
+
+
+class _Scan(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lang: str | None = None
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "html":
+            self.lang = values.get("lang") or None
+        elif tag == "table" and values.get("role") != "presentation":
+            self.problems.append('a layout table without role="presentation"')
+        elif tag == "img" and not (values.get("alt") or "").strip():
+            self.problems.append(f"image {values.get('src')!r} has no alt text")
+        for name in ("href", "src"):
+            link = values.get(name)
+            if link is not None and not link.startswith(_ABSOLUTE):
+                self.problems.append(f"{tag} {name}={link!r} is not an absolute link")
+
+
+def _check_html(html: str) -> list[str]:
+    problems = []
+    size = len(html.encode())
+    if size > HTML_BUDGET:
+        problems.append(f"{size / 1024:.0f} KB is over the {HTML_BUDGET // 1024} KB budget (Gmail clips at about 102 KB)")
+    scan = _Scan()
+    scan.feed(html)
+    if not scan.lang:
+        problems.append("the <html> element has no lang attribute")
+    problems += list(dict.fromkeys(scan.problems))
+    if "<mj-" in html:
+        problems.append("MJML tags left in the HTML: the MJML did not compile cleanly")
+    desktop = _DESKTOP_QUERY.search(html)
+    if not desktop:
+        problems.append("the min-width:480px media query is missing: columns will not sit side by side")
+    elif "!important" not in desktop[1]:
+        problems.append("the min-width:480px media query lost its !important: desktop columns will collapse")
+    return problems
+
+
+def _check_mjml(mjml: str) -> list[str]:
+    from mjml import mjml2html
+
+    try:
+        mjml2html(mjml, disable_comments=True, fonts={})
+    except Exception as err:  # MRML's own error types
+        return [f"issue.mjml: does not compile: {err}"]
+    return []
+
+
+def _check_text(text: str, draft) -> list[str]:
+    """The text part must carry every entry: its title, its teaser and its link."""
+    flat = " ".join(text.split())
+    missing = []
+    for entry in (*draft.sections.radar, *draft.sections.reading_corner, *draft.sections.events):
+        for part in (entry.title, entry.teaser, entry.url):
+            if part and " ".join(part.split()) not in flat:
+                missing.append(f"issue.txt: lacks {part[:60]!r} of the entry {entry.title[:40]!r}")
+    return missing
