@@ -16,6 +16,7 @@ from composer.errors import WeeklyError
 HTML_BUDGET = 100 * 1024  # Gmail clips messages over about 102 KB
 _ABSOLUTE = ("https://", "http://", "mailto:", "tel:")
 _TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|\{#|%\}|\}\}")
+_WIDTH_RULE = re.compile(r"(?<![-\w])width:[^;}]*")
 _DESKTOP_QUERY = re.compile(r"@media[^{]*min-width:\s*480px[^{]*\{(.*?\})\s*\}", re.S)
 
 
@@ -47,6 +48,13 @@ class _Scan(HTMLParser):
         self.lang: str | None = None
         self.problems: list[str] = []
 
+    def handle_comment(self, data: str) -> None:
+        # Outlook reads the markup inside <!--[if mso | IE]> … <![endif]-->: scan it like the rest.
+        if data.startswith("[if") and "]>" in data:
+            inner = _Scan()
+            inner.feed(data.split("]>", 1)[1].rsplit("<![endif]", 1)[0])
+            self.problems += inner.problems
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         if tag == "html":
@@ -76,7 +84,7 @@ def _check_html(html: str) -> list[str]:
     desktop = _DESKTOP_QUERY.search(html)
     if not desktop:
         problems.append("the min-width:480px media query is missing: columns will not sit side by side")
-    elif "!important" not in desktop[1]:
+    elif any("!important" not in rule for rule in _WIDTH_RULE.findall(desktop[1])):
         problems.append("the min-width:480px media query lost its !important: desktop columns will collapse")
     return problems
 

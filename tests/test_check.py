@@ -1,0 +1,84 @@
+"""`weekly check`: passes on a rendered issue, and each of its checks fails on a crafted bad one."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from conftest import run_weekly
+from issue_fixtures import full_draft
+
+from composer.check import check_issue
+from composer.config import Settings
+from composer.draft import write_draft
+from composer.pipeline import render_to_dir
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    """A folder rendered from the 12/4/4 fixture draft, with its issue.yaml."""
+    folder = tmp_path_factory.mktemp("issue")
+    write_draft(full_draft(), folder / "issue.yaml")
+    render_to_dir(full_draft(), folder, Settings())
+    return folder
+
+
+def _broken(good, tmp_path, name: str, change) -> list[str]:
+    folder = tmp_path / "issue"
+    shutil.copytree(good, folder)
+    path = folder / name
+    path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return check_issue(folder)
+
+
+def test_rendered_issue_passes_and_command_exits_0(good):
+    """No problem on a fresh render; `weekly check` says it is ready and exits 0."""
+    assert check_issue(good) == []
+    done = run_weekly("check", str(good))
+    assert done.returncode == 0 and "ready to send" in done.stdout
+
+
+PADDING = "<!-- " + "x" * 30000 + " -->"
+CASES = [
+    ("index.html", lambda h: h.replace("</body>", PADDING * 2 + "</body>"), "over the 100 KB budget"),
+    ("index.html", lambda h: re.sub(r'alt="[^"]*"', 'alt=""', h, count=1), "has no alt text"),
+    ("index.html", lambda h: h.replace('<html lang="en"', "<html", 1), "no lang attribute"),
+    ("index.html", lambda h: h.replace('href="https://dig.watch/updates/radar-1"', 'href="/updates/radar-1"'),
+     "'/updates/radar-1' is not an absolute link"),
+    ("index.html", lambda h: h.replace('role="presentation"', "", 1), 'without role="presentation"'),
+    ("index.html", lambda h: h.replace("Dear readers,", "Dear {{ name }},"), "leftover template syntax '{{'"),
+    ("issue.txt", lambda t: t.replace("Dear readers,", "{% if x %}"), "issue.txt: leftover template syntax '{%'"),
+    ("issue.txt", lambda t: t.replace("https://dig.watch/updates/radar-3", ""), "lacks 'https://dig.watch/updates/radar-3'"),
+    ("index.html", lambda h: h.replace("min-width:480px", "min-width:9999px"), "min-width:480px media query is missing"),
+    ("index.html", lambda h: h.replace("{ width:34% !important;", "{ width:34%;"), "lost its !important"),
+    ("index.html", lambda h: h.replace("<body", "<mj-text>left over</mj-text><body", 1), "MJML tags left"),
+    ("issue.mjml", lambda m: m.replace("</mj-body>", "<mj-section><mj-column>"), "issue.mjml: does not compile"),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "expected"), CASES, ids=[c[2][:30] for c in CASES])
+def test_each_check_fails_on_crafted_input(good, tmp_path, name, change, expected):
+    """The crafted defect is reported, naming its file."""
+    problems = _broken(good, tmp_path, name, change)
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_command_prints_problems_and_exits_1(good, tmp_path):
+    """Problems go to stderr one per line with the folder, then a summary; exit 1."""
+    folder = tmp_path / "bad"
+    shutil.copytree(good, folder)
+    html = folder / "index.html"
+    html.write_text(html.read_text(encoding="utf-8").replace('<html lang="en"', "<html", 1), encoding="utf-8")
+    done = run_weekly("check", str(folder))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"{folder}/index.html: the <html> element has no lang attribute",
+        "error: 1 problem(s); fix them before sending",
+    ]
+
+
+def test_missing_folder_is_one_error(tmp_path):
+    """Checking a folder with nothing rendered names the missing file and how to make it."""
+    done = run_weekly("check", str(tmp_path))
+    assert done.returncode == 1 and done.stderr.startswith(f"error: {tmp_path / 'index.html'}: missing")
