@@ -240,8 +240,9 @@ def _preview(args) -> int:
         for path in preview.screenshots(source, args.png, settings):
             print(f"  {path}")
         return 0
-    preview.serve(source, args.port, settings, ready=lambda url: print(f"preview of {source} on {url} (Ctrl-C stops)",
-                                                                       flush=True))
+    with preview.preview_server(source, args.port, settings) as server:
+        print(f"preview of {source} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)", flush=True)
+        server.serve_forever()
     return 0
 
 

@@ -60,8 +60,8 @@ class _Source:
             return self._html
 
 
-def serve(path: Path, port: int, settings: Settings, ready=None) -> None:
-    """Serve the preview of `path` on 127.0.0.1:`port` until interrupted; `ready(url)` is called once listening."""
+def preview_server(path: Path, port: int, settings: Settings) -> ThreadingHTTPServer:
+    """A server for the preview of `path` on 127.0.0.1:`port` (0 picks a free port); call serve_forever()."""
     source = _Source(path, settings)
     frames = "".join(
         f'<figure><figcaption>{width} px</figcaption><iframe src="/email" style="width:{width}px"></iframe></figure>'
@@ -88,13 +88,9 @@ def serve(path: Path, port: int, settings: Settings, ready=None) -> None:
             pass
 
     try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        return ThreadingHTTPServer(("127.0.0.1", port), Handler)
     except OSError as err:
         raise WeeklyError(f"127.0.0.1:{port}: cannot listen: {err.strerror or err}") from err
-    with server:
-        if ready:
-            ready(f"http://127.0.0.1:{server.server_address[1]}/")
-        server.serve_forever()
 
 
 def screenshots(path: Path, out_dir: Path, settings: Settings, height: int = 1600) -> list[Path]:
