@@ -114,3 +114,12 @@ def test_build_keeps_an_archive_index_newest_first(tmp_path):
     assert run_weekly("build", "--issue", "211", env=env).returncode == 0
     index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert index.index('href="211/web.html"') < index.index('href="210/web.html"')
+
+
+def test_hero_image_shows_when_the_draft_has_one():
+    """A hero_image in the draft appears under the header with its alt text; without one there is none."""
+    hero = "https://dig.watch/wp-content/uploads/2025/05/hero.jpg"
+    with_hero = render(full_draft().model_copy(update={"hero_image": hero, "hero_alt": "Delegates in Geneva"}),
+                       BrandSettings())
+    assert re.search(rf'<img[^>]*alt="Delegates in Geneva"[^>]*src="{re.escape(hero)}"', with_hero.html)
+    assert hero not in render(full_draft(), BrandSettings()).html
