@@ -58,11 +58,11 @@ def main() -> None:
     }
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     print(f"{len(articles)} titled seed articles, titles hidden; mean ROUGE F1 against the real titles\n")
-    print(f"| system | ROUGE-1 F | ROUGE-2 F | ROUGE-L F | mean length |")
-    print(f"| --- | ---: | ---: | ---: | ---: |")
+    print("| system | ROUGE-1 F | ROUGE-2 F | ROUGE-L F | mean length |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for name, system in systems.items():
         outputs = [system(item) for item in articles]
-        scores = [scorer.score(item.title, output) for item, output in zip(articles, outputs)]
+        scores = [scorer.score(item.title, output) for item, output in zip(articles, outputs, strict=True)]
         means = [statistics.mean(score[key].fmeasure for score in scores) for key in ("rouge1", "rouge2", "rougeL")]
         length = statistics.mean(len(output) for output in outputs)
         print(f"| {name} | {means[0]:.3f} | {means[1]:.3f} | {means[2]:.3f} | {length:.0f} |")

@@ -83,7 +83,7 @@ def test_llm_teasers_headlines_and_editorial_are_used(server, offline):
     assert composed.notes == ()
     entries = [*composed.draft.sections.radar, *composed.draft.sections.reading_corner]
     assert all(entry.teaser == TEASER for entry in entries)
-    untitled = [e for e, o in zip(entries, [*offline.draft.sections.radar, *offline.draft.sections.reading_corner])
+    untitled = [e for e, o in zip(entries, [*offline.draft.sections.radar, *offline.draft.sections.reading_corner], strict=True)
                 if e.title != o.title]
     assert untitled and all(entry.title == "Model headline for an untitled story" for entry in untitled)
     assert composed.draft.editorial[:-1] == tuple(EDITORIAL.split("\n\n"))

@@ -47,7 +47,7 @@ def parse_text(text: str, source: str) -> tuple[list[Item], list[PastIssue], lis
     articles, problems = _articles(article_lines, source)
     items = [_to_item(article, position, source) for position, article in enumerate(articles)]
     past_issues = []
-    for start, end in zip(header_at, [*header_at[1:], len(lines)]):
+    for start, end in zip(header_at, [*header_at[1:], len(lines)], strict=True):
         chunk = lines[start:end]
         issue, issue_problems = parse_past_issue([line.text for line in chunk], chunk[0].number, source)
         problems.extend(issue_problems)
