@@ -47,7 +47,8 @@ def parse_text(text: str, source: str) -> tuple[list[Item], list[PastIssue], lis
     articles, problems = _articles(article_lines, source)
     items = [_to_item(article, position, source) for position, article in enumerate(articles)]
     past_issues = []
-    for start, end in zip(header_at, [*header_at[1:], len(lines)], strict=True):
+    ends = [*header_at[1:], len(lines)] if header_at else []
+    for start, end in zip(header_at, ends, strict=True):
         chunk = lines[start:end]
         issue, issue_problems = parse_past_issue([line.text for line in chunk], chunk[0].number, source)
         problems.extend(issue_problems)
