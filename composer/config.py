@@ -61,7 +61,32 @@ class SmtpSettings(Section):
     security: Literal["ssl", "starttls", "none"] = "starttls"
     username: str | None = None
     password: SecretStr | None = None
+    allow_auth_without_tls: bool = Field(False, description="Send the password over an unencrypted connection.")
+    validate_certs: bool = True
     sender: str = "DW Weekly <newsletter@example.org>"
+    connections: int = Field(8, ge=1, le=256)
+    rate_per_second: float = Field(0, ge=0, description="0: no limit.")
+    rate_per_hour: float = Field(0, ge=0, description="0: no limit.")
+    max_messages_per_connection: int = Field(1000, ge=1)
+    timeout_seconds: float = Field(60, gt=0)
+    retries: int = Field(5, ge=0, description="Attempts after a 4xx reply or a network error before a recipient fails.")
+    retry_base_seconds: float = Field(2, ge=0)
+    pause_after_errors: int = Field(50, ge=1, description="Consecutive errors that pause the run.")
+
+
+class ListSettings(Section):
+    id: str = Field("dw-weekly.dig.watch", description="The List-Id (RFC 2919).")
+    name: str = "DW Weekly"
+    subscribers: Path | None = Field(None, description="The CSV list `weekly run --send` sends to.")
+    unsubscribe_mailto: str = "unsubscribe@example.org"
+
+
+class LedgerSettings(Section):
+    path: Path = Path("state/ledger.sqlite3")
+
+
+class LogSettings(Section):
+    file: Path = Path("state/weekly.log")
 
 
 class LlmSettings(Section):
@@ -87,6 +112,9 @@ class Settings(BaseSettings):
     output: OutputSettings = OutputSettings()
     smtp: SmtpSettings = SmtpSettings()
     llm: LlmSettings = LlmSettings()
+    list: ListSettings = ListSettings()
+    ledger: LedgerSettings = LedgerSettings()
+    log: LogSettings = LogSettings()
     signing_key: SecretStr | None = None
 
     @classmethod

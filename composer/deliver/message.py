@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from html import escape as html_escape
 
 from composer.errors import WeeklyError
 from composer.models import RenderedIssue
@@ -12,8 +14,11 @@ from composer.models import RenderedIssue
 PLACEHOLDER_TO = "Subscriber <subscriber@example.invalid>"
 
 
-def build_message(rendered: RenderedIssue, sender: str, to: str = PLACEHOLDER_TO) -> EmailMessage:
-    """A complete message from `sender` to `to`, with a fresh Message-ID on the sender's domain."""
+def build_message(rendered: RenderedIssue, sender: str, to: str = PLACEHOLDER_TO, cte: str | None = None) -> EmailMessage:
+    """A complete message from `sender` to `to`, with a fresh Message-ID on the sender's domain.
+
+    `cte` forces the parts' transfer encoding (None lets the email package choose).
+    """
     for name, value in (("From", sender), ("To", to), ("Subject", rendered.subject)):
         if "\r" in value or "\n" in value:
             raise WeeklyError(f"the {name} header may not contain a line break: {value!r}")
@@ -26,6 +31,66 @@ def build_message(rendered: RenderedIssue, sender: str, to: str = PLACEHOLDER_TO
     message["Subject"] = rendered.subject
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=domain)
-    message.set_content(rendered.text)
-    message.add_alternative(rendered.html, subtype="html")
+    message.set_content(rendered.text, cte=cte)
+    message.add_alternative(rendered.html, subtype="html", cte=cte)
     return message
+
+
+# Per-recipient parts of the message, substituted in its bytes (never re-rendered or re-serialised).
+_TO, _MESSAGE_ID = "__WEEKLY_TO__", "__WEEKLY_MESSAGE_ID__"
+_UNSUBSCRIBE, _UNSUBSCRIBE_HTML, _TOKEN = "__WEEKLY_UNSUBSCRIBE__", "__WEEKLY_UNSUBSCRIBE_HTML__", "__WEEKLY_TOKEN__"
+_PLACEHOLDER = re.compile(rb"(__WEEKLY_[A-Z_]+__)")
+# SMTP allows 998 bytes a line; an 8bit body must respect it, so long HTML lines break between blocks.
+_MAX_LINE = 990
+_BLOCK_BOUNDARY = re.compile(r"(?<=>)(?=<(?:/?(?:table|tbody|tr|td|div|p|style|meta|head|body)\b|!--))")
+
+
+class MessageTemplate:
+    """The issue's message serialised once; `personalise` makes each recipient's copy from its bytes.
+
+    Both parts are sent 8bit (every server we target advertises 8BITMIME), so placeholders stay whole:
+    quoted-printable or base64 would split them across encoded lines.
+    """
+
+    def __init__(self, rendered: RenderedIssue, sender: str, unsubscribe_url: str, list_id: str, list_name: str,
+                 unsubscribe_mailto: str) -> None:
+        html = rendered.html.replace(html_escape(unsubscribe_url), _UNSUBSCRIBE_HTML)
+        text = rendered.text.replace(unsubscribe_url, _UNSUBSCRIBE)
+        if _UNSUBSCRIBE_HTML not in html or _UNSUBSCRIBE not in text:
+            raise WeeklyError(f"the issue has no visible unsubscribe link to {unsubscribe_url}; render it again "
+                              "with the current brand.unsubscribe_url")
+        message = build_message(rendered.model_copy(update={"html": _short_lines(html), "text": text}),
+                                sender, to=_TO, cte="8bit")
+        domain = parseaddr(sender)[1].rpartition("@")[2]
+        message.replace_header("Message-ID", f"<{_MESSAGE_ID}@{domain}>")
+        message["List-Id"] = f"{list_name} <{list_id}>"
+        message["List-Unsubscribe"] = f"<{_UNSUBSCRIBE}>, <mailto:{unsubscribe_mailto}?subject=unsubscribe%20{_TOKEN}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        self.unsubscribe_url = unsubscribe_url
+        self._parts = _PLACEHOLDER.split(message.as_bytes(policy=SMTP))
+        self.size = sum(map(len, self._parts))
+
+    def personalise(self, address: str, name: str, token: str, message_id: str) -> bytes:
+        """The bytes of one recipient's copy."""
+        joiner = "&" if "?" in self.unsubscribe_url else "?"
+        url = f"{self.unsubscribe_url}{joiner}token={token}"
+        values = {
+            b"__WEEKLY_TO__": formataddr((name, address), charset="utf-8").encode(),
+            b"__WEEKLY_MESSAGE_ID__": message_id.encode(),
+            b"__WEEKLY_UNSUBSCRIBE__": url.encode(),
+            b"__WEEKLY_UNSUBSCRIBE_HTML__": html_escape(url).encode(),
+            b"__WEEKLY_TOKEN__": token.encode(),
+        }
+        return b"".join(values.get(part, part) for part in self._parts)
+
+
+def _short_lines(html: str) -> str:
+    if all(len(line.encode()) <= _MAX_LINE for line in html.splitlines()):
+        return html
+    lines = []
+    for line in html.splitlines():
+        lines.extend(_BLOCK_BOUNDARY.sub("\n", line).splitlines() if len(line.encode()) > _MAX_LINE else [line])
+    too_long = [line for line in lines if len(line.encode()) > _MAX_LINE]
+    if too_long:
+        raise WeeklyError(f"the email has a line of {len(too_long[0].encode())} bytes that cannot be broken safely")
+    return "\n".join(lines)

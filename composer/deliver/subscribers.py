@@ -1,0 +1,57 @@
+"""The mailing list: a CSV file with an `email` column (optional `name`, other columns kept), read as a
+stream so a million rows never sit in memory at once. Duplicates are dropped later, by the ledger's
+unique key; here each row is validated and a bad one reported with its line number.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from composer.errors import WeeklyError
+
+# Deliberately plain: one @, no spaces or control characters, a dotted domain. SMTP decides the rest.
+_ADDRESS = re.compile(r"^[^@\s\x00-\x1f\x7f<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Subscriber(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    email: str
+    name: str = ""
+
+
+def valid_address(address: str) -> bool:
+    return len(address) <= 254 and address.isascii() and bool(_ADDRESS.match(address))
+
+
+def read_subscribers(path: Path) -> Iterator[tuple[int, Subscriber | str]]:
+    """(line, Subscriber) for each good row and (line, reason) for each bad one, in file order."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as err:
+        raise WeeklyError(f"{path}: cannot read the list: {err.strerror or err}") from err
+    with handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "email" not in [name.strip().lower() for name in reader.fieldnames]:
+            raise WeeklyError(f"{path}: the first line must name the columns, one of them `email`")
+        columns = {name: name.strip().lower() for name in reader.fieldnames}
+        try:
+            for row in reader:
+                line = reader.line_num
+                values = {columns[key]: (value or "").strip() for key, value in row.items() if key in columns}
+                email, name = values.get("email", ""), values.get("name", "")
+                if not valid_address(email):
+                    yield line, f"{email!r} is not a valid address" if email else "no address"
+                elif _CONTROL.search(name):
+                    yield line, "the name holds a control character (a line break would forge headers)"
+                else:
+                    yield line, Subscriber(email=email, name=name)
+        except (csv.Error, UnicodeDecodeError) as err:
+            raise WeeklyError(f"{path}:{reader.line_num}: not a readable CSV file: {err}") from err
