@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -89,6 +90,35 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--port", type=int, default=8025, help="port on 127.0.0.1 (default: 8025; 0 picks one)")
     preview.add_argument("--png", type=Path, metavar="DIR",
                          help="write preview-600.png and preview-375.png with headless Chromium instead")
+
+    send = _command(commands, "send", _send,
+                    "send a rendered issue over SMTP, exactly once per subscriber (asks first; resumable)",
+                    "weekly send out/210 --list subscribers.csv --dry-run\n  weekly send out/210 --test-to me@example.org"
+                    "\n  weekly send out/210 --list subscribers.csv --yes\n  weekly send out/210 --to dw-weekly@lists.example.org")
+    send.add_argument("folder", type=Path, metavar="DIR", help="the issue folder (issue.yaml, index.html, issue.txt)")
+    audience = send.add_mutually_exclusive_group()
+    audience.add_argument("--list", type=Path, metavar="FILE", dest="list_file",
+                          help="CSV of subscribers: an `email` column, optional `name` (default: list.subscribers)")
+    audience.add_argument("--to", metavar="ADDRESS", help="one list address (Mailman, Sympa) instead of a CSV")
+    send.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
+    send.add_argument("--limit", type=int, metavar="N", help="send at most N messages in this run")
+    send.add_argument("--test-to", metavar="ADDRESS", help="send one copy to ADDRESS, outside the ledger")
+    send.add_argument("--retry-failed", action="store_true", help="also retry recipients that failed before")
+    send.add_argument("--yes", action="store_true", help="do not ask for confirmation (cron)")
+
+    status = _command(commands, "status", _status, "show the send ledger of an issue: counts and problems",
+                      "weekly status out/210")
+    status.add_argument("folder", type=Path, metavar="DIR", help="the issue folder")
+
+    unsubscribe = _command(commands, "unsubscribe", _unsubscribe,
+                           "verify an unsubscribe token and never send to its address again",
+                           "weekly unsubscribe PGR3LmRp…ZzA.X7Q9FNwF…koQ")
+    unsubscribe.add_argument("token", help="the token from a List-Unsubscribe URL (?token=…)")
+
+    run = _command(commands, "run", _run, "build this week's issue and, with --send, send it (for cron)",
+                   "weekly run\n  weekly run --send   # sends to list.subscribers; idempotent within a week")
+    _issue_options(run)
+    run.add_argument("--send", action="store_true", help="send the issue to list.subscribers after building it")
 
     _command(commands, "config", _config, "show the effective settings, secrets masked",
              "weekly config\n  WEEKLY_SMTP__HOST=mail.example.org weekly config")
@@ -251,6 +281,158 @@ def _newest_issue(root: Path) -> Path:
     if not drafts:
         raise WeeklyError(f"{root}: no issue built yet; run `weekly build` or name a draft")
     return drafts[-1]
+
+
+def _send(args) -> int:
+    from composer.deliver.send import SendOptions, send_issue
+
+    settings = _settings(args)
+    options = SendOptions(list_file=args.list_file or (None if args.to else settings.list.subscribers), to=args.to,
+                          dry_run=args.dry_run, limit=args.limit, test_to=args.test_to, retry_failed=args.retry_failed)
+    with _progress() as progress:
+        report = send_issue(args.folder, settings, options, _confirmer(args.yes or args.dry_run), progress)
+    return _send_summary(args.folder, report, options, resume=_resume_command(args))
+
+
+def _send_summary(folder: Path, report, options, resume: str) -> int:
+    for row in report.invalid_rows:
+        print(f"warning: {row}", file=sys.stderr)
+    if report.plan and report.plan.invalid > len(report.invalid_rows):
+        print(f"warning: … and {report.plan.invalid - len(report.invalid_rows)} more invalid rows", file=sys.stderr)
+    if report.recovered_unknown:
+        print(f"warning: {report.recovered_unknown} recipient(s) were being sent to when a run stopped; their outcome "
+              f"is unknown and they will not be resent (see `weekly status {folder}`)", file=sys.stderr)
+    plan = report.plan
+    if options.dry_run:
+        print(f"dry run: would send {plan.to_send} message(s) of {plan.subject!r} via {plan.server}; nothing sent")
+        print("  " + ", ".join(f"{state}: {count}" for state, count in report.counts.items() if count))
+        return 0
+    if report.cancelled:
+        print("not sent")
+        return 1
+    counts = report.counts
+    if counts:
+        print(f"sent {report.sent_now} now; ledger: " + ", ".join(f"{state} {count}" for state, count in counts.items()))
+    else:
+        print(f"sent {report.sent_now} test copy")
+    if report.stopped:
+        print(f"error: {report.stopped}. Resume with: {resume}", file=sys.stderr)
+        return 1
+    if counts.get("failed") or counts.get("unknown"):
+        print(f"error: {counts['failed']} failed, {counts['unknown']} unknown; see `weekly status {folder}`",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _confirmer(yes: bool):
+    def confirm(plan) -> bool:
+        already = ", ".join(f"{state} {count}" for state, count in plan.already.items())
+        print(f"About to send {plan.to_send} message(s) of {plan.subject!r}\n  via {plan.server}"
+              + (f"\n  already in the ledger: {already}" if already else "")
+              + (f"\n  invalid rows skipped: {plan.invalid}" if plan.invalid else ""), flush=True)
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise WeeklyError("not asking on a non-interactive input: add --yes to send")
+        return input("Send? [y/N] ").strip().lower() in ("y", "yes")
+    return confirm
+
+
+def _resume_command(args) -> str:
+    words = ["weekly", "send", str(args.folder)]
+    if args.list_file:
+        words += ["--list", str(args.list_file)]
+    if args.to:
+        words += ["--to", args.to]
+    return " ".join(words + ["--yes"])
+
+
+class _progress:
+    """A rich progress bar with rate and ETA on a terminal; a plain line every 10 % otherwise."""
+
+    def __enter__(self):
+        self.bar = None
+        self.task = None
+        self.last_decile = -1
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            from rich.console import Console
+
+            self.bar = Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[rate]} msg/s"), TimeRemainingColumn(),
+                                console=Console(stderr=True))
+            self.bar.start()
+        self.started = time.monotonic()
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = f"{done / elapsed:.0f}"
+        if self.bar is not None:
+            if self.task is None:
+                self.task = self.bar.add_task("send", total=total, rate=rate)
+            self.bar.update(self.task, completed=done, rate=rate)
+            return
+        decile = done * 10 // max(total, 1)
+        if decile != self.last_decile:
+            self.last_decile = decile
+            print(f"sent {done}/{total} ({rate} msg/s)", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _status(args) -> int:
+    from composer.deliver.ledger import Ledger
+    from composer.draft import read_draft
+
+    settings = _settings(args)
+    issue = str(read_draft(args.folder / "issue.yaml").number)
+    ledger = Ledger(settings.ledger.path)
+    try:
+        counts, problems = ledger.counts(issue), ledger.problems(issue)
+    finally:
+        ledger.close()
+    print(f"DW Weekly #{issue}: " + ", ".join(f"{state} {count}" for state, count in counts.items()))
+    for address, state, reply in problems:
+        print(f"  {state:8} {address}  {reply}")
+    return 0
+
+
+def _unsubscribe(args) -> int:
+    from composer.deliver.ledger import Ledger
+    from composer.deliver.tokens import verify
+
+    settings = _settings(args)
+    if not settings.signing_key:
+        raise WeeklyError("no signing key: set WEEKLY_SIGNING_KEY to the key the issue was sent with")
+    email, list_id = verify(args.token, settings.signing_key.get_secret_value().encode())
+    ledger = Ledger(settings.ledger.path)
+    try:
+        new = ledger.suppress(email, f"unsubscribed from {list_id}")
+    finally:
+        ledger.close()
+    print(f"{email} unsubscribed from {list_id}" if new else f"{email} was already unsubscribed")
+    return 0
+
+
+def _run(args) -> int:
+    from composer.pipeline import run_for_cron
+
+    settings = _settings(args)
+    paths, options, today = _compose_args(args)
+    outcome = run_for_cron(paths, settings, options, today, send=args.send)
+    status = _summary(outcome.composed)
+    if outcome.report is not None:
+        from composer.deliver.send import SendOptions
+
+        folder = outcome.folder
+        resume = f"weekly send {folder} --list {settings.list.subscribers} --yes"
+        status = max(status, _send_summary(folder, outcome.report, SendOptions(), resume))
+    return status
 
 
 def _config(args) -> int:

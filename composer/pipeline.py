@@ -8,6 +8,10 @@ archive index of every issue built under the output folder.
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -108,3 +112,80 @@ def build(paths: list[Path], out_dir: Path | None, settings: Settings, options: 
     if out_dir.resolve().parent == settings.output.dir.resolve():
         written.append(write_archive(settings.output.dir, settings.brand))
     return composed.model_copy(update={"written": tuple(written)})
+
+
+class CronOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    composed: Composed
+    folder: Path
+    report: object | None = None  # deliver.send.SendReport, imported only when sending
+
+
+def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions, today: date,
+                 send: bool) -> CronOutcome:
+    """`weekly run`: build this week's issue and, with `send`, check and send it to list.subscribers.
+
+    Idempotent: the same week builds the same issue, and the ledger sends nobody twice. A lock file next
+    to the ledger keeps two runs apart; the run is logged to log.file.
+    """
+    if send and not settings.list.subscribers:
+        raise WeeklyError("weekly run --send needs list.subscribers: set WEEKLY_LIST__SUBSCRIBERS to the CSV file")
+    with _exclusive(settings.ledger.path.parent / "weekly.lock"), _logged(settings.log.file) as log:
+        log.info("run started (send=%s)", send)
+        composed = build(paths, None, settings, options, today)
+        folder = settings.output.dir / str(composed.draft.number)
+        log.info("built #%s (%s) from %s items into %s", composed.draft.number, composed.draft.date_range,
+                 composed.item_count, folder)
+        if not send:
+            return CronOutcome(composed=composed, folder=folder)
+        from composer.check import check_issue
+        from composer.deliver.send import SendOptions, send_issue
+
+        problems = check_issue(folder)
+        if problems:
+            log.error("check failed, nothing sent: %s", "; ".join(problems))
+            raise WeeklyError(f"{folder} failed `weekly check` ({problems[0]}…); nothing sent")
+        report = send_issue(folder, settings, SendOptions(list_file=settings.list.subscribers), lambda plan: True)
+        log.info("sent %s now; ledger %s%s", report.sent_now, report.counts,
+                 f"; stopped: {report.stopped}" if report.stopped else "")
+        return CronOutcome(composed=composed, folder=folder, report=report)
+
+
+@contextmanager
+def _exclusive(lock_path: Path):
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise WeeklyError(f"another weekly run is in progress (pid {holder}, lock {lock_path}); "
+                              "try again when it ends") from err
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+
+
+@contextmanager
+def _logged(log_file: Path):
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log = logging.getLogger("weekly.run")
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        yield log
+    except WeeklyError as err:
+        log.error("%s", err)
+        raise
+    finally:
+        log.removeHandler(handler)
+        handler.close()
