@@ -63,6 +63,7 @@ class SmtpSettings(Section):
     password: SecretStr | None = None
     allow_auth_without_tls: bool = Field(False, description="Send the password over an unencrypted connection.")
     validate_certs: bool = True
+    ca_file: Path | None = Field(None, description="CA certificates (PEM) to trust, e.g. for a private relay.")
     sender: str = "DW Weekly <newsletter@example.org>"
     connections: int = Field(8, ge=1, le=256)
     rate_per_second: float = Field(0, ge=0, description="0: no limit.")

@@ -67,7 +67,9 @@ class _Pool:
         self.settings = settings
         self.password = password
         self.callbacks = callbacks
-        self.queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=settings.connections * 4)
+        # Unbounded, so the None that ends each worker always fits; `slots` keeps the producer a little ahead.
+        self.queue: asyncio.Queue[Job | None] = asyncio.Queue()
+        self.slots = asyncio.Semaphore(settings.connections * 4)
         self.outstanding = 0  # jobs queued or being retried, not yet settled
         self.in_flight = 0  # jobs between MAIL FROM and the server's last reply
         self.producing = True
@@ -83,18 +85,23 @@ class _Pool:
         workers = [asyncio.create_task(self._worker()) for _ in range(self.settings.connections)]
         try:
             for job in jobs:
+                await self.slots.acquire()
                 if self.stopped:
                     break
                 self.outstanding += 1
-                await self.queue.put(job)
+                self.queue.put_nowait(job)
             self.producing = False
             self._check_idle()
             await self.idle.wait()
         finally:
+            # Workers end on a None each, after closing their connection politely. Cancelling them is only
+            # the fallback: aiosmtplib can swallow a cancellation while it closes a connection.
             self.producing = False
-            for worker in workers:
+            for _ in workers:
+                self.queue.put_nowait(None)
+            _, late = await asyncio.wait(workers, timeout=self.settings.timeout_seconds + 5)
+            for worker in late:
                 worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
         if self.stopped:
             raise self.stopped
 
@@ -155,6 +162,7 @@ class _Pool:
                 job = await self.queue.get()
                 if job is None:
                     return
+                self.slots.release()
                 if self.stopped:
                     self._finish_one()
                     continue
@@ -191,6 +199,7 @@ class _Pool:
             hostname=settings.host, port=settings.port, timeout=settings.timeout_seconds,
             use_tls=settings.security == "ssl", start_tls=settings.security == "starttls",
             validate_certs=settings.validate_certs, tls_context=context,
+            cert_bundle=str(settings.ca_file) if settings.ca_file and context is None else None,
         )
         await client.connect()
         if not client.esmtp_extensions:

@@ -1,0 +1,105 @@
+"""A real SMTP server in the test process (aiosmtpd), with scriptable replies per recipient."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+from collections import Counter
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Recorder:
+    """Accepts mail and keeps it; `temporary[address] = n` answers 451 to its first n RCPTs, `permanent`
+    addresses get 550, `drop_after_dot` addresses make the server hang up after the final dot (once),
+    `delay` slows every DATA, `always_451` refuses everyone for now."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.rcpt_attempts: Counter = Counter()
+        self.temporary: dict[str, int] = {}
+        self.permanent: set[str] = set()
+        self.drop_after_dot: set[str] = set()
+        self.delay = 0.0
+        self.always_451 = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
+        self.rcpt_attempts[address] += 1
+        if self.always_451:
+            return "451 4.3.2 System not accepting network messages"
+        if address in self.permanent:
+            return "550 5.1.1 No such user here"
+        if self.temporary.get(address, 0) > 0:
+            self.temporary[address] -= 1
+            return "451 4.2.0 Greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        (address,) = envelope.rcpt_tos
+        if address in self.drop_after_dot:
+            self.drop_after_dot.discard(address)
+            server.transport.abort()  # the message arrived, but the client never hears so
+            return "250 OK"
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 2.0.0 Ok: queued"
+
+    def received(self) -> Counter:
+        """How many messages each address received."""
+        return Counter(rcpt for _, rcpts, _ in self.messages for rcpt in rcpts)
+
+    def parsed(self, address: str):
+        return [message_from_bytes(raw, policy=default) for _, rcpts, raw in self.messages if address in rcpts]
+
+
+class Server:
+    """Start and stop a Recorder behind aiosmtpd on 127.0.0.1."""
+
+    def __init__(self, tls_context=None, require_starttls: bool = False, authenticator=None) -> None:
+        self.recorder = Recorder()
+        self.port = free_port()
+        self.controller = Controller(
+            self.recorder, hostname="127.0.0.1", port=self.port, tls_context=tls_context,
+            require_starttls=require_starttls, authenticator=authenticator, auth_require_tls=True,
+        )
+
+    def __enter__(self) -> Server:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.controller.stop()
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 made by openssl: (cert.pem, key.pem)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+def password_is(expected_user: str, expected_password: str):
+    """An aiosmtpd authenticator accepting one user and password."""
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = auth_data.login.decode() == expected_user and auth_data.password.decode() == expected_password
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535 itself
+
+    return authenticator

@@ -1,0 +1,232 @@
+"""Sending against a real SMTP server in the test process (aiosmtpd); no mocks of aiosmtplib."""
+
+from __future__ import annotations
+
+import csv
+import re
+import ssl
+from datetime import date
+from pathlib import Path
+
+import pytest
+from smtp_server import Server, password_is, self_signed_certificate
+
+from composer.config import Settings
+from composer.deliver.ledger import Ledger
+from composer.deliver.message import build_message
+from composer.deliver.send import SendOptions, send_issue
+from composer.deliver.tokens import verify
+from composer.errors import WeeklyError
+from composer.models import RenderedIssue
+from composer.pipeline import ComposeOptions, build
+from conftest import SEEDS
+
+KEY = "a-test-signing-key-that-is-long-enough"
+
+
+@pytest.fixture(scope="module")
+def issue(tmp_path_factory) -> Path:
+    """The seeds' issue, built once: out/210."""
+    folder = tmp_path_factory.mktemp("out") / "210"
+    build([SEEDS], folder, Settings(), ComposeOptions(), date(2026, 11, 22))
+    return folder
+
+
+def write_list(path: Path, count: int, extra_rows: list[list[str]] = ()) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "name", "country"])
+        for number in range(count):
+            writer.writerow([f"reader{number}@example.org", f"Reader {number}", "CH"])
+        writer.writerows(extra_rows)
+    return path
+
+
+def settings_for(server: Server, tmp_path: Path, **smtp) -> Settings:
+    return Settings(
+        smtp={"host": "127.0.0.1", "port": server.port, "security": "none", "connections": 4,
+              "retry_base_seconds": 0.01, "retries": 3, **smtp},
+        signing_key=KEY, ledger={"path": str(tmp_path / "ledger.sqlite3")},
+    )
+
+
+def send(issue, settings, **options):
+    return send_issue(issue, settings, SendOptions(**options), confirm=lambda plan: True)
+
+
+def test_every_recipient_gets_exactly_one_message_with_every_header(issue, tmp_path):
+    """40 readers (plus a duplicate in other case and an invalid row): 40 messages, one each, all headers."""
+    subscribers = write_list(tmp_path / "list.csv", 40, [["READER3@example.org", "dup", ""], ["nope", "x", ""]])
+    with Server() as server:
+        report = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+    assert report.sent_now == 40 and report.counts["sent"] == 40
+    assert report.invalid_rows == (f"{subscribers}:43: 'nope' is not a valid address",)
+    received = server.recorder.received()
+    assert len(received) == 40 and set(received.values()) == {1}
+    message_ids = set()
+    for number in (0, 17, 39):
+        address = f"reader{number}@example.org"
+        (message,) = server.recorder.parsed(address)
+        assert message["To"] == f"Reader {number} <{address}>"
+        assert message["From"] == "DW Weekly <newsletter@example.org>"
+        assert message["Subject"].startswith("DW Weekly #210 – ")
+        assert message["Date"] and message["MIME-Version"] == "1.0"
+        assert message["Message-ID"].endswith("@example.org>")
+        message_ids.add(message["Message-ID"])
+        assert message["List-Id"] == "DW Weekly <dw-weekly.dig.watch>"
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        https, mailto = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
+        assert https.startswith("https://") and mailto.startswith("mailto:")
+        token = https.split("token=")[1]
+        assert verify(token, KEY.encode()) == (address, "dw-weekly.dig.watch")
+        assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+        assert https in message.get_body(("plain",)).get_content()
+        assert https in message.get_body(("html",)).get_content()
+    assert len(message_ids) == 3
+
+
+def test_second_send_of_the_same_issue_sends_nothing(issue, tmp_path):
+    """The ledger remembers: a rerun finds nobody pending."""
+    subscribers = write_list(tmp_path / "list.csv", 10)
+    with Server() as server:
+        send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        again = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+    assert again.sent_now == 0 and again.plan.to_send == 0
+    assert len(server.recorder.messages) == 10
+
+
+def test_451_is_retried_550_fails_without_retry(issue, tmp_path):
+    """Greylisted readers arrive after retries; an unknown user fails once, with the server's reply."""
+    subscribers = write_list(tmp_path / "list.csv", 12)
+    with Server() as server:
+        server.recorder.temporary = {"reader1@example.org": 2, "reader2@example.org": 1}
+        server.recorder.permanent = {"reader5@example.org"}
+        report = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+    received = server.recorder.received()
+    assert received["reader1@example.org"] == 1 and received["reader2@example.org"] == 1
+    assert server.recorder.rcpt_attempts["reader1@example.org"] == 3
+    assert "reader5@example.org" not in received
+    assert server.recorder.rcpt_attempts["reader5@example.org"] == 1
+    assert report.counts["sent"] == 11 and report.counts["failed"] == 1
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    assert ledger.problems("210") == [("reader5@example.org", "failed", "550 5.1.1 No such user here")]
+    ledger.close()
+
+
+def test_connection_lost_after_the_dot_is_unknown_and_never_resent(issue, tmp_path):
+    """The server hangs up after receiving one message: that reader is unknown, not resent on the next run."""
+    subscribers = write_list(tmp_path / "list.csv", 8)
+    with Server() as server:
+        server.recorder.drop_after_dot = {"reader4@example.org"}
+        first = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        second = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+    assert first.counts["unknown"] == 1 and first.counts["sent"] == 7
+    assert second.sent_now == 0
+    assert server.recorder.rcpt_attempts["reader4@example.org"] == 1
+
+
+def test_too_many_errors_in_a_row_pause_and_resume(issue, tmp_path):
+    """A server refusing everyone pauses the run; the readers stay pending and a resume sends them."""
+    subscribers = write_list(tmp_path / "list.csv", 30)
+    with Server() as server:
+        server.recorder.always_451 = True
+        paused = send(issue, settings_for(server, tmp_path, pause_after_errors=5, retries=10), list_file=subscribers)
+        assert paused.stopped and "errors in a row" in paused.stopped
+        assert paused.counts["pending"] == 30 and paused.counts["sent"] == 0
+        server.recorder.always_451 = False
+        resumed = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+    assert resumed.counts["sent"] == 30
+    assert set(server.recorder.received().values()) == {1}
+
+
+def test_dry_run_sends_and_records_nothing(issue, tmp_path):
+    """--dry-run counts what would go out and leaves the ledger empty."""
+    subscribers = write_list(tmp_path / "list.csv", 5)
+    with Server() as server:
+        report = send(issue, settings_for(server, tmp_path), list_file=subscribers, dry_run=True)
+    assert report.plan.to_send == 5 and server.recorder.messages == []
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    assert sum(ledger.counts("210").values()) == 0
+    ledger.close()
+
+
+def test_limit_test_to_and_list_address(issue, tmp_path):
+    """--limit sends N; --test-to sends one copy outside the ledger; --to sends one message to a list."""
+    subscribers = write_list(tmp_path / "list.csv", 6)
+    with Server() as server:
+        limited = send(issue, settings_for(server, tmp_path), list_file=subscribers, limit=2)
+        test = send(issue, settings_for(server, tmp_path), test_to="editor@example.org")
+        listed = send(issue, settings_for(server, tmp_path / "other"), to="dw-weekly@lists.example.org")
+    assert limited.sent_now == 2 and limited.counts["pending"] == 4
+    assert test.sent_now == 1 and not test.counts
+    assert listed.counts["sent"] == 1
+    assert server.recorder.received()["editor@example.org"] == 1
+    assert server.recorder.received()["dw-weekly@lists.example.org"] == 1
+
+
+def test_starttls_with_a_self_signed_certificate_and_auth(issue, tmp_path):
+    """STARTTLS to a server whose certificate we trust through smtp.ca_file, then AUTH; all delivered."""
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    subscribers = write_list(tmp_path / "list.csv", 5)
+    with Server(tls_context=context, require_starttls=True, authenticator=password_is("news", "s3cret")) as server:
+        settings = settings_for(server, tmp_path, security="starttls", ca_file=str(cert), username="news",
+                                password="s3cret")
+        report = send(issue, settings, list_file=subscribers)
+    assert report.counts["sent"] == 5 and report.stopped is None
+
+
+def test_wrong_password_stops_the_run(issue, tmp_path):
+    """An authentication failure stops at once; nobody is marked failed, all stay pending."""
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    subscribers = write_list(tmp_path / "list.csv", 5)
+    with Server(tls_context=context, require_starttls=True, authenticator=password_is("news", "s3cret")) as server:
+        settings = settings_for(server, tmp_path, security="starttls", ca_file=str(cert), username="news",
+                                password="wrong")
+        report = send(issue, settings, list_file=subscribers)
+    assert report.stopped and "authentication failed for news" in report.stopped
+    assert report.counts["pending"] == 5 and server.recorder.messages == []
+
+
+def test_no_password_over_plain_text(issue, tmp_path):
+    """AUTH without TLS is refused before anything is sent."""
+    subscribers = write_list(tmp_path / "list.csv", 3)
+    with Server() as server:
+        report = send(issue, settings_for(server, tmp_path, username="news"), list_file=subscribers)
+    assert report.stopped and "refusing to send the SMTP password without TLS" in report.stopped
+    assert server.recorder.messages == []
+
+
+def test_header_injection_is_refused(issue, tmp_path):
+    """A line break in a subscriber's name skips that row; one in the subject refuses the message."""
+    subscribers = write_list(tmp_path / "list.csv", 2, [["evil@example.org", "Eve\r\nBcc: victim@example.org", ""]])
+    with Server() as server:
+        report = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+    assert report.counts["sent"] == 2
+    assert any("control character" in row for row in report.invalid_rows)
+    assert "evil@example.org" not in server.recorder.received()
+    rendered = RenderedIssue(subject="Hi\r\nBcc: victim@example.org", mjml="", html="<p>x</p>", text="x", web_html="")
+    with pytest.raises(WeeklyError, match="may not contain a line break"):
+        build_message(rendered, "DW <news@example.org>")
+
+
+def test_suppressed_address_is_never_sent_to(issue, tmp_path):
+    """An unsubscribed address in the list is skipped."""
+    subscribers = write_list(tmp_path / "list.csv", 4)
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    ledger.suppress("Reader2@example.org", "unsubscribed")
+    ledger.close()
+    with Server() as server:
+        report = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+    assert report.counts["skipped"] == 1 and report.counts["sent"] == 3
+    assert "reader2@example.org" not in server.recorder.received()
+
+
+def test_missing_signing_key_is_a_clear_error(issue, tmp_path):
+    """Sending without WEEKLY_SIGNING_KEY explains how to make one."""
+    settings = Settings(ledger={"path": str(tmp_path / "l.sqlite3")})
+    with pytest.raises(WeeklyError, match="WEEKLY_SIGNING_KEY"):
+        send(issue, settings, list_file=write_list(tmp_path / "list.csv", 1))
