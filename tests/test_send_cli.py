@@ -1,0 +1,125 @@
+"""`weekly send`, `status`, `unsubscribe` and `run` as processes: kill and resume, tokens, confirmation, cron."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from smtp_server import Server
+from test_send import KEY, write_list
+
+from composer.deliver.ledger import Ledger
+from composer.deliver.tokens import sign
+from conftest import ROOT, run_weekly
+
+
+@pytest.fixture(scope="module")
+def issue(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("out") / "210"
+    assert run_weekly("build", "-o", str(folder)).returncode == 0
+    return folder
+
+
+def env_for(server: Server | None, tmp_path: Path, **extra: str) -> dict:
+    env = {**os.environ, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_LEDGER__PATH": str(tmp_path / "ledger.sqlite3"),
+           "WEEKLY_LOG__FILE": str(tmp_path / "weekly.log"), **extra}
+    if server:
+        env.update(WEEKLY_SMTP__HOST="127.0.0.1", WEEKLY_SMTP__PORT=str(server.port), WEEKLY_SMTP__SECURITY="none",
+                   WEEKLY_SMTP__CONNECTIONS="4", WEEKLY_SMTP__RETRY_BASE_SECONDS="0.01")
+    return env
+
+
+def test_killed_mid_run_and_resumed_nobody_lost_nobody_twice(issue, tmp_path):
+    """SIGKILL while sending 300, then resume: each reader got at most one copy, all are sent or unknown."""
+    subscribers = write_list(tmp_path / "list.csv", 300)
+    with Server() as server:
+        server.recorder.delay = 0.01
+        env = env_for(server, tmp_path)
+        command = [sys.executable, "-m", "composer", "send", str(issue), "--list", str(subscribers), "--yes"]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while len(server.recorder.messages) < 60 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.01)
+        assert process.poll() is None, "the send finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        first_run = len(server.recorder.messages)
+        assert first_run < 300
+        resumed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert resumed.returncode in (0, 1), resumed.stderr
+    received = server.recorder.received()
+    assert set(received.values()) == {1}, "somebody got the issue twice"
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    counts = ledger.counts("210")
+    unknown = {address for address, state, _ in ledger.problems("210") if state == "unknown"}
+    ledger.close()
+    assert counts["sent"] + counts["unknown"] == 300 and counts["pending"] == 0, counts
+    assert len(received) >= counts["sent"]
+    assert all(f"reader{n}@example.org" in received or f"reader{n}@example.org" in unknown for n in range(300))
+    if unknown:
+        assert "outcome is unknown" in resumed.stderr
+
+
+def test_send_asks_and_refuses_without_a_terminal(issue, tmp_path):
+    """Without --yes and without a terminal to ask on, nothing is sent and the error says what to add."""
+    subscribers = write_list(tmp_path / "list.csv", 3)
+    with Server() as server:
+        done = run_weekly("send", str(issue), "--list", str(subscribers), env=env_for(server, tmp_path))
+    assert done.returncode == 1
+    assert "About to send 3 message(s)" in done.stdout
+    assert done.stderr.strip() == "error: not asking on a non-interactive input: add --yes to send"
+    assert server.recorder.messages == []
+
+
+def test_status_lists_counts_and_failures(issue, tmp_path):
+    """`weekly status DIR` shows the ledger counts and each failed recipient with the server's reply."""
+    subscribers = write_list(tmp_path / "list.csv", 4)
+    with Server() as server:
+        server.recorder.permanent = {"reader1@example.org"}
+        sent = run_weekly("send", str(issue), "--list", str(subscribers), "--yes", env=env_for(server, tmp_path))
+    assert sent.returncode == 1 and "1 failed" in sent.stderr
+    status = run_weekly("status", str(issue), env=env_for(None, tmp_path))
+    assert status.returncode == 0
+    assert "sent 3" in status.stdout and "failed 1" in status.stdout
+    assert re.search(r"failed\s+reader1@example.org\s+550 5.1.1 No such user here", status.stdout)
+
+
+def test_unsubscribe_genuine_token_suppresses_forged_refused(issue, tmp_path):
+    """A genuine token unsubscribes its address (then never sent to); a forged one is refused."""
+    env = env_for(None, tmp_path)
+    token = sign("reader2@example.org", "dw-weekly.dig.watch", KEY.encode())
+    done = run_weekly("unsubscribe", token, env=env)
+    assert done.returncode == 0 and "reader2@example.org unsubscribed" in done.stdout
+    forged = sign("reader3@example.org", "dw-weekly.dig.watch", b"another key")
+    refused = run_weekly("unsubscribe", forged, env=env)
+    assert refused.returncode == 1 and "forged" in refused.stderr and "Traceback" not in refused.stderr
+    with Server() as server:
+        run_weekly("send", str(issue), "--list", str(write_list(tmp_path / "l.csv", 5)), "--yes", env=env_for(server, tmp_path))
+    assert "reader2@example.org" not in server.recorder.received()
+    assert len(server.recorder.received()) == 4
+
+
+def test_run_for_cron_is_idempotent_and_locked(tmp_path):
+    """`weekly run --send` twice sends once; a second run while one holds the lock exits with a message."""
+    subscribers = write_list(tmp_path / "list.csv", 5)
+    with Server() as server:
+        env = env_for(server, tmp_path, WEEKLY_OUTPUT__DIR=str(tmp_path / "out"),
+                      WEEKLY_LIST__SUBSCRIBERS=str(subscribers))
+        first = run_weekly("run", "--send", env=env)
+        second = run_weekly("run", "--send", env=env)
+        assert first.returncode == 0, first.stderr
+        assert second.returncode == 0, second.stderr
+        assert len(server.recorder.messages) == 5
+        with open(tmp_path / "weekly.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            blocked = run_weekly("run", "--send", env=env)
+    assert blocked.returncode == 1 and "another weekly run is in progress" in blocked.stderr
+    log = (tmp_path / "weekly.log").read_text(encoding="utf-8")
+    assert "built #210" in log and "sent 5 now" in log and "sent 0 now" in log
