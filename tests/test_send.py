@@ -110,6 +110,7 @@ def test_451_is_retried_550_fails_without_retry(issue, tmp_path):
     assert report.counts["sent"] == 11 and report.counts["failed"] == 1
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     assert ledger.problems("210") == [("reader5@example.org", "failed", "550 5.1.1 No such user here")]
+    assert not ledger.suppress("reader5@example.org", "again"), "a 5.1.1 bounce suppresses the address"
     ledger.close()
 
 

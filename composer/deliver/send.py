@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import secrets
 from collections.abc import Callable
 from email.utils import parseaddr
@@ -29,6 +30,9 @@ from composer.errors import WeeklyError
 from composer.models import RenderedIssue
 
 _SHOWN_INVALID = 100
+# A 5xx reply with an enhanced status 5.1.x: the mailbox does not exist or is unusable, for good.
+# A plain 550 may be policy (spam filtering), so only these suppress the address for later issues.
+_MAILBOX_GONE = re.compile(r"^5\d\d 5\.1\.\d")
 
 
 class SendOptions(BaseModel):
@@ -132,6 +136,8 @@ def _run(ledger: Ledger, issue: str, template: MessageTemplate, key: bytes, sett
 
     def done(job: Job, state: str, reply: str) -> None:
         ledger.mark(job.rowid, state, reply)
+        if state == "failed" and _MAILBOX_GONE.match(reply):
+            ledger.suppress(job.address, f"permanent bounce: {reply}")
         settled["count"] += 1
         settled["sent"] += state == "sent"
         progress(settled["count"], total)
