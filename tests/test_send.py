@@ -165,13 +165,19 @@ def test_limit_test_to_and_list_address(issue, tmp_path):
     assert server.recorder.received()["dw-weekly@lists.example.org"] == 1
 
 
-def test_starttls_with_a_self_signed_certificate_and_auth(issue, tmp_path):
-    """STARTTLS to a server whose certificate we trust through smtp.ca_file, then AUTH; all delivered."""
+def tls_server(tmp_path: Path) -> tuple[Server, Path]:
+    """A server that requires STARTTLS with a self-signed certificate and AUTH as news/s3cret."""
     cert, key = self_signed_certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
+    return Server(tls_context=context, require_starttls=True, authenticator=password_is("news", "s3cret")), cert
+
+
+def test_starttls_with_a_self_signed_certificate_and_auth(issue, tmp_path):
+    """STARTTLS to a server whose certificate we trust through smtp.ca_file, then AUTH; all delivered."""
+    server, cert = tls_server(tmp_path)
     subscribers = write_list(tmp_path / "list.csv", 5)
-    with Server(tls_context=context, require_starttls=True, authenticator=password_is("news", "s3cret")) as server:
+    with server:
         settings = settings_for(server, tmp_path, security="starttls", ca_file=str(cert), username="news",
                                 password="s3cret")
         report = send(issue, settings, list_file=subscribers)
@@ -180,11 +186,9 @@ def test_starttls_with_a_self_signed_certificate_and_auth(issue, tmp_path):
 
 def test_wrong_password_stops_the_run(issue, tmp_path):
     """An authentication failure stops at once; nobody is marked failed, all stay pending."""
-    cert, key = self_signed_certificate(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    server, cert = tls_server(tmp_path)
     subscribers = write_list(tmp_path / "list.csv", 5)
-    with Server(tls_context=context, require_starttls=True, authenticator=password_is("news", "s3cret")) as server:
+    with server:
         settings = settings_for(server, tmp_path, security="starttls", ca_file=str(cert), username="news",
                                 password="wrong")
         report = send(issue, settings, list_file=subscribers)

@@ -226,12 +226,7 @@ class _Pool:
             await client.mail(self.sender, options=["BODY=8BITMIME"])
             await client.rcpt(job.address)
         except aiosmtplib.SMTPResponseException as err:
-            reply = f"{err.code} {err.message}"
-            if err.code == 421:
-                await _close(client)
-                return None, "retry", reply
-            client = await _reset(client)
-            return client, "failed" if err.code >= 500 else "retry", reply
+            return await _refused(client, err)
         except _NETWORK_ERRORS as err:
             await _close(client)
             return None, "retry", f"connection lost before the message was sent: {err}"
@@ -239,16 +234,20 @@ class _Pool:
         try:
             response = await client.data(self.message_for(job))
         except aiosmtplib.SMTPResponseException as err:
-            reply = f"{err.code} {err.message}"
-            if err.code == 421:
-                await _close(client)
-                return None, "retry", reply
-            client = await _reset(client)
-            return client, "failed" if err.code >= 500 else "retry", reply
+            return await _refused(client, err)
         except _NETWORK_ERRORS as err:
             await _close(client)
             return None, "unknown", f"connection lost while the message was being delivered: {err}"
         return client, "sent", f"{response.code} {response.message}"
+
+
+async def _refused(client: aiosmtplib.SMTP, err: aiosmtplib.SMTPResponseException):
+    """The server said no: 421 closes the connection, 4xx retries, 5xx fails; the message was not taken."""
+    reply = f"{err.code} {err.message}"
+    if err.code == 421:
+        await _close(client)
+        return None, "retry", reply
+    return await _reset(client), "failed" if err.code >= 500 else "retry", reply
 
 
 async def _reset(client: aiosmtplib.SMTP) -> aiosmtplib.SMTP | None:
