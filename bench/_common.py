@@ -1,0 +1,49 @@
+"""Helpers shared by the benchmarks: timing with medians, peak memory, synthetic inputs from the seeds."""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from composer.ingest import load_items  # noqa: E402
+from composer.language import split_sentences  # noqa: E402
+
+
+def summary(times: list[float]) -> str:
+    """'median (min–max)' in seconds."""
+    return f"{statistics.median(times):.3f} ({min(times):.3f}–{max(times):.3f})"
+
+
+def timed_process(command: list[str], runs: int, cwd: Path = ROOT) -> tuple[list[float], int]:
+    """Wall times of `runs` runs of `command` and the largest peak RSS in kB (GNU time)."""
+    times, peak = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], cwd=cwd, capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed: {done.stderr[-500:]}")
+        peak = max(peak, int(done.stderr.strip().splitlines()[-1]))
+    return times, peak
+
+
+def synthetic_week(path: Path, items: int, seed: int = 2025) -> Path:
+    """A JSON Lines week of `items` articles made of the seeds' sentences, with a fixed random seed."""
+    seeds = load_items([ROOT / "seeds"]).items
+    sentences = [s for item in seeds for p in item.paragraphs for s in split_sentences(p) if len(s) > 40]
+    titles = [item.title for item in seeds if item.title]
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as handle:
+        for number in range(items):
+            paragraphs = [" ".join(rng.sample(sentences, rng.randint(1, 3))) for _ in range(rng.randint(3, 8))]
+            title = f"{rng.choice(titles)} ({number})" if rng.random() < 0.7 else None
+            handle.write(json.dumps({"title": title, "paragraphs": paragraphs}, ensure_ascii=False) + "\n")
+    return path
