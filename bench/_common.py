@@ -22,12 +22,12 @@ def summary(times: list[float]) -> str:
     return f"{statistics.median(times):.3f} ({min(times):.3f}–{max(times):.3f})"
 
 
-def timed_process(command: list[str], runs: int, cwd: Path = ROOT) -> tuple[list[float], int]:
+def timed_process(command: list[str], runs: int, cwd: Path = ROOT, env: dict | None = None) -> tuple[list[float], int]:
     """Wall times of `runs` runs of `command` and the largest peak RSS in kB (GNU time)."""
     times, peak = [], 0
     for _ in range(runs):
         start = time.perf_counter()
-        done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], cwd=cwd, capture_output=True, text=True)
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], cwd=cwd, env=env, capture_output=True, text=True)
         times.append(time.perf_counter() - start)
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed: {done.stderr[-500:]}")

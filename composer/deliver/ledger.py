@@ -2,10 +2,10 @@
 
 States: pending -> sending -> sent | failed (with the server's reply) | unknown, and skipped for a
 suppressed address. A row is marked `sending`, and that is committed, just before its DATA goes out;
-the result is committed as soon as the server answers. A process killed at any moment therefore
-leaves each row either still pending (never started: sent by the next run), settled, or `sending`:
-on the next run those become `unknown`, reported and never resent automatically, because the message
-may well have been delivered. WAL with synchronous=NORMAL makes each commit survive a killed process
+results are committed with the next `sending` mark (one commit a message) and at the end of the run.
+A process killed at any moment therefore leaves each row either still pending (never started: sent by
+the next run), settled, or `sending`: on the next run those become `unknown`, reported and never
+resent automatically, because the message may well have been delivered. WAL with synchronous=NORMAL makes each commit survive a killed process
 (only a power cut can lose the newest), at a few tens of microseconds per commit.
 """
 
@@ -108,11 +108,13 @@ class Ledger:
             yield from rows
             last = rows[-1][0]
 
-    def mark(self, rowid: int, state: str, reply: str | None = None) -> None:
-        """Set one row's state and commit at once (the crash-safety above depends on it)."""
-        self._db.execute(
-            "UPDATE recipients SET state=?, reply=?, attempts=attempts+(?='sending'), updated=? WHERE rowid=?",
-            (state, reply, state, time.time(), rowid))
+    def apply(self, changes: list[tuple[int, str, str | None]]) -> None:
+        """Set several rows' states in one commit: (rowid, state, reply) each."""
+        now = time.time()
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE recipients SET state=?, reply=?, attempts=attempts+(?='sending'), updated=? WHERE rowid=?",
+                [(state, reply, state, now, rowid) for rowid, state, reply in changes])
 
     def counts(self, issue: str) -> dict[str, int]:
         found = dict(self._db.execute(

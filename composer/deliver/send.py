@@ -133,9 +133,10 @@ def _valid_rows(path: Path, invalid: list[str]):
 def _run(ledger: Ledger, issue: str, template: MessageTemplate, key: bytes, settings: Settings, total: int,
          limit: int | None, progress) -> tuple[int, str | None]:
     settled = {"count": 0, "sent": 0}
+    commits = _GroupCommit(ledger)
 
     def done(job: Job, state: str, reply: str) -> None:
-        ledger.mark(job.rowid, state, reply)
+        commits.add((job.rowid, state, reply))
         if state == "failed" and _MAILBOX_GONE.match(reply):
             ledger.suppress(job.address, f"permanent bounce: {reply}")
         settled["count"] += 1
@@ -143,8 +144,8 @@ def _run(ledger: Ledger, issue: str, template: MessageTemplate, key: bytes, sett
         progress(settled["count"], total)
 
     callbacks = Callbacks(
-        sending=lambda job: ledger.mark(job.rowid, "sending"),
-        retrying=lambda job, reply: ledger.mark(job.rowid, "pending", reply),
+        sending=lambda job: commits.durable((job.rowid, "sending", None)),
+        retrying=lambda job, reply: commits.add((job.rowid, "pending", reply)),
         done=done,
     )
     rows = ledger.pending(issue)
@@ -154,7 +155,41 @@ def _run(ledger: Ledger, issue: str, template: MessageTemplate, key: bytes, sett
                             _password(settings), callbacks))
     except SendStopped as stop:
         return settled["sent"], str(stop)
+    finally:
+        commits.flush()
     return settled["sent"], None
+
+
+class _GroupCommit:
+    """Ledger changes committed together: every `sending` mark asked for in one turn of the event loop
+    shares a single commit, and each waits for it before its DATA goes out (a kill then leaves the row
+    `sending`, so unknown, never resent). Results and retries ride along with the next commit."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.changes: list[tuple[int, str, str | None]] = []
+        self.waiting: list[asyncio.Future] = []
+
+    def add(self, change: tuple[int, str, str | None]) -> None:
+        self.changes.append(change)
+
+    async def durable(self, change: tuple[int, str, str | None]) -> None:
+        loop = asyncio.get_running_loop()
+        if not self.waiting:
+            loop.call_soon(self.flush)
+        committed = loop.create_future()
+        self.waiting.append(committed)
+        self.changes.append(change)
+        await committed
+
+    def flush(self) -> None:
+        changes, waiting = self.changes, self.waiting
+        self.changes, self.waiting = [], []
+        if changes:
+            self.ledger.apply(changes)
+        for committed in waiting:
+            if not committed.done():
+                committed.set_result(None)
 
 
 def _send_test(address: str, template: MessageTemplate, key: bytes, settings: Settings, issue: str, subject: str,
@@ -166,7 +201,7 @@ def _send_test(address: str, template: MessageTemplate, key: bytes, settings: Se
     if not confirm(plan):
         return SendReport(plan=plan, cancelled=True)
     outcome: dict[str, str] = {}
-    callbacks = Callbacks(sending=lambda job: None, retrying=lambda job, reply: None,
+    callbacks = Callbacks(sending=_nothing, retrying=lambda job, reply: None,
                           done=lambda job, state, reply: outcome.update(state=state, reply=reply))
     try:
         asyncio.run(deliver([Job(None, address, "")], _message_for(template, key, settings, issue),
@@ -176,6 +211,10 @@ def _send_test(address: str, template: MessageTemplate, key: bytes, settings: Se
     if outcome.get("state") != "sent":
         raise WeeklyError(f"test copy to {address} {outcome.get('state', 'not sent')}: {outcome.get('reply', '')}")
     return SendReport(plan=plan, sent_now=1)
+
+
+async def _nothing(job: Job) -> None:
+    """--test-to keeps no ledger."""
 
 
 def _message_for(template: MessageTemplate, key: bytes, settings: Settings, issue: str):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -44,10 +44,11 @@ class Job:
 
 @dataclass
 class Callbacks:
-    """How the pool reports: `sending` just before DATA, `retrying` when a job will be tried again,
-    `done` with (state, reply) once settled as sent, failed or unknown."""
+    """How the pool reports: `sending` just before DATA (awaited: DATA waits until it is recorded),
+    `retrying` when a job will be tried again, `done` with (state, reply) once settled as sent, failed
+    or unknown."""
 
-    sending: Callable[[Job], None]
+    sending: Callable[[Job], Awaitable[None]]
     retrying: Callable[[Job, str], None]
     done: Callable[[Job, str, str], None]
 
@@ -230,7 +231,7 @@ class _Pool:
         except _NETWORK_ERRORS as err:
             await _close(client)
             return None, "retry", f"connection lost before the message was sent: {err}"
-        self.callbacks.sending(job)
+        await self.callbacks.sending(job)
         try:
             response = await client.data(self.message_for(job))
         except aiosmtplib.SMTPResponseException as err:

@@ -1,0 +1,135 @@
+"""Send throughput, side by side in one run, all to Postfix's smtp-sink on 127.0.0.1:
+
+(a) Postfix's smtp-source, same message size and connections: the machine's limit for this sink;
+(b) bench/send_floor.py: aiosmtplib sending pre-serialised bytes, no ledger: the Python floor;
+(c) mailmerge 2.3 (its own venv, MAILMERGE=/path/to/mailmerge), same list, one connection a message;
+(d) `weekly send` with its ledger, the seeds' issue, to the same 10,000 generated subscribers.
+
+Messages per second and peak RSS, median (min–max) of RUNS runs. Needs Debian's postfix installed.
+
+    MAILMERGE=/tmp/mmvenv/bin/mailmerge python bench/send_throughput.py
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import ROOT
+
+from composer.config import Settings
+from composer.deliver.message import MessageTemplate
+from composer.deliver.send import _rendered
+from composer.draft import read_draft
+
+RUNS = int(os.environ.get("RUNS", 5))
+SUBSCRIBERS = int(os.environ.get("SUBSCRIBERS", 10000))
+MAILMERGE_SUBSCRIBERS = int(os.environ.get("MAILMERGE_SUBSCRIBERS", SUBSCRIBERS))
+CONNECTIONS = int(os.environ.get("CONNECTIONS", 16))
+WEEKLY = str(Path(sys.executable).parent / "weekly")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_timed(command: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[float, int]:
+    start = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{command[0]} failed: {done.stdout[-400:]} {done.stderr[-800:]}")
+    return elapsed, int(done.stderr.strip().splitlines()[-1])
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="weekly-bench-"))
+    issue = work / "210"
+    subprocess.run([WEEKLY, "build", "-o", str(issue)], cwd=ROOT, check=True, capture_output=True)
+    settings = Settings()
+    draft = read_draft(issue / "issue.yaml")
+    template = MessageTemplate(_rendered(issue, f"DW Weekly #{draft.number} – {draft.headline}"),
+                               settings.smtp.sender, settings.brand.unsubscribe_url, settings.list.id,
+                               settings.list.name, settings.list.unsubscribe_mailto)
+    raw = template.personalise("reader0@example.org", "Reader 0", "T" * 60, "id.0")
+    (work / "message.eml").write_bytes(raw)
+    size = len(raw)
+    subscribers = work / "subscribers.csv"
+    with subscribers.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "name"])
+        writer.writerows([f"reader{n}@example.org", f"Reader {n}"] for n in range(SUBSCRIBERS))
+    port = free_port()
+    sink = subprocess.Popen(["smtp-sink", "-u", "postfix", f"127.0.0.1:{port}", "1024"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    mailmerge = _mailmerge_files(work, port, size)
+    results: dict[str, list[tuple[float, int]]] = {}
+    try:
+        for run in range(RUNS):
+            results.setdefault("(a) smtp-source", []).append(_rate(SUBSCRIBERS, run_timed(
+                ["smtp-source", "-d", "-s", str(CONNECTIONS), "-m", str(SUBSCRIBERS), "-l", str(size),
+                 "-f", "newsletter@example.org", "-t", "reader@example.org", f"127.0.0.1:{port}"])))
+            results.setdefault("(b) aiosmtplib floor, no ledger", []).append(_rate(SUBSCRIBERS, run_timed(
+                [sys.executable, str(ROOT / "bench" / "send_floor.py"), "127.0.0.1", str(port), str(CONNECTIONS),
+                 str(SUBSCRIBERS), str(work / "message.eml")])))
+            env = {**os.environ, "WEEKLY_SIGNING_KEY": "bench-signing-key-0123456789", "WEEKLY_SMTP__HOST": "127.0.0.1",
+                   "WEEKLY_SMTP__PORT": str(port), "WEEKLY_SMTP__SECURITY": "none",
+                   "WEEKLY_SMTP__CONNECTIONS": str(CONNECTIONS), "WEEKLY_LEDGER__PATH": str(work / f"ledger-{run}.db")}
+            results.setdefault("(d) weekly send, ledger on", []).append(_rate(SUBSCRIBERS, run_timed(
+                [WEEKLY, "send", str(issue), "--list", str(subscribers), "--yes"], env=env)))
+            if mailmerge:
+                results.setdefault("(c) mailmerge 2.3", []).append(_rate(MAILMERGE_SUBSCRIBERS, run_timed(mailmerge, cwd=work)))
+    finally:
+        sink.terminate()
+    medians = {name: statistics.median(rate for rate, _ in rows) for name, rows in results.items()}
+    print(f"{SUBSCRIBERS} messages of {size / 1024:.0f} KB (mailmerge: {MAILMERGE_SUBSCRIBERS}), {CONNECTIONS} "
+          f"connections, smtp-sink on 127.0.0.1, median (min–max) of {RUNS} runs\n")
+    print("| sender | msg/s | peak RSS MB |")
+    print("| --- | ---: | ---: |")
+    for name in sorted(results):
+        rates = [rate for rate, _ in results[name]]
+        peak = max(rss for _, rss in results[name]) / 1024
+        print(f"| {name} | {medians[name]:.0f} ({min(rates):.0f}–{max(rates):.0f}) | {peak:.0f} |")
+    weekly = medians["(d) weekly send, ledger on"]
+    print(f"\nweekly / floor (b): {weekly / medians['(b) aiosmtplib floor, no ledger']:.0%} (target ≥ 85%)")
+    print(f"weekly / smtp-source (a): {weekly / medians['(a) smtp-source']:.0%} (target ≥ 35%)")
+    if mailmerge:
+        print(f"weekly / mailmerge (c): {weekly / medians['(c) mailmerge 2.3']:.1f}x (target ≥ 6x)")
+
+
+def _rate(messages: int, timed: tuple[float, int]) -> tuple[float, int]:
+    elapsed, rss = timed
+    return messages / elapsed, rss
+
+
+def _mailmerge_files(work: Path, port: int, size: int) -> list[str] | None:
+    """mailmerge's template, database and server config for the same list and about the same size."""
+    binary = os.environ.get("MAILMERGE")
+    if not binary:
+        return None
+    body = ("DW Weekly, the week in digital policy. " * (size // 40 + 1))[:size]
+    (work / "mailmerge_template.txt").write_text(
+        "TO: {{email}}\nSUBJECT: DW Weekly #210\nFROM: newsletter@example.org\n\n" + body + "\n", encoding="utf-8")
+    with (work / "mailmerge_database.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email"])
+        writer.writerows([f"reader{n}@example.org"] for n in range(MAILMERGE_SUBSCRIBERS))
+    (work / "mailmerge_server.conf").write_text(
+        f"[smtp_server]\nhost = 127.0.0.1\nport = {port}\nsecurity = Never\nusername = None\nratelimit = 0\n",
+        encoding="utf-8")
+    return [binary, "--no-dry-run", "--no-limit", "--template", "mailmerge_template.txt",
+            "--database", "mailmerge_database.csv", "--config", "mailmerge_server.conf"]
+
+
+if __name__ == "__main__":
+    main()
