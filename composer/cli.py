@@ -364,11 +364,13 @@ class _progress:
                                 TextColumn("{task.fields[rate]} msg/s"), TimeRemainingColumn(),
                                 console=Console(stderr=True))
             self.bar.start()
-        self.started = time.monotonic()
+        self.started: float | None = None  # the first settled message, not the start of list loading
         return self.update
 
     def update(self, done: int, total: int) -> None:
-        elapsed = max(time.monotonic() - self.started, 1e-6)
+        now = time.monotonic()
+        self.started = self.started or now
+        elapsed = max(now - self.started, 1e-3)
         rate = f"{done / elapsed:.0f}"
         if self.bar is not None:
             if self.task is None:
