@@ -144,7 +144,7 @@ class _Pool:
         if self.stopped:
             self._finish_one()
         else:
-            asyncio.create_task(self.queue.put(job))
+            self.queue.put_nowait(job)
 
     async def _pace(self) -> None:
         if not self.interval:
@@ -163,7 +163,8 @@ class _Pool:
                 job = await self.queue.get()
                 if job is None:
                     return
-                self.slots.release()
+                if job.attempts == 0:
+                    self.slots.release()  # the producer took a slot for each new job, not for retries
                 if self.stopped:
                     self._finish_one()
                     continue
