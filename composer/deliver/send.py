@@ -87,15 +87,15 @@ def send_issue(folder: Path, settings: Settings, options: SendOptions, confirm: 
     ledger = Ledger(settings.ledger.path)
     try:
         recovered = 0 if options.dry_run else ledger.recover(issue)
-        invalid: list[str] = []
+        invalid = _Invalid()
         if options.dry_run:
             with ledger.dry_run():
                 plan = _load(ledger, issue, options, invalid, rendered.subject, server)
-            return SendReport(plan=plan, counts=ledger.counts(issue), invalid_rows=tuple(invalid[:_SHOWN_INVALID]))
+            return SendReport(plan=plan, counts=ledger.counts(issue), invalid_rows=tuple(invalid.shown))
         if options.retry_failed:
             ledger.retry_failed(issue)
         plan = _load(ledger, issue, options, invalid, rendered.subject, server)
-        shown_invalid = tuple(invalid[:_SHOWN_INVALID])
+        shown_invalid = tuple(invalid.shown)
         if plan.to_send == 0 or not confirm(plan):
             return SendReport(plan=plan, counts=ledger.counts(issue), recovered_unknown=recovered,
                               invalid_rows=shown_invalid, cancelled=plan.to_send > 0)
@@ -106,7 +106,7 @@ def send_issue(folder: Path, settings: Settings, options: SendOptions, confirm: 
         ledger.close()
 
 
-def _load(ledger: Ledger, issue: str, options: SendOptions, invalid: list[str], subject: str, server: str) -> Plan:
+def _load(ledger: Ledger, issue: str, options: SendOptions, invalid: _Invalid, subject: str, server: str) -> Plan:
     if options.to:
         if not valid_address(options.to):
             raise WeeklyError(f"--to {options.to!r} is not a valid address")
@@ -119,13 +119,26 @@ def _load(ledger: Ledger, issue: str, options: SendOptions, invalid: list[str], 
     counts = ledger.counts(issue)
     to_send = counts["pending"] if options.limit is None else min(counts["pending"], options.limit)
     already = {state: count for state, count in counts.items() if state != "pending" and count}
-    return Plan(issue=issue, subject=subject, server=server, to_send=to_send, already=already, invalid=len(invalid))
+    return Plan(issue=issue, subject=subject, server=server, to_send=to_send, already=already, invalid=invalid.count)
 
 
-def _valid_rows(path: Path, invalid: list[str]):
+class _Invalid:
+    """Invalid rows: all counted, the first ones kept to show (a million bad rows must not fill memory)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.shown: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.count += 1
+        if len(self.shown) < _SHOWN_INVALID:
+            self.shown.append(message)
+
+
+def _valid_rows(path: Path, invalid: _Invalid):
     for line, row in read_subscribers(path):
         if isinstance(row, str):
-            invalid.append(f"{path}:{line}: {row}")
+            invalid.add(f"{path}:{line}: {row}")
         else:
             yield row
 
