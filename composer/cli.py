@@ -305,7 +305,9 @@ def _send_summary(folder: Path, report, options, resume: str) -> int:
     plan = report.plan
     if options.dry_run:
         print(f"dry run: would send {plan.to_send} message(s) of {plan.subject!r} via {plan.server}; nothing sent")
-        print("  " + ", ".join(f"{state}: {count}" for state, count in report.counts.items() if count))
+        earlier = ", ".join(f"{state} {count}" for state, count in report.counts.items() if count)
+        if earlier:
+            print(f"  the ledger already holds: {earlier}")
         return 0
     if report.cancelled:
         print("not sent")
