@@ -12,7 +12,7 @@ import fcntl
 import logging
 import os
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -57,6 +57,7 @@ def compose(paths: list[Path], settings: Settings, options: ComposeOptions, toda
     if not ingested.items:
         # An empty draft would replace the last good one.
         raise WeeklyError(f"no articles in {', '.join(map(str, paths))}; nothing written", ingested.problems)
+    options = _continue_archive(options, ingested, settings.output.dir, today)
     taxonomy = load_taxonomy()
     rules = CurateRules(
         taxonomy=taxonomy,
@@ -83,6 +84,30 @@ def _llm(settings: Settings) -> OpenAIChat | None:
         return None
     key = llm.api_key.get_secret_value() if llm.api_key else None
     return OpenAIChat(llm.base_url, llm.model, key, llm.timeout_seconds)
+
+
+def _continue_archive(options: ComposeOptions, ingested, output_dir: Path, today: date) -> ComposeOptions:
+    """Number and week from the newest issue built in `output_dir`, when the inputs hold no past issue.
+
+    Without this, a feed-only cron job would number every issue #1, and the ledger (keyed by number)
+    would then send the second week's issue to nobody. The same week gives the same issue again (so a
+    rerun sends nothing new); a later week gets the next number and starts where the last one ended.
+    """
+    if ingested.past_issues or options.issue_number or options.week_start:
+        return options
+    built = []
+    for draft_path in output_dir.glob("*/issue.yaml"):
+        try:
+            built.append(read_draft(draft_path))
+        except WeeklyError:
+            continue  # a hand-broken draft in the archive is no reason to stop this week's issue
+    if not built:
+        return options
+    last = max(built, key=lambda draft: draft.number)
+    if last.week_end >= today:
+        return options.model_copy(update={"issue_number": last.number, "week_start": last.week_start})
+    return options.model_copy(update={"issue_number": last.number + 1,
+                                      "week_start": max(last.week_end, today - timedelta(days=7))})
 
 
 def compose_to_file(paths: list[Path], draft_path: Path, settings: Settings, options: ComposeOptions,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -168,3 +169,26 @@ def test_bad_draft_is_refused_with_the_key_named(tmp_path, composed, change, mes
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: {bad}: {message}") and done.stderr.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_feed_only_weeks_continue_numbering_from_the_archive(tmp_path):
+    """With no past issue in the inputs: #1, the same #1 on a rerun that week, #2 the next week."""
+    week = tmp_path / "week.jsonl"
+    week.write_text("".join(
+        f'{{"title": "Story {n} about a regulator and a platform", "paragraphs": ["A regulator acted on platform {n} '
+        f'this week, and the platform said it would appeal the decision in court."]}}\n' for n in range(12)),
+        encoding="utf-8")
+    env = {**os.environ, "WEEKLY_OUTPUT__DIR": str(tmp_path / "out")}
+
+    def built(today: str):
+        done = run_weekly("build", str(week), "--today", today, env=env)
+        assert done.returncode == 0, done.stderr
+        return sorted(path.parent.name for path in (tmp_path / "out").glob("*/issue.yaml"))
+
+    assert built("2026-11-20") == ["1"]
+    first = read_draft(tmp_path / "out" / "1" / "issue.yaml")
+    assert built("2026-11-20") == ["1"]
+    assert read_draft(tmp_path / "out" / "1" / "issue.yaml") == first
+    assert built("2026-11-27") == ["1", "2"]
+    second = read_draft(tmp_path / "out" / "2" / "issue.yaml")
+    assert second.week_start == first.week_end
