@@ -75,11 +75,11 @@ class MessageTemplate:
         joiner = "&" if "?" in self.unsubscribe_url else "?"
         url = f"{self.unsubscribe_url}{joiner}token={token}"
         values = {
-            b"__WEEKLY_TO__": formataddr((name, address), charset="utf-8").encode(),
-            b"__WEEKLY_MESSAGE_ID__": message_id.encode(),
-            b"__WEEKLY_UNSUBSCRIBE__": url.encode(),
-            b"__WEEKLY_UNSUBSCRIBE_HTML__": html_escape(url).encode(),
-            b"__WEEKLY_TOKEN__": token.encode(),
+            _TO.encode(): formataddr((name, address), charset="utf-8").encode(),
+            _MESSAGE_ID.encode(): message_id.encode(),
+            _UNSUBSCRIBE.encode(): url.encode(),
+            _UNSUBSCRIBE_HTML.encode(): html_escape(url).encode(),
+            _TOKEN.encode(): token.encode(),
         }
         return b"".join(values.get(part, part) for part in self._parts)
 
