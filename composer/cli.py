@@ -277,10 +277,12 @@ def _preview(args) -> int:
 
 
 def _newest_issue(root: Path) -> Path:
-    drafts = sorted(root.glob("*/issue.yaml"), key=lambda path: path.stat().st_mtime)
-    if not drafts:
+    from composer.deliver.archive import built_issues
+
+    built = built_issues(root)
+    if not built:
         raise WeeklyError(f"{root}: no issue built yet; run `weekly build` or name a draft")
-    return drafts[-1]
+    return built[0][0] / "issue.yaml"
 
 
 def _send(args) -> int:

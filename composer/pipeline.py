@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from composer.config import Settings, load_taxonomy
 from composer.curate import CurateRules, curate
-from composer.deliver.archive import write_archive
+from composer.deliver.archive import built_issues, write_archive
 from composer.deliver.files import write_issue
 from composer.draft import read_draft, write_draft
 from composer.errors import WeeklyError
@@ -95,15 +95,10 @@ def _continue_archive(options: ComposeOptions, ingested, output_dir: Path, today
     """
     if ingested.past_issues or options.issue_number or options.week_start:
         return options
-    built = []
-    for draft_path in output_dir.glob("*/issue.yaml"):
-        try:
-            built.append(read_draft(draft_path))
-        except WeeklyError:
-            continue  # a hand-broken draft in the archive is no reason to stop this week's issue
+    built = built_issues(output_dir)
     if not built:
         return options
-    last = max(built, key=lambda draft: draft.number)
+    last = built[0][1]
     if last.week_end >= today:
         return options.model_copy(update={"issue_number": last.number, "week_start": last.week_start})
     return options.model_copy(update={"issue_number": last.number + 1,
