@@ -21,9 +21,5 @@ class ConfigError(WeeklyError):
     """The settings (config/weekly.toml, .env, WEEKLY_* variables) are wrong."""
 
 
-class InputError(WeeklyError):
-    """An input path cannot be used at all (it does not exist, or holds no inputs)."""
-
-
 class RenderError(WeeklyError):
     """A template or the MJML compiler failed."""
