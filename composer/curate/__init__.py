@@ -88,14 +88,16 @@ def _in_week(item: Item, start: date, end: date) -> bool:
 
 def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: CurateRules, week_end: date) -> list[_Story]:
     past_texts = [text for issue in past_issues for text in _past_texts(issue)]
-    vectors = tfidf([_text(item) for item in items] + past_texts)
+    texts = [_text(item) for item in items]
+    lengths = [len(text) for text in texts]
+    vectors = tfidf(texts + past_texts)
     item_vectors, past_vectors = vectors[: len(items)], vectors[len(items) :]
     central = centrality(item_vectors)
     top_central = max(central, default=0.0) or 1.0
     patterns = TaxonomyPatterns(rules.taxonomy)
     stories = []
     for group in duplicate_groups(item_vectors, rules.duplicate_threshold):
-        richest = max(group, key=lambda index: (len(_text(items[index])), -index))
+        richest = max(group, key=lambda index: (lengths[index], -index))
         if any(cosine(item_vectors[richest], past) >= rules.covered_threshold for past in past_vectors):
             continue
         item = items[richest]
@@ -106,7 +108,7 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
             0.55 * central[richest] / top_central
             + 0.2 * min(1.0, (sources - 1) / 3)
             + 0.15 * _recency(item, week_end)
-            + 0.1 * min(1.0, math.log1p(len(_text(item))) / math.log1p(4000))
+            + 0.1 * min(1.0, math.log1p(lengths[richest]) / math.log1p(4000))
         )
         stories.append(story)
     return stories
