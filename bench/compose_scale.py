@@ -17,8 +17,9 @@ from _common import synthetic_week
 from composer.config import Settings, load_taxonomy
 from composer.curate import CurateRules, curate
 from composer.ingest import load_items
+from composer.pipeline import style_for
 from composer.render import render
-from composer.summarise import Style, summarise
+from composer.summarise import summarise
 
 SIZES = (100, 1000, 10000)
 RUNS = 3
@@ -32,10 +33,10 @@ def stages(path: Path) -> dict[str, float]:
     ingested = load_items([path], max_file_mb=200)
     times["ingest"] = time.perf_counter() - start
     start = time.perf_counter()
-    selection = curate(ingested, CurateRules(taxonomy=taxonomy, week_start=date(2025, 4, 25)), date(2025, 5, 2))
+    selection = curate(ingested, CurateRules(taxonomy=taxonomy, issue_number=210, week_start=date(2025, 4, 25)))
     times["curate"] = time.perf_counter() - start
     start = time.perf_counter()
-    draft, _ = summarise(selection, Style(themes={n: b.theme for n, b in taxonomy.baskets.items()}))
+    draft, _ = summarise(selection, style_for(settings.issue, taxonomy))
     times["summarise"] = time.perf_counter() - start
     start = time.perf_counter()
     render(draft, settings.brand)

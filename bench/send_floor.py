@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 import aiosmtplib
 
@@ -26,4 +27,4 @@ async def main(host: str, port: int, connections: int, messages: int, raw: bytes
 
 if __name__ == "__main__":
     host, port, connections, messages, message_file = sys.argv[1:6]
-    asyncio.run(main(host, int(port), int(connections), int(messages), open(message_file, "rb").read()))
+    asyncio.run(main(host, int(port), int(connections), int(messages), Path(message_file).read_bytes()))

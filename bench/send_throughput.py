@@ -26,8 +26,7 @@ from _common import ROOT
 
 from composer.config import Settings
 from composer.deliver.message import MessageTemplate
-from composer.deliver.send import _rendered
-from composer.draft import read_draft
+from composer.issues import IssueFolder
 
 RUNS = int(os.environ.get("RUNS", 5))
 SUBSCRIBERS = int(os.environ.get("SUBSCRIBERS", 10000))
@@ -56,9 +55,7 @@ def main() -> None:
     issue = work / "210"
     subprocess.run([WEEKLY, "build", "-o", str(issue)], cwd=ROOT, check=True, capture_output=True)
     settings = Settings()
-    draft = read_draft(issue / "issue.yaml")
-    template = MessageTemplate(_rendered(issue, f"DW Weekly #{draft.number} – {draft.headline}"),
-                               settings.smtp.sender, settings.brand.unsubscribe_url, settings.list.id,
+    template = MessageTemplate(IssueFolder(issue), settings.smtp.sender, settings.brand.unsubscribe_url, settings.list.id,
                                settings.list.name, settings.list.unsubscribe_mailto)
     raw = template.personalise("reader0@example.org", "Reader 0", "T" * 60, "id.0")
     (work / "message.eml").write_bytes(raw)

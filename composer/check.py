@@ -1,45 +1,35 @@
-"""The gate before sending: is the rendered issue in a folder fit for email clients?
+"""The gate before sending: is a built issue fit for email clients?
 
-Reads DIR/index.html, DIR/issue.txt, DIR/issue.mjml and, when present, DIR/issue.yaml, and returns
-one line per problem, each naming the file. Nothing here writes or sends.
+Reads the issue's email, text part, MJML source and, when present, its draft, and returns one Problem
+per fault, each naming the file. Nothing here writes or sends.
 """
 
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
-from composer.draft import read_draft
-from composer.errors import WeeklyError
+from composer.issues import DRAFT, EMAIL, MJML, TEXT, IssueFolder
+from composer.models import Draft, Problem
 
 HTML_BUDGET = 100 * 1024  # Gmail clips messages over about 102 KB
 _ABSOLUTE = ("https://", "http://", "mailto:", "tel:")
 _TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|\{#|%\}|\}\}")
 _WIDTH_RULE = re.compile(r"(?<![-\w])width:[^;}]*")
-_DESKTOP_QUERY = re.compile(r"@media[^{]*min-width:\s*480px[^{]*\{(.*?\})\s*\}", re.S)
+_DESKTOP_QUERY = re.compile(r"@media[^{]*min-width:\s*480px[^{]*\{(.*?\})\s*\}", re.DOTALL)
 
 
-def check_issue(folder: Path) -> list[str]:
-    """Every problem found in the issue in `folder`; an empty list means it may be sent."""
-    html, text, mjml = (_read(folder / name) for name in ("index.html", "issue.txt", "issue.mjml"))
-    problems = [f"index.html: {problem}" for problem in _check_html(html)]
-    problems += [f"{name}: leftover template syntax {match!r}"
-                 for name, content in (("index.html", html), ("issue.txt", text))
-                 for match in sorted(set(_TEMPLATE_SYNTAX.findall(content)))]
-    problems += _check_mjml(mjml)
-    if (folder / "issue.yaml").is_file():
-        problems += _check_text(text, read_draft(folder / "issue.yaml"))
-    return problems
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise WeeklyError(f"{path}: missing; render the issue first (`weekly render DRAFT -o {path.parent}`)") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise WeeklyError(f"{path}: cannot read: {err}") from err
+def check_issue(issue: IssueFolder) -> list[Problem]:
+    """Every problem found in the built issue; an empty list means it may be sent."""
+    html, text, mjml = issue.html, issue.text, issue.mjml
+    found = [(EMAIL, problem) for problem in _check_html(html)]
+    found += [(name, f"leftover template syntax {match!r}")
+              for name, content in ((EMAIL, html), (TEXT, text))
+              for match in sorted(set(_TEMPLATE_SYNTAX.findall(content)))]
+    found += [(MJML, problem) for problem in _check_mjml(mjml)]
+    if issue.has(DRAFT):
+        found += [(TEXT, problem) for problem in _check_text(text, issue.draft)]
+    return [Problem(level="error", path=str(issue.path / name), message=message) for name, message in found]
 
 
 class _Scan(HTMLParser):
@@ -94,17 +84,17 @@ def _check_mjml(mjml: str) -> list[str]:
 
     try:
         mjml2html(mjml, disable_comments=True, fonts={})
-    except Exception as err:  # MRML's own error types
-        return [f"issue.mjml: does not compile: {err}"]
+    except Exception as err:  # noqa: BLE001 (MRML raises its own error types, all meaning "does not compile")
+        return [f"does not compile: {err}"]
     return []
 
 
-def _check_text(text: str, draft) -> list[str]:
+def _check_text(text: str, draft: Draft) -> list[str]:
     """The text part must carry every entry: its title, its teaser and its link."""
     flat = " ".join(text.split())
     missing = []
     for entry in (*draft.sections.radar, *draft.sections.reading_corner, *draft.sections.events):
         for part in (entry.title, entry.teaser, entry.url):
             if part and " ".join(part.split()) not in flat:
-                missing.append(f"issue.txt: lacks {part[:60]!r} of the entry {entry.title[:40]!r}")
+                missing.append(f"lacks {part[:60]!r} of the entry {entry.title[:40]!r}")
     return missing

@@ -68,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     render = _command(commands, "render", _render, "render a draft (issue.yaml) into the email files",
                       "weekly render out/issue.yaml -o out/")
     render.add_argument("draft", type=Path, metavar="DRAFT", help="the draft file, as written by compose")
-    render.add_argument("-o", "--out", type=Path, metavar="DIR", help="output folder (default: output.dir, out/)")
+    render.add_argument("-o", "--out", type=Path, metavar="DIR",
+                        help="the issue's folder (default: OUTPUT_DIR/NUMBER, e.g. out/210); the draft is kept there")
 
     build = _command(commands, "build", _build, "compose the next issue and render it to disk (compose + render)",
                      "weekly build\n  weekly build seeds/ feed.xml --issue 211 -o out/211")
@@ -136,13 +137,15 @@ def _issue_options(sub: argparse.ArgumentParser) -> None:
                      help="leave this item (id prefix or title words) out; repeatable")
     sub.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD",
                      help="the date to compose on (default: today); used when no past issue dates the week")
+    sub.add_argument("--topics", type=Path, metavar="FILE",
+                     help="the baskets and cue words (default: config/topics.toml if present, else the bundled one)")
 
 
 def _compose_args(args):
     from composer.pipeline import ComposeOptions
 
     options = ComposeOptions(issue_number=args.issue, week_start=args.week, pins=tuple(args.pin),
-                             blocks=tuple(args.block))
+                             blocks=tuple(args.block), topics=args.topics)
     return args.paths or DEFAULT_INPUTS, options, args.today or date.today()
 
 
@@ -222,7 +225,7 @@ def _render(args) -> int:
     from composer.pipeline import render_file
 
     settings = _settings(args)
-    for path in render_file(args.draft, args.out or settings.output.dir, settings):
+    for path in render_file(args.draft, args.out, settings):
         print(f"  {path}")
     return 0
 
@@ -250,10 +253,11 @@ def _summary(composed) -> int:
 
 def _check(args) -> int:
     from composer.check import check_issue
+    from composer.issues import IssueFolder
 
-    problems = check_issue(args.folder)
+    problems = check_issue(IssueFolder(args.folder))
     for problem in problems:
-        print(f"{args.folder}/{problem}", file=sys.stderr)
+        print(problem, file=sys.stderr)
     if problems:
         print(f"error: {len(problems)} problem(s); fix them before sending", file=sys.stderr)
         return 1
@@ -277,26 +281,30 @@ def _preview(args) -> int:
 
 
 def _newest_issue(root: Path) -> Path:
-    from composer.deliver.archive import built_issues
+    from composer.issues import Archive
 
-    built = built_issues(root)
-    if not built:
+    latest = Archive(root).latest()
+    if latest is None:
         raise WeeklyError(f"{root}: no issue built yet; run `weekly build` or name a draft")
-    return built[0][0] / "issue.yaml"
+    return latest.draft_path
 
 
 def _send(args) -> int:
     from composer.deliver.send import SendOptions, send_issue
+    from composer.issues import IssueFolder
 
     settings = _settings(args)
     options = SendOptions(list_file=args.list_file or (None if args.to else settings.list.subscribers), to=args.to,
                           dry_run=args.dry_run, limit=args.limit, test_to=args.test_to, retry_failed=args.retry_failed)
-    with _progress() as progress:
-        report = send_issue(args.folder, settings, options, _confirmer(args.yes or args.dry_run), progress)
+    with _Progress() as progress:
+        report = send_issue(IssueFolder(args.folder), settings.mail, options, _confirmer(args.yes or args.dry_run),
+                            progress)
     return _send_summary(args.folder, report, options, resume=_resume_command(args))
 
 
 def _send_summary(folder: Path, report, options, resume: str) -> int:
+    from composer.models import RecipientState as State
+
     for row in report.invalid_rows:
         print(f"warning: {row}", file=sys.stderr)
     if report.plan and report.plan.invalid > len(report.invalid_rows):
@@ -322,8 +330,9 @@ def _send_summary(folder: Path, report, options, resume: str) -> int:
     if report.stopped:
         print(f"error: {report.stopped}. Resume with: {resume}", file=sys.stderr)
         return 1
-    if counts.get("failed") or counts.get("unknown"):
-        print(f"error: {counts['failed']} failed, {counts['unknown']} unknown; see `weekly status {folder}`",
+    failed, unknown = counts.get(State.FAILED, 0), counts.get(State.UNKNOWN, 0)
+    if failed or unknown:
+        print(f"error: {failed} failed, {unknown} unknown; see `weekly status {folder}`",
               file=sys.stderr)
         return 1
     return 0
@@ -349,10 +358,10 @@ def _resume_command(args) -> str:
         words += ["--list", str(args.list_file)]
     if args.to:
         words += ["--to", args.to]
-    return " ".join(words + ["--yes"])
+    return " ".join([*words, "--yes"])
 
 
-class _progress:
+class _Progress:
     """A rich progress bar with rate and ETA on a terminal; a plain line every 10 % otherwise."""
 
     def __enter__(self):
@@ -360,9 +369,14 @@ class _progress:
         self.task = None
         self.last_decile = -1
         if sys.stderr.isatty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
             from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             self.bar = Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("{task.fields[rate]} msg/s"), TimeRemainingColumn(),
@@ -393,10 +407,10 @@ class _progress:
 
 def _status(args) -> int:
     from composer.deliver.ledger import Ledger
-    from composer.draft import read_draft
+    from composer.issues import IssueFolder
 
     settings = _settings(args)
-    issue = str(read_draft(args.folder / "issue.yaml").number)
+    issue = str(IssueFolder(args.folder).number)
     ledger = Ledger(settings.ledger.path)
     try:
         counts, problems = ledger.counts(issue), ledger.problems(issue)

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
 
-from composer.errors import ConfigError
+from composer.errors import ConfigError, invalid_key
 
 DEFAULT_CONFIG = Path("config/weekly.toml")
 SECRET_KEYS = (("smtp", "password"), ("llm", "api_key"), ("signing_key",))
@@ -90,6 +90,16 @@ class LogSettings(Section):
     file: Path = Path("state/weekly.log")
 
 
+class MailSettings(Section):
+    """What sending needs and nothing more (`Settings.mail`): the server, the list, the ledger, the links."""
+
+    smtp: SmtpSettings
+    list: ListSettings
+    ledger: LedgerSettings
+    unsubscribe_url: str
+    signing_key: SecretStr | None = None
+
+
 class LlmSettings(Section):
     """An OpenAI-compatible chat endpoint for teasers, headlines and the editorial; off while base_url is unset."""
 
@@ -117,6 +127,11 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = LedgerSettings()
     log: LogSettings = LogSettings()
     signing_key: SecretStr | None = None
+
+    @property
+    def mail(self) -> MailSettings:
+        return MailSettings(smtp=self.smtp, list=self.list, ledger=self.ledger,
+                            unsubscribe_url=self.brand.unsubscribe_url, signing_key=self.signing_key)
 
     @classmethod
     def settings_customise_sources(
@@ -151,10 +166,9 @@ def load_settings(
     try:
         return Settings(_env_file=env_file)
     except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
-        env = "WEEKLY_" + "__".join(str(part) for part in first["loc"]).upper()
-        raise ConfigError(f"setting {key} (from {path}, .env or {env}): {first['msg']}") from err
+        key, reason = invalid_key(err)
+        env = "WEEKLY_" + key.replace(".", "__").upper()
+        raise ConfigError(f"setting {key} (from {path}, .env or {env}): {reason}") from err
     finally:
         _file_values.reset(token)
 
@@ -165,7 +179,7 @@ def _read_toml(path: Path) -> dict:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
     for key_path in SECRET_KEYS:
-        node = values
+        node: object = values
         for key in key_path:
             node = node.get(key) if isinstance(node, dict) else None
         if node is not None:
@@ -210,17 +224,26 @@ class Taxonomy(Section):
     kinds: dict[Literal["blog", "event"], KindCues] = {}
 
 
-DEFAULT_TOPICS = Path(__file__).resolve().parents[1] / "config" / "topics.toml"
+def bundled(folder: str) -> Path:
+    """A data folder shipped with weekly: composer/FOLDER in an installed wheel, the checkout's FOLDER otherwise.
+
+    templates/ and config/ live at the top of the checkout, where an editor finds them; pyproject.toml
+    maps them into the package (composer/templates, composer/defaults) when a wheel is built.
+    """
+    package = Path(__file__).resolve().parent
+    installed = package / {"config": "defaults"}.get(folder, folder)
+    return installed if installed.is_dir() else package.parent / folder
 
 
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
     """The taxonomy from `path`, config/topics.toml in the working folder, or the bundled one."""
-    path = path or (Path("config/topics.toml") if Path("config/topics.toml").is_file() else DEFAULT_TOPICS)
+    local = Path("config/topics.toml")
+    path = path or (local if local.is_file() else bundled("config") / "topics.toml")
     try:
         taxonomy = Taxonomy.model_validate(_read_toml(path))
     except ValidationError as err:
-        first = err.errors()[0]
-        raise ConfigError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from err
+        key, reason = invalid_key(err)
+        raise ConfigError(f"{path}: {key}: {reason}") from err
     if taxonomy.default_basket not in taxonomy.baskets:
         raise ConfigError(f"{path}: default_basket {taxonomy.default_basket!r} is not one of the baskets")
     return taxonomy

@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from composer.atomic import write_atomic
-from composer.errors import WeeklyError
+from composer.errors import WeeklyError, invalid_key
 from composer.models import Draft
 
 
@@ -46,11 +46,9 @@ def read_draft(path: Path) -> Draft:
     try:
         return Draft.model_validate(data)
     except ValidationError as err:
-        # A misspelt key shows as both unknown and missing; naming the unknown one points at the typo.
-        first = min(err.errors(), key=lambda error: error["type"] != "extra_forbidden")
-        key = ".".join(str(part) for part in first["loc"])
-        if first["type"] == "missing":
+        key, reason = invalid_key(err)
+        if reason == "missing":
             raise DraftError(f"{path}: missing key '{key}'") from err
-        if first["type"] == "extra_forbidden":
+        if reason.startswith("unknown key"):
             raise DraftError(f"{path}: unknown key '{key}' (misspelt?)") from err
-        raise DraftError(f"{path}: key '{key}': {first['msg']}") from err
+        raise DraftError(f"{path}: key '{key}': {reason}") from err

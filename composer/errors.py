@@ -23,3 +23,14 @@ class ConfigError(WeeklyError):
 
 class RenderError(WeeklyError):
     """A template or the MJML compiler failed."""
+
+
+def invalid_key(err) -> tuple[str, str]:
+    """(dotted key, reason) for the first problem in a pydantic ValidationError, worded for a user.
+
+    A misspelt key shows as both unknown and missing; naming the unknown one points at the typo.
+    """
+    first = min(err.errors(), key=lambda error: error["type"] != "extra_forbidden")
+    key = ".".join(str(part) for part in first["loc"])
+    reason = {"extra_forbidden": "unknown key (misspelt?)", "missing": "missing"}.get(first["type"], first["msg"])
+    return key, reason

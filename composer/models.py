@@ -1,7 +1,7 @@
 """The contracts between stages.
 
 inputs --ingest--> Ingested(items, past_issues) --curate--> Selection --summarise--> Draft
---render--> RenderedIssue --deliver--> files | SMTP
+--render--> RenderedIssue --(issues.IssueFolder on disk)--> deliver --> SendReport
 
 Models are frozen: a stage returns new values and never edits what it was given.
 The ones read from outside (Item and PastIssue in JSON input, Draft from YAML) forbid
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -68,7 +69,7 @@ class PastIssue(Contract):
 
 
 class Problem(Contract):
-    """Something wrong with one input; the rest of the input is still read."""
+    """Something wrong with one input file, list row or rendered file; the rest is still read or checked."""
 
     level: Literal["error", "warning"]
     path: str
@@ -154,6 +155,49 @@ class RenderedIssue(Contract):
     html: str = Field(description="The email: compiled, CSS inlined, media queries kept.")
     text: str = Field(description="The plain-text part: the whole newsletter, readable alone.")
     web_html: str = Field(description="The archive version, without the per-subscriber links.")
+
+
+class RecipientState(StrEnum):
+    """A recipient's row in the send ledger.
+
+    pending -> sending -> sent | failed (with the server's reply) | unknown; skipped for a suppressed
+    address. `sending` is committed just before DATA, so a killed run leaves it, and the next run turns
+    it into `unknown`: the message may have arrived, so it is never resent automatically.
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+
+
+class Plan(BaseModel):
+    """What a send is about to do, for the user to confirm."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issue: str
+    subject: str
+    server: str
+    to_send: int
+    already: dict[RecipientState, int]
+    invalid: int
+
+
+class SendReport(BaseModel):
+    """What a send did: the ledger's counts after it, and why it stopped early, if it did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan: Plan | None = None
+    sent_now: int = 0
+    counts: dict[RecipientState, int] = {}
+    recovered_unknown: int = 0
+    invalid_rows: tuple[Problem, ...] = ()
+    stopped: str | None = None
+    cancelled: bool = False
 
 
 _SPACES = re.compile(r"\s+")

@@ -12,19 +12,18 @@ import fcntl
 import logging
 import os
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from composer.config import Settings, load_taxonomy
+from composer.config import IssueSettings, Settings, Taxonomy, load_taxonomy
 from composer.curate import CurateRules, curate
-from composer.deliver.archive import built_issues, write_archive
-from composer.deliver.files import write_issue
 from composer.draft import read_draft, write_draft
 from composer.errors import WeeklyError
 from composer.ingest import load_items
-from composer.models import Draft, Problem
+from composer.issues import Archive
+from composer.models import Draft, Problem, SendReport
 from composer.render import render
 from composer.summarise import Style, summarise
 from composer.summarise.llm import OpenAIChat
@@ -39,6 +38,7 @@ class ComposeOptions(BaseModel):
     week_start: date | None = None
     pins: tuple[str, ...] = ()
     blocks: tuple[str, ...] = ()
+    topics: Path | None = None  # the taxonomy file, instead of config/topics.toml or the bundled one
 
 
 class Composed(BaseModel):
@@ -57,25 +57,26 @@ def compose(paths: list[Path], settings: Settings, options: ComposeOptions, toda
     if not ingested.items:
         # An empty draft would replace the last good one.
         raise WeeklyError(f"no articles in {', '.join(map(str, paths))}; nothing written", ingested.problems)
-    options = _continue_archive(options, ingested, settings.output.dir, today)
-    taxonomy = load_taxonomy()
+    slot = Archive(settings.output.dir).next_issue(ingested.past_issues, today, options.issue_number,
+                                                   options.week_start)
+    taxonomy = load_taxonomy(options.topics)
     rules = CurateRules(
         taxonomy=taxonomy,
         radar_size=settings.issue.radar_size,
         pins=options.pins,
         blocks=options.blocks,
-        issue_number=options.issue_number,
-        week_start=options.week_start,
+        issue_number=slot.number,
+        week_start=slot.week_start,
     )
-    selection = curate(ingested, rules, today)
-    style = Style(
-        greeting=settings.issue.greeting,
-        pointer=settings.issue.pointer,
-        signoff=settings.issue.signoff,
-        themes={name: basket.theme for name, basket in taxonomy.baskets.items()},
-    )
-    draft, notes = summarise(selection, style, _llm(settings))
+    selection = curate(ingested, rules)
+    draft, notes = summarise(selection, style_for(settings.issue, taxonomy), _llm(settings))
     return Composed(draft=draft, problems=ingested.problems, item_count=len(ingested.items), notes=notes)
+
+
+def style_for(issue: IssueSettings, taxonomy: Taxonomy) -> Style:
+    """The fixed words of an issue: greeting, pointer and sign-off from settings, themes from topics.toml."""
+    return Style(greeting=issue.greeting, pointer=issue.pointer, signoff=issue.signoff,
+                 themes={name: basket.theme for name, basket in taxonomy.baskets.items()})
 
 
 def _llm(settings: Settings) -> OpenAIChat | None:
@@ -86,25 +87,6 @@ def _llm(settings: Settings) -> OpenAIChat | None:
     return OpenAIChat(llm.base_url, llm.model, key, llm.timeout_seconds)
 
 
-def _continue_archive(options: ComposeOptions, ingested, output_dir: Path, today: date) -> ComposeOptions:
-    """Number and week from the newest issue built in `output_dir`, when the inputs hold no past issue.
-
-    Without this, a feed-only cron job would number every issue #1, and the ledger (keyed by number)
-    would then send the second week's issue to nobody. The same week gives the same issue again (so a
-    rerun sends nothing new); a later week gets the next number and starts where the last one ended.
-    """
-    if ingested.past_issues or options.issue_number or options.week_start:
-        return options
-    built = built_issues(output_dir)
-    if not built:
-        return options
-    last = built[0][1]
-    if last.week_end >= today:
-        return options.model_copy(update={"issue_number": last.number, "week_start": last.week_start})
-    return options.model_copy(update={"issue_number": last.number + 1,
-                                      "week_start": max(last.week_end, today - timedelta(days=7))})
-
-
 def compose_to_file(paths: list[Path], draft_path: Path, settings: Settings, options: ComposeOptions,
                     today: date) -> Composed:
     """`weekly compose`: the draft written to `draft_path`."""
@@ -112,34 +94,31 @@ def compose_to_file(paths: list[Path], draft_path: Path, settings: Settings, opt
     return composed.model_copy(update={"written": (write_draft(composed.draft, draft_path),)})
 
 
-def render_to_dir(draft: Draft, out_dir: Path, settings: Settings) -> list[Path]:
-    """`weekly render`: the email files of `draft` written to `out_dir`."""
-    return write_issue(render(draft, settings.brand), out_dir, settings.smtp.sender)
+def render_to_dir(draft: Draft, out_dir: Path | None, settings: Settings) -> list[Path]:
+    """The issue of `draft` written to `out_dir` (default OUTPUT_DIR/NUMBER), the draft beside it; the
+    archive index OUTPUT_DIR/index.html is refreshed when the folder is in the archive."""
+    archive = Archive(settings.output.dir)
+    return archive.write(draft, render(draft, settings.brand), settings.smtp.sender, settings.brand, out_dir)
 
 
-def render_file(draft_path: Path, out_dir: Path, settings: Settings) -> list[Path]:
-    """Render the draft file an editor may have changed."""
+def render_file(draft_path: Path, out_dir: Path | None, settings: Settings) -> list[Path]:
+    """`weekly render`: the draft file an editor may have changed, rendered."""
     return render_to_dir(read_draft(draft_path), out_dir, settings)
 
 
 def build(paths: list[Path], out_dir: Path | None, settings: Settings, options: ComposeOptions,
           today: date) -> Composed:
-    """`weekly build`: compose, keep the draft beside the email in `out_dir` (default OUTPUT_DIR/<number>),
-    render it there, and refresh the archive index OUTPUT_DIR/index.html."""
+    """`weekly build`: compose, then render with the draft kept beside the email (see render_to_dir)."""
     composed = compose(paths, settings, options, today)
-    out_dir = out_dir or settings.output.dir / str(composed.draft.number)
-    written = [write_draft(composed.draft, out_dir / "issue.yaml"), *render_to_dir(composed.draft, out_dir, settings)]
-    if out_dir.resolve().parent == settings.output.dir.resolve():
-        written.append(write_archive(settings.output.dir, settings.brand))
-    return composed.model_copy(update={"written": tuple(written)})
+    return composed.model_copy(update={"written": tuple(render_to_dir(composed.draft, out_dir, settings))})
 
 
 class CronOutcome(BaseModel):
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True)
 
     composed: Composed
     folder: Path
-    report: object | None = None  # deliver.send.SendReport, imported only when sending
+    report: SendReport | None = None
 
 
 def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions, today: date,
@@ -154,7 +133,8 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
     with _exclusive(settings.ledger.path.parent / "weekly.lock"), _logged(settings.log.file) as log:
         log.info("run started (send=%s)", send)
         composed = build(paths, None, settings, options, today)
-        folder = settings.output.dir / str(composed.draft.number)
+        built = Archive(settings.output.dir).folder(composed.draft.number)
+        folder = built.path
         log.info("built #%s (%s) from %s items into %s", composed.draft.number, composed.draft.date_range,
                  composed.item_count, folder)
         if not send:
@@ -162,11 +142,11 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
         from composer.check import check_issue
         from composer.deliver.send import SendOptions, send_issue
 
-        problems = check_issue(folder)
+        problems = check_issue(built)
         if problems:
-            log.error("check failed, nothing sent: %s", "; ".join(problems))
+            log.error("check failed, nothing sent: %s", "; ".join(map(str, problems)))
             raise WeeklyError(f"{folder} failed `weekly check` ({problems[0]}…); nothing sent")
-        report = send_issue(folder, settings, SendOptions(list_file=settings.list.subscribers), lambda plan: True)
+        report = send_issue(built, settings.mail, SendOptions(list_file=settings.list.subscribers), lambda plan: True)
         log.info("sent %s now; ledger %s%s", report.sent_now, report.counts,
                  f"; stopped: {report.stopped}" if report.stopped else "")
         return CronOutcome(composed=composed, folder=folder, report=report)

@@ -11,12 +11,14 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from composer.config import Settings
 from composer.draft import read_draft
 from composer.errors import WeeklyError
+from composer.issues import DRAFT, EMAIL, IssueFolder
 from composer.render import render
 
 WIDTHS = (600, 375)
@@ -31,31 +33,34 @@ seen=v}},1000)</script></body></html>"""
 
 
 class _Source:
-    """The email to show: re-rendered from a draft file when it changes, or read from a rendered folder."""
+    """The email to show: re-rendered from a draft file when it changes, or read from a built issue's folder
+    that has no draft."""
 
     def __init__(self, path: Path, settings: Settings) -> None:
         self.settings = settings
-        self.draft = path if path.is_file() else path / "issue.yaml"
-        self.folder = None if self.draft.is_file() else path
-        if self.folder and not (self.folder / "index.html").is_file():
-            raise WeeklyError(f"{path}: neither a draft file nor a folder with issue.yaml or index.html")
+        built = IssueFolder(path)
+        self.draft = path if path.is_file() else built.draft_path
+        self.built = None if self.draft.is_file() else built
+        if self.built and not self.built.has(EMAIL):
+            raise WeeklyError(f"{path}: neither a draft file nor a folder with {DRAFT} or {EMAIL}")
         self._lock = threading.Lock()
         self._mtime: float | None = None
         self._html = ""
 
     def version(self) -> str:
-        return str((self.draft if self.folder is None else self.folder / "index.html").stat().st_mtime_ns)
+        watched = self.draft if self.built is None else self.built.path / EMAIL
+        return str(watched.stat().st_mtime_ns)
 
     def html(self) -> str:
-        if self.folder is not None:
-            return (self.folder / "index.html").read_text(encoding="utf-8")
+        if self.built is not None:
+            return self.built.html
         with self._lock:
             mtime = self.draft.stat().st_mtime
             if mtime != self._mtime:
                 try:
                     self._html = render(read_draft(self.draft), self.settings.brand).html
                 except WeeklyError as err:  # an editor mid-edit: show why instead of failing
-                    self._html = f"<pre style='padding:2em;color:#b00'>{_escape(str(err))}</pre>"
+                    self._html = f"<pre style='padding:2em;color:#b00'>{escape(str(err))}</pre>"
                 self._mtime = mtime
             return self._html
 
@@ -70,7 +75,7 @@ def preview_server(path: Path, port: int, settings: Settings) -> ThreadingHTTPSe
     page = _PAGE.format(frames=frames)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+        def do_GET(self) -> None:
             routes = {"/": page, "/email": None, "/version": None}
             if self.path not in routes:
                 self.send_error(404)
@@ -136,6 +141,3 @@ def run_chromium(browser: str, profile: Path, width: int, height: int, arguments
         raise WeeklyError(f"{browser}: exited with {done.returncode}: {done.stderr.strip().splitlines()[-1:]}")
     return done.stdout
 
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -34,8 +34,8 @@ def full_draft(radar: int = 12, reading: int = 4, events: int = 4) -> Draft:
         date_range="2 – 9 May 2025",
         preheader="Google, TikTok, IBM and the EU lead a busy week in digital policy.",
         greeting="Dear readers,",
-        editorial=tuple(f"Paragraph {n} of the editorial walks through the week's stories with transitions." for n in range(5))
-        + ("For the main updates and reflections, consult the Radar and Reading Corner below.",),
+        editorial=(*(f"Paragraph {n} of the editorial walks through the week's stories with transitions." for n in range(5)),
+                   "For the main updates and reflections, consult the Radar and Reading Corner below."),
         signoff="DW Team",
         sections=Sections(
             radar=tuple(_entry("Radar", n) for n in range(1, radar + 1)),

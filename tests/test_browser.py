@@ -14,16 +14,15 @@ import html
 import json
 import os
 import re
-import shutil
 
 import pytest
+from conftest import BROWSER
 from issue_fixtures import full_draft
 
 from composer.config import BrandSettings
 from composer.preview import run_chromium
 from composer.render import render
 
-BROWSER = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 MEASURE = """<script>
 window.addEventListener('load', () => {
   const box = (selector) => { const r = document.querySelector(selector).getBoundingClientRect();

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+from html import escape
 
 import pytest
 from conftest import DATA, SEEDS, run_weekly
-
-from html import escape
 
 from composer.cli import _parser
 from composer.draft import read_draft

@@ -40,7 +40,7 @@ def test_precedence_toml_then_dotenv_then_environment(workdir, monkeypatch):
 def test_secret_in_toml_is_refused(workdir):
     """A password in the committed config file is an error that names the variable to use."""
     (workdir / "config" / "weekly.toml").write_text('[smtp]\npassword = "hunter2"\n')
-    with pytest.raises(ConfigError, match="smtp.password is a secret .* set WEEKLY_SMTP__PASSWORD"):
+    with pytest.raises(ConfigError, match=r"smtp\.password is a secret .* set WEEKLY_SMTP__PASSWORD"):
         load_settings()
 
 

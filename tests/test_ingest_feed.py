@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from conftest import DATA
 
@@ -20,7 +20,7 @@ def test_wordpress_rss_content_categories_images_and_trailer():
     )
     assert google.tags == ("Infrastructure", "AI")
     assert google.url == "https://dig.watch/updates/google-belgium"
-    assert google.published == datetime(2025, 4, 29, 9, 30, tzinfo=timezone.utc)
+    assert google.published == datetime(2025, 4, 29, 9, 30, tzinfo=UTC)
     assert (google.image_url, google.image_alt) == ("https://dig.watch/img/belgium.jpg", "Data centre in Belgium")
     assert event.kind == "event"
     assert event.image_url == "https://dig.watch/img/event.png"

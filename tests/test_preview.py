@@ -9,8 +9,8 @@ import time
 import urllib.request
 
 import pytest
+from conftest import BROWSER
 from issue_fixtures import full_draft
-from test_browser import BROWSER
 
 from composer.config import Settings
 from composer.draft import read_draft, write_draft

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import re
 import ssl
 from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import KEY, SEEDS, write_list
 from smtp_server import Server, password_is, self_signed_certificate
 
 from composer.config import Settings
@@ -17,11 +17,9 @@ from composer.deliver.message import build_message
 from composer.deliver.send import SendOptions, send_issue
 from composer.deliver.tokens import verify
 from composer.errors import WeeklyError
+from composer.issues import IssueFolder
 from composer.models import RenderedIssue
 from composer.pipeline import ComposeOptions, build
-from conftest import SEEDS
-
-KEY = "a-test-signing-key-that-is-long-enough"
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +28,6 @@ def issue(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("out") / "210"
     build([SEEDS], folder, Settings(), ComposeOptions(), date(2026, 11, 22))
     return folder
-
-
-def write_list(path: Path, count: int, extra_rows: list[list[str]] = ()) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["email", "name", "country"])
-        for number in range(count):
-            writer.writerow([f"reader{number}@example.org", f"Reader {number}", "CH"])
-        writer.writerows(extra_rows)
-    return path
 
 
 def settings_for(server: Server, tmp_path: Path, **smtp) -> Settings:
@@ -51,7 +39,7 @@ def settings_for(server: Server, tmp_path: Path, **smtp) -> Settings:
 
 
 def send(issue, settings, **options):
-    return send_issue(issue, settings, SendOptions(**options), confirm=lambda plan: True)
+    return send_issue(IssueFolder(issue), settings.mail, SendOptions(**options), confirm=lambda plan: True)
 
 
 def test_every_recipient_gets_exactly_one_message_with_every_header(issue, tmp_path):
@@ -60,7 +48,7 @@ def test_every_recipient_gets_exactly_one_message_with_every_header(issue, tmp_p
     with Server() as server:
         report = send(issue, settings_for(server, tmp_path), list_file=subscribers)
     assert report.sent_now == 40 and report.counts["sent"] == 40
-    assert report.invalid_rows == (f"{subscribers}:43: 'nope' is not a valid address",)
+    assert [str(row) for row in report.invalid_rows] == [f"{subscribers}:43: 'nope' is not a valid address"]
     received = server.recorder.received()
     assert len(received) == 40 and set(received.values()) == {1}
     message_ids = set()
@@ -211,7 +199,7 @@ def test_header_injection_is_refused(issue, tmp_path):
     with Server() as server:
         report = send(issue, settings_for(server, tmp_path), list_file=subscribers)
     assert report.counts["sent"] == 2
-    assert any("control character" in row for row in report.invalid_rows)
+    assert any("control character" in row.message for row in report.invalid_rows)
     assert "evil@example.org" not in server.recorder.received()
     rendered = RenderedIssue(subject="Hi\r\nBcc: victim@example.org", mjml="", html="<p>x</p>", text="x", web_html="")
     with pytest.raises(WeeklyError, match="may not contain a line break"):

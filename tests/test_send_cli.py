@@ -12,12 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import KEY, ROOT, run_weekly, write_list
 from smtp_server import Server
-from test_send import KEY, write_list
 
 from composer.deliver.ledger import Ledger
 from composer.deliver.tokens import sign
-from conftest import ROOT, run_weekly
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """Curate: of the week's items, pick the stories for Radar, Reading Corner and Upcoming Events.
 
 The steps, all pure:
-1. The issue: its number continues from the newest past issue in the inputs, its week is the one
-   after that issue (7 days, as DW Weekly's "18 – 25 April 2025"), unless the rules say otherwise.
+1. The issue: its number and first day come in the rules (issues.next_issue decides them); its week
+   is 7 days, as DW Weekly's "18 – 25 April 2025".
 2. The week's items: dated ones inside the week, and every undated one.
 3. Stories: near-duplicates (the same event told by several sources) become one story that keeps
    its richest version and counts its sources; stories a past issue already covered are dropped.
@@ -24,14 +24,22 @@ from composer.config import Taxonomy
 from composer.curate.classify import TaxonomyPatterns, classify
 from composer.curate.similarity import centrality, cosine, duplicate_groups, tfidf
 from composer.language import first_date
-from composer.models import Contract, Ingested, Item, PastIssue, Pick, Selection, content_id
+from composer.models import (
+    Contract,
+    Ingested,
+    Item,
+    PastIssue,
+    Pick,
+    Selection,
+    content_id,
+)
 
 WEEK = timedelta(days=7)
 _BASKET_DISCOUNT = 0.12
 
 
 class CurateRules(Contract):
-    """What the editor decides: sizes, thresholds, pins and blocks, and optional issue and week."""
+    """What the editor decides: the issue and its week, sizes, thresholds, pins and blocks."""
 
     taxonomy: Taxonomy
     radar_size: int = Field(10, ge=8, le=12)
@@ -42,8 +50,8 @@ class CurateRules(Contract):
     covered_threshold: float = Field(0.18, gt=0, le=1, description="Cosine with a past issue's text that means covered.")
     pins: tuple[str, ...] = Field((), description="Item ids (or their first characters) or title words to include first.")
     blocks: tuple[str, ...] = Field((), description="Item ids (or their first characters) or title words to leave out.")
-    issue_number: int | None = Field(None, ge=1)
-    week_start: date | None = None
+    issue_number: int = Field(ge=1)
+    week_start: date
 
 
 @dataclass
@@ -57,11 +65,9 @@ class _Story:
     pinned: bool = False
 
 
-def curate(ingested: Ingested, rules: CurateRules, now: date) -> Selection:
-    """The selection for the next issue; `now` is used only when no past issue dates the week."""
-    newest = max(ingested.past_issues, key=lambda issue: issue.number, default=None)
-    number = rules.issue_number or (newest.number + 1 if newest else 1)
-    week_start = rules.week_start or (newest.week_end if newest and newest.week_end else now - WEEK)
+def curate(ingested: Ingested, rules: CurateRules) -> Selection:
+    """The selection for the issue the rules name."""
+    week_start = rules.week_start
     week_end = week_start + WEEK
     items = [item for item in ingested.items if _in_week(item, week_start, week_end)]
     stories = _stories(items, ingested.past_issues, rules, week_end)
@@ -73,7 +79,7 @@ def curate(ingested: Ingested, rules: CurateRules, now: date) -> Selection:
     events += _past_events(ingested.past_issues, rules.taxonomy, week_end)
     upcoming = sorted((pick for pick in events if pick.when), key=lambda pick: (pick.when, pick.item.id))
     return Selection(
-        number=number,
+        number=rules.issue_number,
         week_start=week_start,
         week_end=week_end,
         radar=tuple(_diverse([s for s in picked if s.kind == "news"], rules.radar_size, rules.max_per_basket)),

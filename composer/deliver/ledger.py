@@ -1,12 +1,12 @@
 """The send ledger (SQLite): one row per (issue, recipient) with its state, and the suppression list.
 
-States: pending -> sending -> sent | failed (with the server's reply) | unknown, and skipped for a
-suppressed address. A row is marked `sending`, and that is committed, just before its DATA goes out;
-results are committed with the next `sending` mark (one commit a message) and at the end of the run.
-A process killed at any moment therefore leaves each row either still pending (never started: sent by
-the next run), settled, or `sending`: on the next run those become `unknown`, reported and never
-resent automatically, because the message may well have been delivered. WAL with synchronous=NORMAL makes each commit survive a killed process
-(only a power cut can lose the newest), at a few tens of microseconds per commit.
+States are models.RecipientState. A row is marked `sending`, and that is committed, just before its
+DATA goes out; results ride along with the next commit of `sending` marks (the sender groups them, see
+send._GroupCommit) and are committed at the end of the run. A process killed at any moment therefore
+leaves each row either still pending (never started: sent by the next run), settled, or `sending`: on
+the next run those become `unknown`, reported and never resent automatically, because the message may
+well have been delivered. WAL with synchronous=NORMAL makes each commit survive a killed process (only a
+power cut can lose the newest), at a few tens of microseconds per commit.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from composer.deliver.subscribers import Subscriber
 from composer.errors import WeeklyError
+from composer.models import RecipientState as State
 
-STATES = ("pending", "sending", "sent", "failed", "unknown", "skipped")
 _BATCH = 5000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS recipients (
@@ -42,6 +43,31 @@ CREATE TABLE IF NOT EXISTS suppression (
 """
 
 
+class Added(NamedTuple):
+    new: int
+    already_there: int
+
+
+class Recipient(NamedTuple):
+    rowid: int
+    address: str
+    name: str
+
+
+class Change(NamedTuple):
+    rowid: int
+    state: State
+    reply: str | None
+
+
+class Trouble(NamedTuple):
+    """A failed or unknown recipient, with the server's reply."""
+
+    address: str
+    state: State
+    reply: str
+
+
 class Ledger:
     """The ledger at `path` (created with its folder when missing)."""
 
@@ -59,8 +85,8 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
-    def add(self, issue: str, subscribers: Iterable[Subscriber]) -> tuple[int, int]:
-        """Add recipients as pending (suppressed ones as skipped); returns (added, already there)."""
+    def add(self, issue: str, subscribers: Iterable[Subscriber]) -> Added:
+        """Add recipients as pending (suppressed ones as skipped)."""
         added = seen = 0
         batch: list[tuple] = []
         for subscriber in subscribers:
@@ -72,9 +98,9 @@ class Ledger:
             new = self._insert(batch)
             added, seen = added + new, seen + len(batch) - new
         self._db.execute(
-            "UPDATE recipients SET state='skipped', reply='suppressed' WHERE issue=? AND state='pending' "
-            "AND email IN (SELECT email FROM suppression)", (issue,))
-        return added, seen
+            "UPDATE recipients SET state=?, reply='suppressed' WHERE issue=? AND state=? "
+            "AND email IN (SELECT email FROM suppression)", (State.SKIPPED, issue, State.PENDING))
+        return Added(added, seen)
 
     def _insert(self, rows: list[tuple]) -> int:
         before = self._db.total_changes
@@ -86,46 +112,49 @@ class Ledger:
     def recover(self, issue: str) -> int:
         """Rows a killed run left in `sending` become `unknown`; returns how many."""
         cursor = self._db.execute(
-            "UPDATE recipients SET state='unknown', reply='interrupted during delivery: outcome unknown', "
-            "updated=? WHERE issue=? AND state='sending'", (time.time(), issue))
+            "UPDATE recipients SET state=?, reply='interrupted during delivery: outcome unknown', "
+            "updated=? WHERE issue=? AND state=?", (State.UNKNOWN, time.time(), issue, State.SENDING))
         return cursor.rowcount
 
     def retry_failed(self, issue: str) -> int:
-        cursor = self._db.execute(
-            "UPDATE recipients SET state='pending', updated=? WHERE issue=? AND state='failed'", (time.time(), issue))
+        """Failed rows become pending again; returns how many."""
+        cursor = self._db.execute("UPDATE recipients SET state=?, updated=? WHERE issue=? AND state=?",
+                                  (State.PENDING, time.time(), issue, State.FAILED))
         return cursor.rowcount
 
-    def pending(self, issue: str, batch: int = 500) -> Iterator[tuple[int, str, str]]:
-        """(rowid, address, name) of pending rows in list order, read in batches, suppressed ones left out."""
+    def pending(self, issue: str, batch: int = 500) -> Iterator[Recipient]:
+        """Pending rows in list order, read in batches, suppressed ones left out."""
         last = 0
         while True:
             rows = self._db.execute(
-                "SELECT rowid, address, name FROM recipients WHERE issue=? AND state='pending' AND rowid>? "
-                "AND email NOT IN (SELECT email FROM suppression) ORDER BY rowid LIMIT ?", (issue, last, batch),
+                "SELECT rowid, address, name FROM recipients WHERE issue=? AND state=? AND rowid>? "
+                "AND email NOT IN (SELECT email FROM suppression) ORDER BY rowid LIMIT ?",
+                (issue, State.PENDING, last, batch),
             ).fetchall()
             if not rows:
                 return
-            yield from rows
+            yield from (Recipient(*row) for row in rows)
             last = rows[-1][0]
 
-    def apply(self, changes: list[tuple[int, str, str | None]]) -> None:
-        """Set several rows' states in one commit: (rowid, state, reply) each."""
+    def apply(self, changes: list[Change]) -> None:
+        """Set several rows' states in one commit."""
         now = time.time()
         with self._transaction():
             self._db.executemany(
-                "UPDATE recipients SET state=?, reply=?, attempts=attempts+(?='sending'), updated=? WHERE rowid=?",
-                [(state, reply, state, now, rowid) for rowid, state, reply in changes])
+                "UPDATE recipients SET state=?, reply=?, attempts=attempts+(?=?), updated=? WHERE rowid=?",
+                [(state, reply, state, State.SENDING, now, rowid) for rowid, state, reply in changes])
 
-    def counts(self, issue: str) -> dict[str, int]:
+    def counts(self, issue: str) -> dict[State, int]:
         found = dict(self._db.execute(
             "SELECT state, count(*) FROM recipients WHERE issue=? GROUP BY state", (issue,)).fetchall())
-        return {state: found.get(state, 0) for state in STATES}
+        return {state: found.get(state, 0) for state in State}
 
-    def problems(self, issue: str, limit: int = 1000) -> list[tuple[str, str, str]]:
-        """(address, state, reply) of failed and unknown rows."""
-        return self._db.execute(
-            "SELECT address, state, coalesce(reply, '') FROM recipients WHERE issue=? AND state IN ('failed', "
-            "'unknown') ORDER BY rowid LIMIT ?", (issue, limit)).fetchall()
+    def problems(self, issue: str, limit: int = 1000) -> list[Trouble]:
+        """Failed and unknown rows, in list order."""
+        rows = self._db.execute(
+            "SELECT address, state, coalesce(reply, '') FROM recipients WHERE issue=? AND state IN (?, ?) "
+            "ORDER BY rowid LIMIT ?", (issue, State.FAILED, State.UNKNOWN, limit)).fetchall()
+        return [Trouble(address, State(state), reply) for address, state, reply in rows]
 
     def suppress(self, email: str, reason: str) -> bool:
         """Never send to `email` again; False if it was suppressed already."""

@@ -7,19 +7,36 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from html import escape as html_escape
+from typing import NamedTuple, Protocol
 
 from composer.errors import WeeklyError
-from composer.models import RenderedIssue
 
 PLACEHOLDER_TO = "Subscriber <subscriber@example.invalid>"
 
 
-def build_message(rendered: RenderedIssue, sender: str, to: str = PLACEHOLDER_TO, cte: str | None = None) -> EmailMessage:
+class MailContent(Protocol):
+    """What a message is made of: a rendered issue (models.RenderedIssue) or a built one (issues.IssueFolder)."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def html(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
+class _Content(NamedTuple):
+    subject: str
+    html: str
+    text: str
+
+
+def build_message(content: MailContent, sender: str, to: str = PLACEHOLDER_TO, cte: str | None = None) -> EmailMessage:
     """A complete message from `sender` to `to`, with a fresh Message-ID on the sender's domain.
 
     `cte` forces the parts' transfer encoding (None lets the email package choose).
     """
-    for name, value in (("From", sender), ("To", to), ("Subject", rendered.subject)):
+    for name, value in (("From", sender), ("To", to), ("Subject", content.subject)):
         if "\r" in value or "\n" in value:
             raise WeeklyError(f"the {name} header may not contain a line break: {value!r}")
     domain = parseaddr(sender)[1].rpartition("@")[2]
@@ -28,11 +45,11 @@ def build_message(rendered: RenderedIssue, sender: str, to: str = PLACEHOLDER_TO
     message = EmailMessage(policy=SMTP)
     message["From"] = sender
     message["To"] = to
-    message["Subject"] = rendered.subject
+    message["Subject"] = content.subject
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=domain)
-    message.set_content(rendered.text, cte=cte)
-    message.add_alternative(rendered.html, subtype="html", cte=cte)
+    message.set_content(content.text, cte=cte)
+    message.add_alternative(content.html, subtype="html", cte=cte)
     return message
 
 
@@ -52,15 +69,14 @@ class MessageTemplate:
     quoted-printable or base64 would split them across encoded lines.
     """
 
-    def __init__(self, rendered: RenderedIssue, sender: str, unsubscribe_url: str, list_id: str, list_name: str,
+    def __init__(self, content: MailContent, sender: str, unsubscribe_url: str, list_id: str, list_name: str,
                  unsubscribe_mailto: str) -> None:
-        html = rendered.html.replace(html_escape(unsubscribe_url), _UNSUBSCRIBE_HTML)
-        text = rendered.text.replace(unsubscribe_url, _UNSUBSCRIBE)
+        html = content.html.replace(html_escape(unsubscribe_url), _UNSUBSCRIBE_HTML)
+        text = content.text.replace(unsubscribe_url, _UNSUBSCRIBE)
         if _UNSUBSCRIBE_HTML not in html or _UNSUBSCRIBE not in text:
             raise WeeklyError(f"the issue has no visible unsubscribe link to {unsubscribe_url}; render it again "
                               "with the current brand.unsubscribe_url")
-        message = build_message(rendered.model_copy(update={"html": _short_lines(html), "text": text}),
-                                sender, to=_TO, cte="8bit")
+        message = build_message(_Content(content.subject, _short_lines(html), text), sender, to=_TO, cte="8bit")
         domain = parseaddr(sender)[1].rpartition("@")[2]
         message.replace_header("Message-ID", f"<{_MESSAGE_ID}@{domain}>")
         message["List-Id"] = f"{list_name} <{list_id}>"

@@ -1,7 +1,7 @@
 """Send a rendered issue to a mailing list, exactly once per subscriber, resumably.
 
-`send_issue` reads the issue folder (issue.yaml for its number and subject, the checked index.html and
-issue.txt as they are), puts the list into the ledger (duplicates and suppressed addresses drop out
+`send_issue` takes the built issue (its number, and the checked email and text part as they are on
+disk), puts the list into the ledger (duplicates and suppressed addresses drop out
 there), asks `confirm` with the plan, then hands the pending rows to the SMTP pool. Rows a killed run
 left half-done are reported as unknown first. A second run of the same issue sends only what is still
 pending (`retry_failed` adds the failed ones).
@@ -13,21 +13,22 @@ import asyncio
 import itertools
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.utils import parseaddr
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from composer.config import Settings
-from composer.deliver.ledger import Ledger
+from composer.config import MailSettings
+from composer.deliver.ledger import Change, Ledger
 from composer.deliver.message import MessageTemplate
 from composer.deliver.smtp import Callbacks, Job, SendStopped, deliver
 from composer.deliver.subscribers import Subscriber, read_subscribers, valid_address
 from composer.deliver.tokens import sign
-from composer.draft import read_draft
 from composer.errors import WeeklyError
-from composer.models import RenderedIssue
+from composer.issues import IssueFolder
+from composer.models import Plan, Problem, SendReport
+from composer.models import RecipientState as State
 
 _SHOWN_INVALID = 100
 # A 5xx reply with an enhanced status 5.1.x: the mailbox does not exist or is unusable, for good.
@@ -46,62 +47,45 @@ class SendOptions(BaseModel):
     retry_failed: bool = False
 
 
-class Plan(BaseModel):
-    """What a send is about to do, for the user to confirm."""
-
-    model_config = ConfigDict(frozen=True)
-
-    issue: str
-    subject: str
-    server: str
-    to_send: int
-    already: dict[str, int]
-    invalid: int
-
-
-class SendReport(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    plan: Plan | None = None
-    sent_now: int = 0
-    counts: dict[str, int] = {}
-    recovered_unknown: int = 0
-    invalid_rows: tuple[str, ...] = ()
-    stopped: str | None = None
-    cancelled: bool = False
-
-
-def send_issue(folder: Path, settings: Settings, options: SendOptions, confirm: Callable[[Plan], bool],
+def send_issue(built: IssueFolder, mail: MailSettings, options: SendOptions, confirm: Callable[[Plan], bool],
                progress: Callable[[int, int], None] = lambda done, total: None) -> SendReport:
-    """Send the issue in `folder` as `options` say; returns what happened."""
-    draft = read_draft(folder / "issue.yaml")
-    issue = str(draft.number)
-    rendered = _rendered(folder, f"{settings.brand.name} #{draft.number} – {draft.headline}")
-    key = _signing_key(settings, needed=not options.dry_run)
-    template = None if options.dry_run else MessageTemplate(
-        rendered, settings.smtp.sender, settings.brand.unsubscribe_url, settings.list.id, settings.list.name,
-        settings.list.unsubscribe_mailto)
-    server = f"{settings.smtp.host}:{settings.smtp.port} ({settings.smtp.security})"
+    """Send the built issue as `options` say; returns what happened."""
+    issue = str(built.number)
+    subject = built.subject
+    key = _signing_key(mail, needed=not options.dry_run)
+    server = f"{mail.smtp.host}:{mail.smtp.port} ({mail.smtp.security})"
+    if options.dry_run:
+        return _dry_run(mail, issue, options, subject, server)
+    template = MessageTemplate(built, mail.smtp.sender, mail.unsubscribe_url, mail.list.id, mail.list.name,
+                               mail.list.unsubscribe_mailto)
     if options.test_to:
-        return _send_test(options.test_to, template, key, settings, issue, rendered.subject, server, confirm)
-    ledger = Ledger(settings.ledger.path)
+        return _send_test(options.test_to, template, key, mail, issue, subject, server, confirm)
+    ledger = Ledger(mail.ledger.path)
     try:
-        recovered = 0 if options.dry_run else ledger.recover(issue)
+        recovered = ledger.recover(issue)
         invalid = _Invalid()
-        if options.dry_run:
-            with ledger.dry_run():
-                plan = _load(ledger, issue, options, invalid, rendered.subject, server)
-            return SendReport(plan=plan, counts=ledger.counts(issue), invalid_rows=tuple(invalid.shown))
         if options.retry_failed:
             ledger.retry_failed(issue)
-        plan = _load(ledger, issue, options, invalid, rendered.subject, server)
+        plan = _load(ledger, issue, options, invalid, subject, server)
         shown_invalid = tuple(invalid.shown)
         if plan.to_send == 0 or not confirm(plan):
             return SendReport(plan=plan, counts=ledger.counts(issue), recovered_unknown=recovered,
                               invalid_rows=shown_invalid, cancelled=plan.to_send > 0)
-        sent, stopped = _run(ledger, issue, template, key, settings, plan.to_send, options.limit, progress)
-        return SendReport(plan=plan, sent_now=sent, counts=ledger.counts(issue), recovered_unknown=recovered,
-                          invalid_rows=shown_invalid, stopped=stopped)
+        run = _run(ledger, issue, template, key, mail, plan.to_send, options.limit, progress)
+        return SendReport(plan=plan, sent_now=run.sent, counts=ledger.counts(issue), recovered_unknown=recovered,
+                          invalid_rows=shown_invalid, stopped=run.stopped)
+    finally:
+        ledger.close()
+
+
+def _dry_run(mail: MailSettings, issue: str, options: SendOptions, subject: str, server: str) -> SendReport:
+    """The plan, with the list loaded into the ledger inside a transaction that is rolled back."""
+    ledger = Ledger(mail.ledger.path)
+    try:
+        invalid = _Invalid()
+        with ledger.dry_run():
+            plan = _load(ledger, issue, options, invalid, subject, server)
+        return SendReport(plan=plan, counts=ledger.counts(issue), invalid_rows=tuple(invalid.shown))
     finally:
         ledger.close()
 
@@ -117,8 +101,9 @@ def _load(ledger: Ledger, issue: str, options: SendOptions, invalid: _Invalid, s
         raise WeeklyError("say who receives the issue: --list FILE (a CSV with an email column) or --to ADDRESS")
     ledger.add(issue, subscribers)
     counts = ledger.counts(issue)
-    to_send = counts["pending"] if options.limit is None else min(counts["pending"], options.limit)
-    already = {state: count for state, count in counts.items() if state != "pending" and count}
+    pending = counts[State.PENDING]
+    to_send = pending if options.limit is None else min(pending, options.limit)
+    already = {state: count for state, count in counts.items() if state is not State.PENDING and count}
     return Plan(issue=issue, subject=subject, server=server, to_send=to_send, already=already, invalid=invalid.count)
 
 
@@ -127,50 +112,61 @@ class _Invalid:
 
     def __init__(self) -> None:
         self.count = 0
-        self.shown: list[str] = []
+        self.shown: list[Problem] = []
 
-    def add(self, message: str) -> None:
+    def add(self, problem: Problem) -> None:
         self.count += 1
         if len(self.shown) < _SHOWN_INVALID:
-            self.shown.append(message)
+            self.shown.append(problem)
 
 
-def _valid_rows(path: Path, invalid: _Invalid):
-    for line, row in read_subscribers(path):
-        if isinstance(row, str):
-            invalid.add(f"{path}:{line}: {row}")
+def _valid_rows(path: Path, invalid: _Invalid) -> Iterator[Subscriber]:
+    for row in read_subscribers(path):
+        if isinstance(row, Problem):
+            invalid.add(row)
         else:
             yield row
 
 
-def _run(ledger: Ledger, issue: str, template: MessageTemplate, key: bytes, settings: Settings, total: int,
-         limit: int | None, progress) -> tuple[int, str | None]:
+class _Run(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sent: int
+    stopped: str | None = None
+
+
+def _run(ledger: Ledger, issue: str, template: MessageTemplate, key: bytes, mail: MailSettings, total: int,
+         limit: int | None, progress: Callable[[int, int], None]) -> _Run:
     settled = {"count": 0, "sent": 0}
     commits = _GroupCommit(ledger)
 
-    def done(job: Job, state: str, reply: str) -> None:
-        commits.add((job.rowid, state, reply))
-        if state == "failed" and _MAILBOX_GONE.match(reply):
+    def done(job: Job, state: State, reply: str) -> None:
+        commits.add(Change(_rowid(job), state, reply))
+        if state is State.FAILED and _MAILBOX_GONE.match(reply):
             ledger.suppress(job.address, f"permanent bounce: {reply}")
         settled["count"] += 1
-        settled["sent"] += state == "sent"
+        settled["sent"] += state is State.SENT
         progress(settled["count"], total)
 
     callbacks = Callbacks(
-        sending=lambda job: commits.durable((job.rowid, "sending", None)),
-        retrying=lambda job, reply: commits.add((job.rowid, "pending", reply)),
+        sending=lambda job: commits.durable(Change(_rowid(job), State.SENDING, None)),
+        retrying=lambda job, reply: commits.add(Change(_rowid(job), State.PENDING, reply)),
         done=done,
     )
-    rows = ledger.pending(issue)
-    jobs = (Job(rowid, address, name) for rowid, address, name in itertools.islice(rows, limit))
+    jobs = (Job(row.rowid, row.address, row.name) for row in itertools.islice(ledger.pending(issue), limit))
     try:
-        asyncio.run(deliver(jobs, _message_for(template, key, settings, issue), _envelope(settings), settings.smtp,
-                            _password(settings), callbacks))
+        asyncio.run(deliver(jobs, _message_for(template, key, mail, issue), _envelope(mail), mail.smtp,
+                            _password(mail), callbacks))
     except SendStopped as stop:
-        return settled["sent"], str(stop)
+        return _Run(sent=settled["sent"], stopped=str(stop))
     finally:
         commits.flush()
-    return settled["sent"], None
+    return _Run(sent=settled["sent"])
+
+
+def _rowid(job: Job) -> int:
+    assert job.rowid is not None, "only --test-to sends jobs outside the ledger, and it records nothing"
+    return job.rowid
 
 
 class _GroupCommit:
@@ -180,13 +176,13 @@ class _GroupCommit:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self.changes: list[tuple[int, str, str | None]] = []
+        self.changes: list[Change] = []
         self.waiting: list[asyncio.Future] = []
 
-    def add(self, change: tuple[int, str, str | None]) -> None:
+    def add(self, change: Change) -> None:
         self.changes.append(change)
 
-    async def durable(self, change: tuple[int, str, str | None]) -> None:
+    async def durable(self, change: Change) -> None:
         loop = asyncio.get_running_loop()
         if not self.waiting:
             loop.call_soon(self.flush)
@@ -205,8 +201,8 @@ class _GroupCommit:
                 committed.set_result(None)
 
 
-def _send_test(address: str, template: MessageTemplate, key: bytes, settings: Settings, issue: str, subject: str,
-               server: str, confirm) -> SendReport:
+def _send_test(address: str, template: MessageTemplate, key: bytes, mail: MailSettings, issue: str, subject: str,
+               server: str, confirm: Callable[[Plan], bool]) -> SendReport:
     """One copy to `address`, outside the ledger: for the editor's own inbox."""
     if not valid_address(address):
         raise WeeklyError(f"--test-to {address!r} is not a valid address")
@@ -217,11 +213,11 @@ def _send_test(address: str, template: MessageTemplate, key: bytes, settings: Se
     callbacks = Callbacks(sending=_nothing, retrying=lambda job, reply: None,
                           done=lambda job, state, reply: outcome.update(state=state, reply=reply))
     try:
-        asyncio.run(deliver([Job(None, address, "")], _message_for(template, key, settings, issue),
-                            _envelope(settings), settings.smtp, _password(settings), callbacks))
+        asyncio.run(deliver([Job(None, address, "")], _message_for(template, key, mail, issue),
+                            _envelope(mail), mail.smtp, _password(mail), callbacks))
     except SendStopped as stop:
         return SendReport(plan=plan, stopped=str(stop))
-    if outcome.get("state") != "sent":
+    if outcome.get("state") != State.SENT:
         raise WeeklyError(f"test copy to {address} {outcome.get('state', 'not sent')}: {outcome.get('reply', '')}")
     return SendReport(plan=plan, sent_now=1)
 
@@ -230,39 +226,29 @@ async def _nothing(job: Job) -> None:
     """--test-to keeps no ledger."""
 
 
-def _message_for(template: MessageTemplate, key: bytes, settings: Settings, issue: str):
+def _message_for(template: MessageTemplate, key: bytes, mail: MailSettings, issue: str) -> Callable[[Job], bytes]:
     domain_free_prefix = f"{issue}.{secrets.token_hex(4)}"
 
     def message_for(job: Job) -> bytes:
-        token = sign(job.address, settings.list.id, key)
+        token = sign(job.address, mail.list.id, key)
         message_id = f"{domain_free_prefix}.{job.rowid if job.rowid is not None else 'test'}.{secrets.token_hex(4)}"
         return template.personalise(job.address, job.name, token, message_id)
 
     return message_for
 
 
-def _rendered(folder: Path, subject: str) -> RenderedIssue:
-    try:
-        html = (folder / "index.html").read_text(encoding="utf-8")
-        text = (folder / "issue.txt").read_text(encoding="utf-8")
-    except OSError as err:
-        raise WeeklyError(f"{folder}: the rendered issue is incomplete ({err.strerror or err}); run `weekly render "
-                          f"{folder}/issue.yaml -o {folder}`") from err
-    return RenderedIssue(subject=subject, mjml="", html=html, text=text, web_html="")
-
-
-def _signing_key(settings: Settings, needed: bool) -> bytes:
-    if settings.signing_key:
-        return settings.signing_key.get_secret_value().encode()
+def _signing_key(mail: MailSettings, needed: bool) -> bytes:
+    if mail.signing_key:
+        return mail.signing_key.get_secret_value().encode()
     if needed:
         raise WeeklyError("no signing key for unsubscribe links: set WEEKLY_SIGNING_KEY to a long random string "
                           "(e.g. from `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
     return b""
 
 
-def _envelope(settings: Settings) -> str:
-    return parseaddr(settings.smtp.sender)[1]
+def _envelope(mail: MailSettings) -> str:
+    return parseaddr(mail.smtp.sender)[1]
 
 
-def _password(settings: Settings) -> str | None:
-    return settings.smtp.password.get_secret_value() if settings.smtp.password else None
+def _password(mail: MailSettings) -> str | None:
+    return mail.smtp.password.get_secret_value() if mail.smtp.password else None

@@ -18,11 +18,13 @@ import random
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import aiosmtplib
 
 from composer.config import SmtpSettings
 from composer.errors import WeeklyError
+from composer.models import RecipientState as State
 
 _NETWORK_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError,
                    ConnectionError, OSError, asyncio.TimeoutError)
@@ -50,7 +52,16 @@ class Callbacks:
 
     sending: Callable[[Job], Awaitable[None]]
     retrying: Callable[[Job, str], None]
-    done: Callable[[Job, str, str], None]
+    done: Callable[[Job, State, str], None]
+
+
+class _Attempt(NamedTuple):
+    """One try at a job: the connection if still usable, the job's state after it, the server's reply.
+    PENDING means try again later."""
+
+    client: aiosmtplib.SMTP | None
+    state: State
+    reply: str
 
 
 async def deliver(jobs: Iterable[Job], message_for: Callable[[Job], bytes], envelope_sender: str,
@@ -115,9 +126,9 @@ class _Pool:
         if (not self.producing and self.outstanding == 0) or (self.stopped and self.in_flight == 0):
             self.idle.set()
 
-    def _settle(self, job: Job, state: str, reply: str) -> None:
+    def _settle(self, job: Job, state: State, reply: str) -> None:
         self.callbacks.done(job, state, reply)
-        self.consecutive_errors = 0 if state == "sent" else self.consecutive_errors + 1
+        self.consecutive_errors = 0 if state is State.SENT else self.consecutive_errors + 1
         self._finish_one()
         if self.consecutive_errors >= self.settings.pause_after_errors:
             self._stop(SendStopped(f"{self.consecutive_errors} errors in a row (last: {reply}); paused"))
@@ -129,7 +140,7 @@ class _Pool:
     def _retry(self, job: Job, reply: str) -> None:
         job.attempts += 1
         if job.attempts > self.settings.retries:
-            self._settle(job, "failed", f"gave up after {job.attempts} attempts: {reply}")
+            self._settle(job, State.FAILED, f"gave up after {job.attempts} attempts: {reply}")
             return
         self.callbacks.retrying(job, reply)
         self.consecutive_errors += 1
@@ -187,7 +198,7 @@ class _Pool:
                 finally:
                     self.in_flight -= 1
                 on_connection += 1
-                if state == "retry":
+                if state is State.PENDING:
                     self._retry(job, reply)
                 else:
                     self._settle(job, state, reply)
@@ -222,8 +233,7 @@ class _Pool:
                                   f"{err.code} {err.message}") from err
         return client
 
-    async def _send(self, client: aiosmtplib.SMTP, job: Job) -> tuple[aiosmtplib.SMTP | None, str, str]:
-        """(the connection, if still usable; state; reply) for one job."""
+    async def _send(self, client: aiosmtplib.SMTP, job: Job) -> _Attempt:
         try:
             await client.mail(self.sender, options=["BODY=8BITMIME"])
             await client.rcpt(job.address)
@@ -231,7 +241,7 @@ class _Pool:
             return await _refused(client, err)
         except _NETWORK_ERRORS as err:
             await _close(client)
-            return None, "retry", f"connection lost before the message was sent: {err}"
+            return _Attempt(None, State.PENDING, f"connection lost before the message was sent: {err}")
         await self.callbacks.sending(job)
         try:
             response = await client.data(self.message_for(job))
@@ -239,17 +249,17 @@ class _Pool:
             return await _refused(client, err)
         except _NETWORK_ERRORS as err:
             await _close(client)
-            return None, "unknown", f"connection lost while the message was being delivered: {err}"
-        return client, "sent", f"{response.code} {response.message}"
+            return _Attempt(None, State.UNKNOWN, f"connection lost while the message was being delivered: {err}")
+        return _Attempt(client, State.SENT, f"{response.code} {response.message}")
 
 
-async def _refused(client: aiosmtplib.SMTP, err: aiosmtplib.SMTPResponseException):
+async def _refused(client: aiosmtplib.SMTP, err: aiosmtplib.SMTPResponseException) -> _Attempt:
     """The server said no: 421 closes the connection, 4xx retries, 5xx fails; the message was not taken."""
     reply = f"{err.code} {err.message}"
     if err.code == 421:
         await _close(client)
-        return None, "retry", reply
-    return await _reset(client), "failed" if err.code >= 500 else "retry", reply
+        return _Attempt(None, State.PENDING, reply)
+    return _Attempt(await _reset(client), State.FAILED if err.code >= 500 else State.PENDING, reply)
 
 
 async def _reset(client: aiosmtplib.SMTP) -> aiosmtplib.SMTP | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from composer.errors import WeeklyError
+from composer.models import Problem
 
 # Deliberately plain: one @, no spaces or control characters, a dotted domain. SMTP decides the rest.
 _ADDRESS = re.compile(r"^[^@\s\x00-\x1f\x7f<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
@@ -31,8 +32,8 @@ def valid_address(address: str) -> bool:
     return len(address) <= 254 and address.isascii() and bool(_ADDRESS.match(address))
 
 
-def read_subscribers(path: Path) -> Iterator[tuple[int, Subscriber | str]]:
-    """(line, Subscriber) for each good row and (line, reason) for each bad one, in file order."""
+def read_subscribers(path: Path) -> Iterator[Subscriber | Problem]:
+    """A Subscriber for each good row and a Problem naming the line for each bad one, in file order."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as err:
@@ -48,10 +49,14 @@ def read_subscribers(path: Path) -> Iterator[tuple[int, Subscriber | str]]:
                 values = {columns[key]: (value or "").strip() for key, value in row.items() if key in columns}
                 email, name = values.get("email", ""), values.get("name", "")
                 if not valid_address(email):
-                    yield line, f"{email!r} is not a valid address" if email else "no address"
+                    yield _bad(path, line, f"{email!r} is not a valid address" if email else "no address")
                 elif _CONTROL.search(name):
-                    yield line, "the name holds a control character (a line break would forge headers)"
+                    yield _bad(path, line, "the name holds a control character (a line break would forge headers)")
                 else:
-                    yield line, Subscriber(email=email, name=name)
+                    yield Subscriber(email=email, name=name)
         except (csv.Error, UnicodeDecodeError) as err:
             raise WeeklyError(f"{path}:{reader.line_num}: not a readable CSV file: {err}") from err
+
+
+def _bad(path: Path, line: int, message: str) -> Problem:
+    return Problem(level="error", path=str(path), line=line, message=message)

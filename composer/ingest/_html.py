@@ -27,8 +27,9 @@ class _Paragraphs(HTMLParser):
             self._flush()
         elif tag == "img" and self.first_image is None:
             values = dict(attrs)
-            if values.get("src"):
-                self.first_image = (values["src"], values.get("alt") or None)
+            src = values.get("src")
+            if src:
+                self.first_image = (src, values.get("alt") or None)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIPPED:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from composer.ingest._html import html_paragraphs
 from composer.ingest._lines import body, clean
@@ -62,7 +62,10 @@ def _item(entry, position: int, source: str) -> Item | None:
 
 def _published(entry) -> datetime | None:
     moment = entry.get("published_parsed") or entry.get("updated_parsed")
-    return datetime(*moment[:6], tzinfo=timezone.utc) if moment else None
+    if not moment:
+        return None
+    year, month, day, hour, minute, second = moment[:6]
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def _image(entry, inline_image: tuple[str, str | None] | None) -> tuple[str | None, str | None]:

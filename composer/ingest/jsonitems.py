@@ -14,6 +14,7 @@ import json
 
 from pydantic import ValidationError
 
+from composer.errors import invalid_key
 from composer.ingest._lines import body
 from composer.models import Item, PastIssue, Problem, content_id
 
@@ -48,7 +49,8 @@ def _records_json(text: str, source: str) -> tuple[list[tuple[str, int | None, o
 
 
 def _records_jsonl(text: str, source: str) -> tuple[list[tuple[str, int | None, object]], list[Problem]]:
-    records, problems = [], []
+    records: list[tuple[str, int | None, object]] = []
+    problems: list[Problem] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -82,9 +84,8 @@ def _item(record: dict, position: int, source: str, line: int | None) -> Item:
 
 def _reason(err: Exception) -> str:
     if isinstance(err, ValidationError):
-        first = err.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        if first["type"] == "extra_forbidden":
+        field, reason = invalid_key(err)
+        if reason.startswith("unknown key"):
             return f"unknown field '{field}'"
-        return f"field '{field}': {first['msg']}"
+        return f"field '{field}': {reason}"
     return str(err)

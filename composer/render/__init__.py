@@ -1,7 +1,7 @@
 """Render: Draft -> MJML (Jinja2, autoescaped) -> HTML (mjml-python) -> CSS inlined (premailer); text part.
 
 mjml-python gets fonts={} and our own social icon origin so the HTML links nothing we did not choose.
-premailer's defaults are wrong for MJML output (../shared/DESIGN.md): it would fetch linked
+premailer's defaults are wrong for MJML output: it would fetch linked
 stylesheets, strip the `!important` that MJML's `min-width:480px` media query needs (desktop columns
 would collapse) and flood the log with cssutils warnings about mso-* properties. All three are set.
 """
@@ -12,13 +12,12 @@ import logging
 import re
 import textwrap
 from functools import lru_cache
-from pathlib import Path
 
-from composer.config import BrandSettings
+from composer.config import BrandSettings, bundled
 from composer.errors import RenderError
 from composer.models import Draft, RenderedIssue
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = bundled("templates")
 _TEXT_WIDTH = 72
 
 
@@ -57,9 +56,10 @@ def _template(name: str, context: dict, web: bool) -> str:
 
     try:
         return _environment().get_template(name).render(**context, web=web)
+    except jinja2.TemplateSyntaxError as err:
+        raise RenderError(f"{TEMPLATES / (err.filename or name)}:{err.lineno}: {err}") from err
     except jinja2.TemplateError as err:
-        where = f"{TEMPLATES / err.filename}:{err.lineno}" if getattr(err, "lineno", None) else str(TEMPLATES / name)
-        raise RenderError(f"{where}: {err}") from err
+        raise RenderError(f"{TEMPLATES / name}: {err}") from err
 
 
 def _compile(mjml: str, brand: BrandSettings) -> str:
@@ -73,7 +73,7 @@ def _compile(mjml: str, brand: BrandSettings) -> str:
 
 # Marks the <mj-style inline="inline"> block in issue.mjml.j2: the only CSS premailer inlines.
 INLINE_MARKER = "/* weekly:inline */"
-_STYLE_TAG = re.compile(r"<style(?=[\s>])([^>]*)>(.*?)</style>", re.S)
+_STYLE_TAG = re.compile(r"<style(?=[\s>])([^>]*)>(.*?)</style>", re.DOTALL)
 
 
 def _inline(html: str) -> str:

@@ -10,7 +10,10 @@ and the offline text is kept, with a note, wherever it fails.
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 from urllib.parse import urlparse
+
+from pydantic import Field
 
 from composer.language import split_sentences
 from composer.models import Contract, Draft, Entry, Pick, Sections, Selection
@@ -25,13 +28,18 @@ _PREHEADER_LIMIT = 150
 class Style(Contract):
     """The fixed words of an issue: from settings ([issue]) and topics.toml (basket themes)."""
 
-    greeting: str = "Dear readers,"
-    pointer: str = "For the main updates and reflections, consult the Radar and Reading Corner below."
-    signoff: str = "DW Team"
-    themes: dict[str, str] = {}
+    greeting: str
+    pointer: str
+    signoff: str
+    themes: dict[str, str] = Field(default_factory=dict)
 
 
-def summarise(selection: Selection, style: Style, backend: ChatBackend | None = None) -> tuple[Draft, tuple[str, ...]]:
+class Summarised(NamedTuple):
+    draft: Draft
+    notes: tuple[str, ...]  # where an LLM backend was not used after all, and why
+
+
+def summarise(selection: Selection, style: Style, backend: ChatBackend | None = None) -> Summarised:
     """The draft of the selected issue, and notes on where an LLM `backend` was not used after all."""
     notes: list[str] = []
 
@@ -62,7 +70,7 @@ def summarise(selection: Selection, style: Style, backend: ChatBackend | None = 
         signoff=style.signoff,
         sections=Sections(radar=radar, reading_corner=reading_corner, events=events),
     )
-    return draft, tuple(notes)
+    return Summarised(draft, tuple(notes))
 
 
 def date_range(start: date, end: date) -> str:

@@ -74,8 +74,8 @@ class OpenAIChat:
 
 def improve_entry(backend: ChatBackend, item: Item, entry: Entry, needs_headline: bool) -> tuple[Entry, str | None]:
     """The entry with the LLM's teaser (and headline, for an untitled item), or as it was and why."""
-    from composer.summarise.teaser import MAX_TEASER, MIN_TEASER
     from composer.summarise.headline import MAX_HEADLINE
+    from composer.summarise.teaser import MAX_TEASER, MIN_TEASER
 
     wants = "a headline and a teaser" if needs_headline else "a teaser"
     user = (

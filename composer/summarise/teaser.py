@@ -35,7 +35,7 @@ def teaser(paragraphs: tuple[str, ...], title: str) -> str:
     fitting = [(index, text) for index, text in candidates if MIN_TEASER <= len(text) <= MAX_TEASER]
     if not fitting:
         return _fallback(sentences, paragraphs)
-    return min(fitting, key=lambda candidate: _cost(*candidate, title_words))[1]
+    return min(fitting, key=lambda candidate: _cost(candidate[0], candidate[1], title_words))[1]
 
 
 def _cost(index: int, text: str, title_words: set[str]) -> tuple[float, int]:
