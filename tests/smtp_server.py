@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import subprocess
+import time
 from collections import Counter
 from email import message_from_bytes
 from email.policy import default
@@ -23,13 +24,17 @@ def free_port() -> int:
 class Recorder:
     """Accepts mail and keeps it; `temporary[address] = n` answers 451 to its first n RCPTs, `permanent`
     addresses get 550, `drop_after_dot` addresses make the server hang up after the final dot (once),
-    `delay` slows every DATA, `always_451` refuses everyone for now."""
+    `delay` slows every DATA, `always_451` refuses everyone for now. Each accepted message also leaves
+    the client's (host, port), which tells connections apart, and the time it arrived."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.peers: list[tuple[str, int]] = []
+        self.arrivals: list[float] = []
         self.rcpt_attempts: Counter = Counter()
         self.temporary: dict[str, int] = {}
         self.permanent: set[str] = set()
+        self.refusal = "550 5.1.1 No such user here"  # the reply to a `permanent` address
         self.drop_after_dot: set[str] = set()
         self.delay = 0.0
         self.always_451 = False
@@ -39,7 +44,7 @@ class Recorder:
         if self.always_451:
             return "451 4.3.2 System not accepting network messages"
         if address in self.permanent:
-            return "550 5.1.1 No such user here"
+            return self.refusal
         if self.temporary.get(address, 0) > 0:
             self.temporary[address] -= 1
             return "451 4.2.0 Greylisted, try again later"
@@ -55,6 +60,8 @@ class Recorder:
             server.transport.abort()  # the message arrived, but the client never hears so
             return "250 OK"
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        self.peers.append(session.peer)
+        self.arrivals.append(time.monotonic())
         return "250 2.0.0 Ok: queued"
 
     def received(self) -> Counter:
@@ -68,12 +75,15 @@ class Recorder:
 class Server:
     """Start and stop a Recorder behind aiosmtpd on 127.0.0.1."""
 
-    def __init__(self, tls_context=None, require_starttls: bool = False, authenticator=None) -> None:
+    def __init__(self, tls_context=None, require_starttls: bool = False, authenticator=None,
+                 implicit_tls=None) -> None:
+        """`tls_context` offers STARTTLS; `implicit_tls` (an SSL context) makes it an SMTPS server instead."""
         self.recorder = Recorder()
         self.port = free_port()
         self.controller = Controller(
             self.recorder, hostname="127.0.0.1", port=self.port, tls_context=tls_context,
             require_starttls=require_starttls, authenticator=authenticator, auth_require_tls=True,
+            ssl_context=implicit_tls,
         )
 
     def __enter__(self) -> Server:

@@ -110,10 +110,30 @@ def test_answers_that_break_the_limits_are_not_used(server, offline):
 
 
 def test_unreachable_endpoint_is_tried_once(offline):
-    """A closed port: one failed connection, then no more calls; the offline draft with notes."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    composed = _compose({"base_url": f"http://127.0.0.1:{port}/v1", "timeout_seconds": 2})
+    """A server that drops every connection: one connection, then no more calls; the offline draft with notes."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        listener.settimeout(0.2)
+        accepted = []
+
+        def drop_connections() -> None:
+            while not stop.is_set():
+                try:
+                    connection, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                accepted.append(connection)
+                connection.close()
+
+        stop = threading.Event()
+        dropper = threading.Thread(target=drop_connections)
+        dropper.start()
+        try:
+            composed = _compose({"base_url": f"http://127.0.0.1:{listener.getsockname()[1]}/v1", "timeout_seconds": 2})
+        finally:
+            stop.set()
+            dropper.join()
     assert composed.draft == offline.draft
-    assert all("unreachable" in note for note in composed.notes)
+    assert len(composed.notes) > 1 and all("unreachable" in note for note in composed.notes)
+    assert len(accepted) == 1, "the backend kept calling a dead endpoint"

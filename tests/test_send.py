@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import ssl
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -223,3 +224,53 @@ def test_missing_signing_key_is_a_clear_error(issue, tmp_path):
     settings = Settings(ledger={"path": str(tmp_path / "l.sqlite3")})
     with pytest.raises(WeeklyError, match="WEEKLY_SIGNING_KEY"):
         send(issue, settings, list_file=write_list(tmp_path / "list.csv", 1))
+
+
+def test_rate_per_second_spaces_the_messages(issue, tmp_path):
+    """rate_per_second=20 over 4 connections: 9 gaps of at least 1/20 s between 10 messages."""
+    subscribers = write_list(tmp_path / "list.csv", 10)
+    with Server() as server:
+        report = send(issue, settings_for(server, tmp_path, rate_per_second=20), list_file=subscribers)
+    arrivals = server.recorder.arrivals
+    assert report.counts["sent"] == 10
+    assert arrivals[-1] - arrivals[0] >= 9 / 20 * 0.9  # a little slack for the server's own clock reading
+
+
+def test_max_messages_per_connection_opens_a_new_connection(issue, tmp_path):
+    """One connection allowed 2 messages: 6 recipients arrive over 3 connections, 2 on each."""
+    subscribers = write_list(tmp_path / "list.csv", 6)
+    with Server() as server:
+        report = send(issue, settings_for(server, tmp_path, connections=1, max_messages_per_connection=2),
+                      list_file=subscribers)
+    assert report.counts["sent"] == 6
+    assert sorted(Counter(server.recorder.peers).values()) == [2, 2, 2]
+
+
+def test_retry_failed_sends_again_to_the_failed_only(issue, tmp_path):
+    """A 550 fails one reader; once the server takes it, --retry-failed sends to that reader alone."""
+    subscribers = write_list(tmp_path / "list.csv", 4)
+    with Server() as server:
+        server.recorder.permanent.add("reader1@example.org")
+        server.recorder.refusal = "550 5.7.1 Rejected by policy"  # not 5.1.x: the address is not suppressed
+        first = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        server.recorder.permanent.clear()
+        plain = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        retried = send(issue, settings_for(server, tmp_path), list_file=subscribers, retry_failed=True)
+    assert first.counts["failed"] == 1 and first.counts["sent"] == 3
+    assert plain.sent_now == 0 and plain.counts["failed"] == 1
+    assert retried.sent_now == 1 and retried.counts["sent"] == 4 and retried.counts["failed"] == 0
+    assert set(server.recorder.received().values()) == {1}
+
+
+def test_implicit_tls_with_security_ssl(issue, tmp_path):
+    """security=ssl talks TLS from the first byte (SMTPS), trusting the server through smtp.ca_file."""
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    subscribers = write_list(tmp_path / "list.csv", 3)
+    with Server(implicit_tls=context) as server:
+        report = send(issue, settings_for(server, tmp_path, security="ssl", ca_file=str(cert)), list_file=subscribers)
+        plain = send(issue, settings_for(server, tmp_path / "plain", security="none", timeout_seconds=0.5),
+                     list_file=subscribers)
+    assert report.counts["sent"] == 3 and report.stopped is None
+    assert plain.counts["sent"] == 0, "a plain-text client must not get through to an SMTPS server"
