@@ -11,12 +11,23 @@ from __future__ import annotations
 import re
 from datetime import date
 
+# What ends a sentence, and what may close around its end (a quotation, a parenthesis): the one set
+# that sentence splitting, teasers, headlines, the editorial and the checks of LLM answers share.
+SENTENCE_END = ".!?…"
+CLOSING = "\"'’”)]"
+
+
+def ends_sentence(text: str) -> bool:
+    """True when `text` ends like a sentence: a full stop, ! ? or …, perhaps inside a closing quote."""
+    return text.rstrip().rstrip(CLOSING)[-1:] in tuple(SENTENCE_END)
+
+
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st mt vs etc e.g i.e cf al inc ltd co corp plc llc no nos vol gen gov sen "
     "rep col lt sgt capt cmdr adm pres amb dept est approx fig jan feb mar apr jun jul aug sep sept oct nov "
     "dec u.s u.k u.n e.u u.s.a a.m p.m ph.d b.a m.a".split()
 )
-_BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9À-Þ€$£])")
+_BOUNDARY = re.compile(rf"[{SENTENCE_END}]+[{re.escape(CLOSING)}]*\s+(?=[\"“‘'(\[]?[A-Z0-9À-Þ€$£])")
 _LAST_WORD = re.compile(r"(\S+)$")
 _POSSESSIVE = re.compile(r"['’]s$")
 _WORD = re.compile(r"[A-Za-zÀ-ÿ0-9][A-Za-zÀ-ÿ0-9'’+\-.]*[A-Za-zÀ-ÿ0-9+]|[A-Za-zÀ-ÿ0-9]")

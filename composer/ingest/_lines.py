@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from composer.language import CLOSING, SENTENCE_END
+
 # Non-breaking and other odd spaces appear inside trailers ("If so,\u00a0ask"); fold them so the
 # patterns below see one ordinary space.
 _ODD_SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
@@ -19,7 +21,7 @@ _TRAILERS = (
 )
 
 # A body paragraph ends like a sentence; titles, image captions and tag lines do not.
-_SENTENCE_END = ".!?…:;\"'’”)]"
+_SENTENCE_END = SENTENCE_END + CLOSING + ":;"
 _BULLET = re.compile(r"^[•\-–*·]\s")
 _MAX_SHORT_LINE = 150
 

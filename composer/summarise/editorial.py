@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from composer.language import STOPWORDS, words
+from composer.language import STOPWORDS, ends_sentence, words
 from composer.models import Entry
 
 _MAX_THEME_PARAGRAPHS = 4
@@ -97,7 +97,7 @@ def _leading_name(title: str) -> str:
 
 def _sentence(headline: str) -> str:
     """A headline used as a sentence of the editorial (headlines have no final stop)."""
-    return headline if headline.endswith((".", "!", "?")) else f"{headline}."
+    return headline if ends_sentence(headline) else f"{headline}."
 
 
 def _join(parts: list[str]) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from composer.language import SENTENCE_END
+
 MAX_HEADLINE = 90
 _MIN_HEADLINE = 25
 _GOOD_HEADLINE = 45
@@ -60,7 +62,7 @@ _IRREGULAR = {
 
 def headline(lead_sentence: str) -> str:
     """A headline of at most 90 characters made from `lead_sentence`."""
-    text = _PARENTHESES.sub("", lead_sentence).strip().rstrip(".!?…")
+    text = _PARENTHESES.sub("", lead_sentence).strip().rstrip(SENTENCE_END)
     for long, short in _PHRASES:
         text = text.replace(long, short)
     remainder = _LEADING_PHRASE.sub("", text, count=1)

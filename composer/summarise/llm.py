@@ -15,6 +15,7 @@ import urllib.request
 from typing import Protocol
 
 from composer.ingest._lines import is_trailer
+from composer.language import ends_sentence
 from composer.models import Entry, Item
 
 _MAX_ARTICLE_CHARS = 4000
@@ -133,7 +134,7 @@ def _checked(value, shortest: int, longest: int, sentence: bool) -> str:
     text = value.strip()
     if not shortest <= len(text) <= longest:
         raise LLMError(f"an answer had {len(text)} characters, not {shortest} to {longest}")
-    if sentence and not text.endswith((".", "!", "?", "’", "”", '"')):
+    if sentence and not ends_sentence(text):
         raise LLMError("an answer did not end a sentence")
     if is_trailer(text) or "chatbot" in text.lower():
         raise LLMError("an answer repeated a trailer")

@@ -8,7 +8,7 @@ length near DW Weekly's median (about 140 characters) is preferred.
 
 from __future__ import annotations
 
-from composer.language import content_words, split_sentences
+from composer.language import content_words, ends_sentence, split_sentences
 
 MIN_TEASER = 80
 MAX_TEASER = 220
@@ -19,13 +19,12 @@ _NEEDS_CONTEXT = frozenset(
     "however meanwhile but and also this these that those it its he she they his her their such then "
     "instead moreover furthermore additionally yet still".split()
 )
-_SENTENCE_ENDS = (".", "!", "?", "’", "”", "'", '"', ")")
 
 
 def teaser(paragraphs: tuple[str, ...], title: str) -> str:
     """The best teaser of an article; complete sentences only, never cut."""
     sentences = [s for p in paragraphs[:_PARAGRAPHS_SEARCHED] for s in split_sentences(p)]
-    sentences = [s for s in sentences if s.endswith(_SENTENCE_ENDS)]
+    sentences = [s for s in sentences if ends_sentence(s)]
     title_words = set(content_words(title))
     candidates = []
     for index, sentence in enumerate(sentences):
