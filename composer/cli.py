@@ -213,11 +213,12 @@ def _print_items_table(ingested) -> None:
 
 
 def _compose(args) -> int:
+    from composer.issues import DRAFT
     from composer.pipeline import compose_to_file
 
     settings = _settings(args)
     paths, options, today = _compose_args(args)
-    composed = compose_to_file(paths, args.out or settings.output.dir / "issue.yaml", settings, options, today)
+    composed = compose_to_file(paths, args.out or settings.output.dir / DRAFT, settings, options, today)
     return _summary(composed)
 
 
