@@ -104,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
     send.add_argument("--limit", type=int, metavar="N", help="send at most N messages in this run")
     send.add_argument("--test-to", metavar="ADDRESS", help="send one copy to ADDRESS, outside the ledger")
-    send.add_argument("--retry-failed", action="store_true", help="also retry recipients that failed before")
+    _retry_options(send)
     send.add_argument("--yes", action="store_true", help="do not ask for confirmation (cron)")
 
     status = _command(commands, "status", _status, "show the send ledger of an issue: counts and problems",
@@ -124,6 +124,14 @@ def _parser() -> argparse.ArgumentParser:
     _command(commands, "config", _config, "show the effective settings, secrets masked",
              "weekly config\n  WEEKLY_SMTP__HOST=mail.example.org weekly config")
     return parser
+
+
+def _retry_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--retry-failed", action="store_true",
+                     help="also send again to recipients that failed before (a 5xx reply)")
+    sub.add_argument("--retry-unknown", action="store_true",
+                     help="also send again to recipients whose outcome is unknown (the connection dropped after "
+                          "the message went out): some of them will get a second copy")
 
 
 def _issue_options(sub: argparse.ArgumentParser) -> None:
@@ -296,7 +304,11 @@ def _send(args) -> int:
 
     settings = _settings(args)
     options = SendOptions(list_file=args.list_file or (None if args.to else settings.list.subscribers), to=args.to,
-                          dry_run=args.dry_run, limit=args.limit, test_to=args.test_to, retry_failed=args.retry_failed)
+                          dry_run=args.dry_run, limit=args.limit, test_to=args.test_to, retry_failed=args.retry_failed,
+                          retry_unknown=args.retry_unknown)
+    if args.retry_unknown:
+        print("warning: --retry-unknown sends again to recipients whose outcome is unknown; those whose first "
+              "copy did arrive will get a second one", file=sys.stderr)
     with _Progress() as progress:
         report = send_issue(IssueFolder(args.folder), settings.mail, options, _confirmer(args.yes or args.dry_run),
                             progress)
@@ -331,12 +343,18 @@ def _send_summary(folder: Path, report, options, resume: str) -> int:
     if report.stopped:
         print(f"error: {report.stopped}. Resume with: {resume}", file=sys.stderr)
         return 1
+    status = 0
+    pending = counts.get(State.PENDING, 0)
+    if pending and options.limit is None:
+        print(f"error: {pending} recipient(s) still pending (the server deferred them with 4xx replies); "
+              f"resume later with: {resume}", file=sys.stderr)
+        status = 1
     failed, unknown = counts.get(State.FAILED, 0), counts.get(State.UNKNOWN, 0)
     if failed or unknown:
         print(f"error: {failed} failed, {unknown} unknown; see `weekly status {folder}`",
               file=sys.stderr)
-        return 1
-    return 0
+        status = 1
+    return status
 
 
 def _confirmer(yes: bool):

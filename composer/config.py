@@ -69,8 +69,10 @@ class SmtpSettings(Section):
     rate_per_second: float = Field(0, ge=0, description="0: no limit.")
     rate_per_hour: float = Field(0, ge=0, description="0: no limit.")
     max_messages_per_connection: int = Field(1000, ge=1)
-    timeout_seconds: float = Field(60, gt=0)
-    retries: int = Field(5, ge=0, description="Attempts after a 4xx reply or a network error before a recipient fails.")
+    timeout_seconds: float = Field(60, gt=0, description="For each SMTP command once connected.")
+    connect_timeout_seconds: float = Field(15, gt=0, description="For the connection and the server's greeting.")
+    retries: int = Field(5, ge=0, description="Tries after a 4xx reply before a recipient is left pending for the next run.")
+    outage_errors: int = Field(5, ge=1, description="Server-level errors in a row (no connection, 421) that pause the run.")
     retry_base_seconds: float = Field(2, ge=0)
     pause_after_errors: int = Field(50, ge=1, description="Consecutive errors that pause the run.")
 
@@ -84,6 +86,7 @@ class ListSettings(Section):
 
 class LedgerSettings(Section):
     path: Path = Path("state/ledger.sqlite3")
+    busy_timeout_seconds: float = Field(30, gt=0, description="How long a write waits for another process's lock.")
 
 
 class LogSettings(Section):

@@ -8,9 +8,7 @@ archive index of every issue built under the output folder.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -23,6 +21,7 @@ from composer.draft import read_draft, write_draft
 from composer.errors import WeeklyError
 from composer.ingest import load_items
 from composer.issues import Archive
+from composer.locks import exclusive
 from composer.models import Draft, Problem, SendReport
 from composer.render import render
 from composer.summarise import Style, summarise
@@ -130,7 +129,9 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
     """
     if send and not settings.list.subscribers:
         raise WeeklyError("weekly run --send needs list.subscribers: set WEEKLY_LIST__SUBSCRIBERS to the CSV file")
-    with _exclusive(settings.ledger.path.parent / "weekly.lock"), _logged(settings.log.file) as log:
+    lock = settings.ledger.path.parent / "weekly.lock"
+    refusal = f"another weekly run is in progress (pid {{pid}}, lock {lock}); try again when it ends"
+    with exclusive(lock, refusal), _logged(settings.log.file) as log:
         log.info("run started (send=%s)", send)
         composed = build(paths, None, settings, options, today)
         built = Archive(settings.output.dir).folder(composed.draft.number)
@@ -150,27 +151,6 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
         log.info("sent %s now; ledger %s%s", report.sent_now, report.counts,
                  f"; stopped: {report.stopped}" if report.stopped else "")
         return CronOutcome(composed=composed, folder=folder, report=report)
-
-
-@contextmanager
-def _exclusive(lock_path: Path):
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise WeeklyError(f"another weekly run is in progress (pid {holder}, lock {lock_path}); "
-                              "try again when it ends") from err
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.truncate(0)
 
 
 @contextmanager

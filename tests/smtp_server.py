@@ -24,7 +24,7 @@ def free_port() -> int:
 class Recorder:
     """Accepts mail and keeps it; `temporary[address] = n` answers 451 to its first n RCPTs, `permanent`
     addresses get 550, `drop_after_dot` addresses make the server hang up after the final dot (once),
-    `delay` slows every DATA, `always_451` refuses everyone for now. Each accepted message also leaves
+    `delay` slows every DATA, `always` is the reply to every RCPT when set. Each accepted message also leaves
     the client's (host, port), which tells connections apart, and the time it arrived."""
 
     def __init__(self) -> None:
@@ -37,12 +37,12 @@ class Recorder:
         self.refusal = "550 5.1.1 No such user here"  # the reply to a `permanent` address
         self.drop_after_dot: set[str] = set()
         self.delay = 0.0
-        self.always_451 = False
+        self.always = ""  # a reply to every RCPT, e.g. "451 4.3.2 …" or "421 4.3.2 …"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
         self.rcpt_attempts[address] += 1
-        if self.always_451:
-            return "451 4.3.2 System not accepting network messages"
+        if self.always:
+            return self.always
         if address in self.permanent:
             return self.refusal
         if self.temporary.get(address, 0) > 0:

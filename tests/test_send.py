@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import socket
+import sqlite3
+import threading
+import time
 import ssl
 from collections import Counter
 from datetime import date
@@ -12,7 +16,7 @@ import pytest
 from conftest import KEY, SEEDS, write_list
 from smtp_server import Server, password_is, self_signed_certificate
 
-from composer.config import Settings
+from composer.config import LedgerSettings, Settings
 from composer.deliver.ledger import Ledger
 from composer.deliver.message import build_message
 from composer.deliver.send import SendOptions, send_issue
@@ -119,11 +123,11 @@ def test_too_many_errors_in_a_row_pause_and_resume(issue, tmp_path):
     """A server refusing everyone pauses the run; the readers stay pending and a resume sends them."""
     subscribers = write_list(tmp_path / "list.csv", 30)
     with Server() as server:
-        server.recorder.always_451 = True
+        server.recorder.always = "451 4.3.2 System not accepting network messages"
         paused = send(issue, settings_for(server, tmp_path, pause_after_errors=5, retries=10), list_file=subscribers)
         assert paused.stopped and "errors in a row" in paused.stopped
         assert paused.counts["pending"] == 30 and paused.counts["sent"] == 0
-        server.recorder.always_451 = False
+        server.recorder.always = ""
         resumed = send(issue, settings_for(server, tmp_path), list_file=subscribers)
     assert resumed.counts["sent"] == 30
     assert set(server.recorder.received().values()) == {1}
@@ -274,3 +278,129 @@ def test_implicit_tls_with_security_ssl(issue, tmp_path):
                      list_file=subscribers)
     assert report.counts["sent"] == 3 and report.stopped is None
     assert plain.counts["sent"] == 0, "a plain-text client must not get through to an SMTPS server"
+
+
+def finishes(seconds: float, work):
+    """Run `work` in a thread; its result, or a failure if it is still running after `seconds` (a hang)."""
+    outcome: dict = {}
+    thread = threading.Thread(target=lambda: outcome.update(value=work()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s: the send hangs"
+    return outcome["value"]
+
+
+class SilentServer:
+    """Accepts TCP connections on 127.0.0.1 and never says a word (no greeting)."""
+
+    def __enter__(self) -> SilentServer:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.listener.close()
+
+
+def test_a_locked_ledger_stops_the_send_and_nothing_unrecorded_goes_out(issue, tmp_path):
+    """Another process holds the ledger's write lock mid-send: the run stops with the reason, no hang; the
+    resume sends the rest, and nobody gets two copies."""
+    subscribers = write_list(tmp_path / "list.csv", 120)
+    ledger_path = tmp_path / "ledger.sqlite3"
+    holder = sqlite3.connect(ledger_path, isolation_level=None, check_same_thread=False)
+    with Server() as server:
+        server.recorder.delay = 0.01
+        settings = settings_for(server, tmp_path)
+        settings = settings.model_copy(update={"ledger": LedgerSettings(path=ledger_path, busy_timeout_seconds=0.3)})
+
+        def lock_after_20() -> None:
+            while len(server.recorder.messages) < 20:
+                time.sleep(0.005)
+            holder.execute("BEGIN IMMEDIATE")
+
+        locker = threading.Thread(target=lock_after_20)
+        locker.start()
+        stopped = finishes(60, lambda: send(issue, settings, list_file=subscribers))
+        locker.join()
+        delivered_while_locked = server.recorder.received()
+        holder.execute("ROLLBACK")
+        resumed = send(issue, settings, list_file=subscribers)
+    holder.close()
+    assert stopped.stopped and "cannot be written" in stopped.stopped and "locked" in stopped.stopped
+    assert len(delivered_while_locked) < 120
+    received = server.recorder.received()
+    assert set(received.values()) == {1}, "somebody got the issue twice"
+    counts = resumed.counts
+    assert counts["sent"] + counts["unknown"] == 120 and counts["pending"] == 0, counts
+    ledger = Ledger(ledger_path)
+    unknown = {trouble.address for trouble in ledger.problems("210")}
+    ledger.close()
+    # Every reader got it, except perhaps those left unknown (caught between DATA and the lock).
+    assert {f"reader{n}@example.org" for n in range(120)} - set(received) <= unknown
+
+
+def test_starttls_asked_of_a_server_without_it_stops_at_once(issue, tmp_path):
+    """security=starttls against a server that offers no STARTTLS: one line why, everybody pending, no hang."""
+    subscribers = write_list(tmp_path / "list.csv", 5)
+    with Server() as server:
+        report = finishes(30, lambda: send(issue, settings_for(server, tmp_path, security="starttls"),
+                                           list_file=subscribers))
+    assert report.stopped and "STARTTLS" in report.stopped and "smtp.security is starttls" in report.stopped
+    assert report.counts["pending"] == 5 and server.recorder.messages == []
+
+
+def test_a_username_for_a_server_without_auth_stops_at_once(issue, tmp_path):
+    """smtp.username set, but the server offers no AUTH: one line why, everybody pending, no hang."""
+    subscribers = write_list(tmp_path / "list.csv", 5)
+    with Server() as server:
+        settings = settings_for(server, tmp_path, username="news", password="s3cret", allow_auth_without_tls=True)
+        report = finishes(30, lambda: send(issue, settings, list_file=subscribers))
+    assert report.stopped and "offers no AUTH" in report.stopped
+    assert report.counts["pending"] == 5 and server.recorder.messages == []
+
+
+def test_a_silent_server_pauses_the_run_with_everybody_pending(issue, tmp_path):
+    """A server that never greets: a few connection timeouts, then a pause; nobody failed, all pending."""
+    subscribers = write_list(tmp_path / "list.csv", 30)
+    with SilentServer() as silent:
+        settings = settings_for(silent, tmp_path, connect_timeout_seconds=0.3, outage_errors=3)
+        report = finishes(60, lambda: send(issue, settings, list_file=subscribers))
+    assert report.stopped and "unavailable" in report.stopped and "paused" in report.stopped
+    assert report.counts["pending"] == 30 and report.counts["failed"] == 0
+
+
+def test_an_unreachable_server_is_an_outage_and_the_resume_sends_everyone(issue, tmp_path):
+    """Connection refused: the run pauses with all pending (none failed); once the server is up, the printed
+    resume (the same send) delivers to everyone, once."""
+    subscribers = write_list(tmp_path / "list.csv", 12)
+    server = Server()  # not started yet: its port refuses connections
+    paused = send(issue, settings_for(server, tmp_path, outage_errors=3), list_file=subscribers)
+    assert paused.stopped and "unavailable" in paused.stopped
+    assert paused.counts["pending"] == 12 and paused.counts["failed"] == 0
+    with server:
+        resumed = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+    assert resumed.counts["sent"] == 12 and set(server.recorder.received().values()) == {1}
+
+
+def test_421_to_everyone_is_an_outage_not_a_failure(issue, tmp_path):
+    """A server that answers 421 (closing) to every recipient: paused, all pending, none failed."""
+    subscribers = write_list(tmp_path / "list.csv", 8)
+    with Server() as server:
+        server.recorder.always = "421 4.3.2 Service shutting down"
+        report = send(issue, settings_for(server, tmp_path, outage_errors=3), list_file=subscribers)
+    assert report.stopped and "421" in report.stopped
+    assert report.counts["pending"] == 8 and report.counts["failed"] == 0
+
+
+def test_retry_unknown_sends_again_to_the_unknown(issue, tmp_path):
+    """A connection dropped after the dot leaves one unknown; retry_unknown sends to it again (a second copy)."""
+    subscribers = write_list(tmp_path / "list.csv", 4)
+    with Server() as server:
+        server.recorder.drop_after_dot.add("reader2@example.org")
+        first = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        again = send(issue, settings_for(server, tmp_path), list_file=subscribers, retry_unknown=True)
+    assert first.counts["unknown"] == 1
+    assert again.sent_now == 1 and again.counts["sent"] == 4 and again.counts["unknown"] == 0
+    assert server.recorder.received()["reader2@example.org"] == 1  # the dropped one never counted as received

@@ -11,9 +11,11 @@ power cut can lose the newest), at a few tens of microseconds per commit.
 
 from __future__ import annotations
 
+import functools
+import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -68,23 +70,50 @@ class Trouble(NamedTuple):
     reply: str
 
 
-class Ledger:
-    """The ledger at `path` (created with its folder when missing)."""
+class LedgerError(WeeklyError):
+    """The ledger cannot be read or written (disk full, locked too long, deleted): sending must stop."""
 
-    def __init__(self, path: Path) -> None:
+
+def _guarded(method: Callable) -> Callable:
+    """SQLite's errors, and the ledger file vanishing, as a LedgerError naming the file."""
+
+    @functools.wraps(method)
+    def guarded(self: Ledger, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as err:
+            raise LedgerError(f"{self.path}: the send ledger cannot be written ({err})") from err
+
+    return guarded
+
+
+class Ledger:
+    """The ledger at `path` (created with its folder when missing). `busy_timeout` is how long a write
+    waits for another process's write lock before it fails."""
+
+    def __init__(self, path: Path, busy_timeout: float = 30) -> None:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._inode = os.stat(path).st_ino
         except (OSError, sqlite3.Error) as err:
-            raise WeeklyError(f"{path}: cannot open the send ledger: {err}") from err
+            raise LedgerError(f"{path}: cannot open the send ledger: {err}") from err
+
+    def still_there(self) -> bool:
+        """False once the ledger file was deleted or replaced under us: what we write now would be lost."""
+        try:
+            return os.stat(self.path).st_ino == self._inode
+        except OSError:
+            return False
 
     def close(self) -> None:
         self._db.close()
 
+    @_guarded
     def add(self, issue: str, subscribers: Iterable[Subscriber]) -> Added:
         """Add recipients as pending (suppressed ones as skipped)."""
         added = seen = 0
@@ -109,6 +138,7 @@ class Ledger:
                 "INSERT OR IGNORE INTO recipients (issue, email, address, name, updated) VALUES (?, ?, ?, ?, ?)", rows)
         return self._db.total_changes - before
 
+    @_guarded
     def recover(self, issue: str) -> int:
         """Rows a killed run left in `sending` become `unknown`; returns how many."""
         cursor = self._db.execute(
@@ -116,39 +146,50 @@ class Ledger:
             "updated=? WHERE issue=? AND state=?", (State.UNKNOWN, time.time(), issue, State.SENDING))
         return cursor.rowcount
 
-    def retry_failed(self, issue: str) -> int:
-        """Failed rows become pending again; returns how many."""
+    @_guarded
+    def requeue(self, issue: str, state: State) -> int:
+        """Rows in `state` (failed, or unknown) become pending again; returns how many."""
         cursor = self._db.execute("UPDATE recipients SET state=?, updated=? WHERE issue=? AND state=?",
-                                  (State.PENDING, time.time(), issue, State.FAILED))
+                                  (State.PENDING, time.time(), issue, state))
         return cursor.rowcount
 
     def pending(self, issue: str, batch: int = 500) -> Iterator[Recipient]:
         """Pending rows in list order, read in batches, suppressed ones left out."""
         last = 0
         while True:
-            rows = self._db.execute(
-                "SELECT rowid, address, name FROM recipients WHERE issue=? AND state=? AND rowid>? "
-                "AND email NOT IN (SELECT email FROM suppression) ORDER BY rowid LIMIT ?",
-                (issue, State.PENDING, last, batch),
-            ).fetchall()
+            rows = self._pending_batch(issue, last, batch)
             if not rows:
                 return
             yield from (Recipient(*row) for row in rows)
             last = rows[-1][0]
 
+    @_guarded
+    def _pending_batch(self, issue: str, after: int, batch: int) -> list[tuple[int, str, str]]:
+        return self._db.execute(
+            "SELECT rowid, address, name FROM recipients WHERE issue=? AND state=? AND rowid>? "
+            "AND email NOT IN (SELECT email FROM suppression) ORDER BY rowid LIMIT ?",
+            (issue, State.PENDING, after, batch),
+        ).fetchall()
+
+    @_guarded
     def apply(self, changes: list[Change]) -> None:
         """Set several rows' states in one commit."""
+        if not self.still_there():
+            raise LedgerError(f"{self.path}: the send ledger was deleted or replaced while sending; what it "
+                              "recorded of this run is lost, so do not resend before checking who got the issue")
         now = time.time()
         with self._transaction():
             self._db.executemany(
                 "UPDATE recipients SET state=?, reply=?, attempts=attempts+(?=?), updated=? WHERE rowid=?",
                 [(state, reply, state, State.SENDING, now, rowid) for rowid, state, reply in changes])
 
+    @_guarded
     def counts(self, issue: str) -> dict[State, int]:
         found = dict(self._db.execute(
             "SELECT state, count(*) FROM recipients WHERE issue=? GROUP BY state", (issue,)).fetchall())
         return {state: found.get(state, 0) for state in State}
 
+    @_guarded
     def problems(self, issue: str, limit: int = 1000) -> list[Trouble]:
         """Failed and unknown rows, in list order."""
         rows = self._db.execute(
@@ -156,6 +197,7 @@ class Ledger:
             "ORDER BY rowid LIMIT ?", (issue, State.FAILED, State.UNKNOWN, limit)).fetchall()
         return [Trouble(address, State(state), reply) for address, state, reply in rows]
 
+    @_guarded
     def suppress(self, email: str, reason: str) -> bool:
         """Never send to `email` again; False if it was suppressed already."""
         cursor = self._db.execute(

@@ -4,7 +4,8 @@
 disk), puts the list into the ledger (duplicates and suppressed addresses drop out
 there), asks `confirm` with the plan, then hands the pending rows to the SMTP pool. Rows a killed run
 left half-done are reported as unknown first. A second run of the same issue sends only what is still
-pending (`retry_failed` adds the failed ones).
+pending (`retry_failed` adds the failed ones, `retry_unknown` those whose outcome is unknown: they may
+get a second copy). Only one process sends an issue at a time (a lock next to the ledger).
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from composer.config import MailSettings
-from composer.deliver.ledger import Change, Ledger
+from composer.deliver.ledger import Change, Ledger, LedgerError
 from composer.deliver.message import MessageTemplate
 from composer.deliver.smtp import Callbacks, Job, SendStopped, deliver
 from composer.deliver.subscribers import Subscriber, read_subscribers, valid_address
 from composer.deliver.tokens import sign
 from composer.errors import WeeklyError
 from composer.issues import IssueFolder
+from composer.locks import exclusive
 from composer.models import Plan, Problem, SendReport
 from composer.models import RecipientState as State
 
@@ -45,6 +47,7 @@ class SendOptions(BaseModel):
     limit: int | None = None
     test_to: str | None = None
     retry_failed: bool = False
+    retry_unknown: bool = False  # may send a second copy: the first may have arrived
 
 
 def send_issue(built: IssueFolder, mail: MailSettings, options: SendOptions, confirm: Callable[[Plan], bool],
@@ -60,12 +63,25 @@ def send_issue(built: IssueFolder, mail: MailSettings, options: SendOptions, con
                                mail.list.unsubscribe_mailto)
     if options.test_to:
         return _send_test(options.test_to, template, key, mail, issue, subject, server, confirm)
-    ledger = Ledger(mail.ledger.path)
+    lock = mail.ledger.path.parent / f"send-{issue}.lock"
+    refusal = (f"another `weekly send` of issue {issue} is running (pid {{pid}}); it sends to everyone pending, "
+               f"so nothing was sent from here: follow it with `weekly status {built.path}`")
+    with exclusive(lock, refusal):
+        return _send_list(built, mail, options, issue, subject, server, template, key, confirm, progress)
+
+
+def _send_list(built: IssueFolder, mail: MailSettings, options: SendOptions, issue: str, subject: str, server: str,
+               template: MessageTemplate, key: bytes, confirm: Callable[[Plan], bool],
+               progress: Callable[[int, int], None]) -> SendReport:
+    """The send proper, under the issue's lock: no other process sends this issue meanwhile."""
+    ledger = Ledger(mail.ledger.path, mail.ledger.busy_timeout_seconds)
     try:
         recovered = ledger.recover(issue)
         invalid = _Invalid()
         if options.retry_failed:
-            ledger.retry_failed(issue)
+            ledger.requeue(issue, State.FAILED)
+        if options.retry_unknown:
+            ledger.requeue(issue, State.UNKNOWN)
         plan = _load(ledger, issue, options, invalid, subject, server)
         shown_invalid = tuple(invalid.shown)
         if plan.to_send == 0 or not confirm(plan):
@@ -80,7 +96,7 @@ def send_issue(built: IssueFolder, mail: MailSettings, options: SendOptions, con
 
 def _dry_run(mail: MailSettings, issue: str, options: SendOptions, subject: str, server: str) -> SendReport:
     """The plan, with the list loaded into the ledger inside a transaction that is rolled back."""
-    ledger = Ledger(mail.ledger.path)
+    ledger = Ledger(mail.ledger.path, mail.ledger.busy_timeout_seconds)
     try:
         invalid = _Invalid()
         with ledger.dry_run():
@@ -157,11 +173,11 @@ def _run(ledger: Ledger, issue: str, template: MessageTemplate, key: bytes, mail
     try:
         asyncio.run(deliver(jobs, _message_for(template, key, mail, issue), _envelope(mail), mail.smtp,
                             _password(mail), callbacks))
-    except SendStopped as stop:
-        return _Run(sent=settled["sent"], stopped=str(stop))
-    finally:
+    except (SendStopped, LedgerError) as stop:
         commits.flush()
-    return _Run(sent=settled["sent"])
+        return _Run(sent=settled["sent"], stopped=str(commits.failure or stop))
+    commits.flush()
+    return _Run(sent=settled["sent"], stopped=str(commits.failure) if commits.failure else None)
 
 
 def _rowid(job: Job) -> int:
@@ -178,11 +194,14 @@ class _GroupCommit:
         self.ledger = ledger
         self.changes: list[Change] = []
         self.waiting: list[asyncio.Future] = []
+        self.failure: LedgerError | None = None
 
     def add(self, change: Change) -> None:
         self.changes.append(change)
 
     async def durable(self, change: Change) -> None:
+        if self.failure:
+            raise self.failure
         loop = asyncio.get_running_loop()
         if not self.waiting:
             loop.call_soon(self.flush)
@@ -192,12 +211,21 @@ class _GroupCommit:
         await committed
 
     def flush(self) -> None:
+        """Commit what is waiting. A failed commit is kept in `failure` and given to every DATA waiting on
+        it (so none goes out unrecorded); it is never raised here, where the event loop would swallow it."""
         changes, waiting = self.changes, self.waiting
         self.changes, self.waiting = [], []
-        if changes:
-            self.ledger.apply(changes)
+        try:
+            if changes:
+                self.ledger.apply(changes)
+        except LedgerError as err:
+            self.failure = self.failure or err
         for committed in waiting:
-            if not committed.done():
+            if committed.done():
+                continue
+            if self.failure:
+                committed.set_exception(self.failure)
+            else:
                 committed.set_result(None)
 
 

@@ -3,11 +3,15 @@
 Per recipient, in the words of RFC 5321:
 - 2xx after the final dot: sent.
 - 5xx (to MAIL, RCPT or after the dot): failed with the server's reply, never retried.
-- 4xx or a network error before the message went out: retried with exponential backoff and jitter,
-  up to `retries` times; a 421 also reconnects.
+- 4xx to MAIL, RCPT or DATA: deferred; retried with exponential backoff and jitter up to `retries`
+  times, then left pending (with the reply) for the next run. A 4xx never marks anybody failed.
 - the connection lost once the message is on its way (after DATA): unknown. It may have been
   delivered, so it is never resent automatically.
-- an authentication failure stops the run; so do `pause_after_errors` consecutive errors.
+The server as a whole (connection refused or timed out, a silent server, 421, a connection lost before
+the message went out) is not the recipient's fault: the job goes back to the queue without counting an
+attempt, and `outage_errors` such errors in a row stop the run with everybody not yet sent still pending.
+A refused login, a server without STARTTLS or AUTH when the settings need them, `pause_after_errors`
+recipient errors in a row, and any unexpected error inside the pool stop the run too; it never hangs.
 Jobs not yet started when a run stops stay pending and go out with the next run.
 """
 
@@ -31,7 +35,8 @@ _NETWORK_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectErro
 
 
 class SendStopped(WeeklyError):
-    """The run cannot go on (authentication refused, too many errors in a row, no TLS for a password)."""
+    """The run cannot go on (the server unavailable or unsuitable, authentication refused, too many errors
+    in a row, the ledger not writable); everybody not yet sent stays pending."""
 
 
 @dataclass
@@ -41,7 +46,8 @@ class Job:
     rowid: int | None
     address: str
     name: str
-    attempts: int = 0
+    attempts: int = 0  # 4xx replies so far
+    fresh: bool = True  # not yet taken from the queue once
 
 
 @dataclass
@@ -57,11 +63,12 @@ class Callbacks:
 
 class _Attempt(NamedTuple):
     """One try at a job: the connection if still usable, the job's state after it, the server's reply.
-    PENDING means try again later."""
+    PENDING means try again later: the recipient deferred, or (`outage`) the server failed."""
 
     client: aiosmtplib.SMTP | None
     state: State
     reply: str
+    outage: bool = False
 
 
 async def deliver(jobs: Iterable[Job], message_for: Callable[[Job], bytes], envelope_sender: str,
@@ -87,7 +94,8 @@ class _Pool:
         self.producing = True
         self.idle = asyncio.Event()
         self.stopped: SendStopped | None = None
-        self.consecutive_errors = 0
+        self.consecutive_errors = 0  # recipients settled other than sent, in a row
+        self.outages = 0  # server-level errors in a row
         intervals = [1 / settings.rate_per_second if settings.rate_per_second else 0,
                      3600 / settings.rate_per_hour if settings.rate_per_hour else 0]
         self.interval = max(intervals)
@@ -127,28 +135,39 @@ class _Pool:
             self.idle.set()
 
     def _settle(self, job: Job, state: State, reply: str) -> None:
+        """The job is done with for this run: sent, failed, unknown, or deferred (left pending)."""
         self.callbacks.done(job, state, reply)
+        self.outages = 0
         self.consecutive_errors = 0 if state is State.SENT else self.consecutive_errors + 1
         self._finish_one()
         if self.consecutive_errors >= self.settings.pause_after_errors:
-            self._stop(SendStopped(f"{self.consecutive_errors} errors in a row (last: {reply}); paused"))
+            self._stop(SendStopped(f"{self.consecutive_errors} recipient errors in a row (last: {reply}); paused"))
 
     def _finish_one(self) -> None:
         self.outstanding -= 1
         self._check_idle()
 
-    def _retry(self, job: Job, reply: str) -> None:
+    def _defer(self, job: Job, reply: str) -> None:
+        """A 4xx for this recipient: try again after a backoff, or leave it pending for the next run."""
         job.attempts += 1
         if job.attempts > self.settings.retries:
-            self._settle(job, State.FAILED, f"gave up after {job.attempts} attempts: {reply}")
+            self._settle(job, State.PENDING, f"deferred {job.attempts} times, left for the next run: {reply}")
             return
         self.callbacks.retrying(job, reply)
-        self.consecutive_errors += 1
-        if self.consecutive_errors >= self.settings.pause_after_errors:
+        self._later(job, job.attempts)
+
+    def _outage(self, job: Job, reason: str) -> None:
+        """The server, not the recipient, failed: requeue the job uncounted; stop after too many in a row."""
+        self.outages += 1
+        if self.outages >= self.settings.outage_errors:
             self._finish_one()  # the job stays pending in the ledger
-            self._stop(SendStopped(f"{self.consecutive_errors} errors in a row (last: {reply}); paused"))
+            self._stop(SendStopped(f"{self.settings.host}:{self.settings.port} unavailable ({self.outages} errors "
+                                   f"in a row, last: {reason}); paused"))
             return
-        delay = self.settings.retry_base_seconds * 2 ** (job.attempts - 1) * random.uniform(0.5, 1.5)
+        self._later(job, self.outages)
+
+    def _later(self, job: Job, tries: int) -> None:
+        delay = self.settings.retry_base_seconds * 2 ** (tries - 1) * random.uniform(0.5, 1.5)
         asyncio.get_running_loop().call_later(delay, self._requeue, job)
 
     def _requeue(self, job: Job) -> None:
@@ -174,36 +193,50 @@ class _Pool:
                 job = await self.queue.get()
                 if job is None:
                     return
-                if job.attempts == 0:
+                if job.fresh:
+                    job.fresh = False
                     self.slots.release()  # the producer took a slot for each new job, not for retries
                 if self.stopped:
                     self._finish_one()
                     continue
-                await self._pace()
                 try:
-                    if client is None or on_connection >= self.settings.max_messages_per_connection:
-                        await _close(client)
-                        client, on_connection = await self._connect(), 0
-                except SendStopped as stop:
-                    self._finish_one()
-                    self._stop(stop)
-                    continue
-                except _NETWORK_ERRORS as err:
-                    client = None
-                    self._retry(job, f"cannot connect to {self.settings.host}:{self.settings.port}: {err}")
-                    continue
-                self.in_flight += 1
-                try:
-                    client, state, reply = await self._send(client, job)
-                finally:
-                    self.in_flight -= 1
-                on_connection += 1
-                if state is State.PENDING:
-                    self._retry(job, reply)
-                else:
-                    self._settle(job, state, reply)
+                    client, on_connection = await self._handle(job, client, on_connection)
+                except Exception as err:  # noqa: BLE001 (the ledger, a callback, anything: stop, never hang)
+                    client = _discard(client)
+                    self._finish_one()  # if the job was settled already, the stop below ends the run anyway
+                    self._stop(err if isinstance(err, SendStopped) else SendStopped(_describe(err)))
         finally:
             await _close(client)
+
+    async def _handle(self, job: Job, client: aiosmtplib.SMTP | None, on_connection: int
+                      ) -> tuple[aiosmtplib.SMTP | None, int]:
+        """One try at `job`; returns the connection to go on with and how many messages it carried."""
+        await self._pace()
+        if client is None or on_connection >= self.settings.max_messages_per_connection:
+            await _close(client)
+            client, on_connection = None, 0
+            try:
+                client = await self._connect()
+            except SendStopped as stop:
+                self._finish_one()
+                self._stop(stop)
+                return None, 0
+            except (*_NETWORK_ERRORS, aiosmtplib.SMTPResponseException) as err:
+                self._outage(job, f"cannot connect: {_describe(err)}")
+                return None, 0
+        self.in_flight += 1
+        try:
+            attempt = await self._send(client, job)
+        finally:
+            self.in_flight -= 1
+            self._check_idle()  # a stop waits for the messages on their way, this one included
+        if attempt.outage:
+            self._outage(job, attempt.reply)
+        elif attempt.state is State.PENDING:
+            self._defer(job, attempt.reply)
+        else:
+            self._settle(job, attempt.state, attempt.reply)
+        return attempt.client, on_connection + 1
 
     async def _connect(self) -> aiosmtplib.SMTP:
         settings = self.settings
@@ -214,7 +247,19 @@ class _Pool:
             validate_certs=settings.validate_certs, tls_context=context,
             cert_bundle=str(settings.ca_file) if settings.ca_file and context is None else None,
         )
-        await client.connect()
+        try:
+            await client.connect(timeout=settings.connect_timeout_seconds)
+        except aiosmtplib.SMTPConnectResponseError as err:
+            if err.code >= 500:
+                raise SendStopped(f"{settings.host}:{settings.port} refuses service: {err.code} {err.message}") from err
+            raise
+        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPConnectTimeoutError, aiosmtplib.SMTPServerDisconnected,
+                aiosmtplib.SMTPTimeoutError):
+            raise
+        except aiosmtplib.SMTPException as err:  # STARTTLS asked for but not offered, and the like
+            _discard(client)
+            raise SendStopped(f"{settings.host}:{settings.port}: {_describe(err)} (smtp.security is "
+                              f"{settings.security})") from err
         if not client.esmtp_extensions:
             await client.ehlo()  # connect() says EHLO only when it needs to for TLS or AUTH
         if not client.supports_extension("8bitmime"):
@@ -225,12 +270,19 @@ class _Pool:
                 await _close(client)
                 raise SendStopped("refusing to send the SMTP password without TLS; set smtp.security to ssl or "
                                   "starttls (or smtp.allow_auth_without_tls = true for a trusted local relay)")
+            if not client.supports_extension("auth"):
+                await _close(client)
+                raise SendStopped(f"{settings.host}:{settings.port} offers no AUTH, but smtp.username is set; "
+                                  "unset it for a relay that needs no login")
             try:
                 await client.login(settings.username, self.password or "")
             except aiosmtplib.SMTPAuthenticationError as err:
                 await _close(client)
                 raise SendStopped(f"{settings.host}: authentication failed for {settings.username}: "
                                   f"{err.code} {err.message}") from err
+            except aiosmtplib.SMTPException as err:
+                await _close(client)
+                raise SendStopped(f"{settings.host}: cannot log in as {settings.username}: {_describe(err)}") from err
         return client
 
     async def _send(self, client: aiosmtplib.SMTP, job: Job) -> _Attempt:
@@ -240,25 +292,25 @@ class _Pool:
         except aiosmtplib.SMTPResponseException as err:
             return await _refused(client, err)
         except _NETWORK_ERRORS as err:
-            await _close(client)
-            return _Attempt(None, State.PENDING, f"connection lost before the message was sent: {err}")
+            return _Attempt(_discard(client), State.PENDING, f"connection lost before the message was sent: "
+                            f"{_describe(err)}", outage=True)
         await self.callbacks.sending(job)
         try:
             response = await client.data(self.message_for(job))
         except aiosmtplib.SMTPResponseException as err:
             return await _refused(client, err)
         except _NETWORK_ERRORS as err:
-            await _close(client)
-            return _Attempt(None, State.UNKNOWN, f"connection lost while the message was being delivered: {err}")
+            return _Attempt(_discard(client), State.UNKNOWN,
+                            f"connection lost while the message was being delivered: {_describe(err)}")
         return _Attempt(client, State.SENT, f"{response.code} {response.message}")
 
 
 async def _refused(client: aiosmtplib.SMTP, err: aiosmtplib.SMTPResponseException) -> _Attempt:
-    """The server said no: 421 closes the connection, 4xx retries, 5xx fails; the message was not taken."""
+    """The server said no and did not take the message: 421 (the server is going away) is an outage,
+    another 4xx defers the recipient, 5xx fails it."""
     reply = f"{err.code} {err.message}"
     if err.code == 421:
-        await _close(client)
-        return _Attempt(None, State.PENDING, reply)
+        return _Attempt(_discard(client), State.PENDING, reply, outage=True)
     return _Attempt(await _reset(client), State.FAILED if err.code >= 500 else State.PENDING, reply)
 
 
@@ -272,6 +324,7 @@ async def _reset(client: aiosmtplib.SMTP) -> aiosmtplib.SMTP | None:
 
 
 async def _close(client: aiosmtplib.SMTP | None) -> None:
+    """QUIT politely, within the command timeout; drop the connection if that fails."""
     if client is None:
         return
     try:
@@ -279,6 +332,18 @@ async def _close(client: aiosmtplib.SMTP | None) -> None:
             await client.quit()
     except (aiosmtplib.SMTPException, *_NETWORK_ERRORS):
         client.close()
+
+
+def _discard(client: aiosmtplib.SMTP | None) -> aiosmtplib.SMTP | None:
+    """Drop a connection that can no longer be trusted, without a word to the server; None to go on with."""
+    if client is not None:
+        client.close()
+    return None
+
+
+def _describe(err: BaseException) -> str:
+    """An exception in a few words: its message, or its type when it has none (a timeout often has none)."""
+    return str(err).strip() or type(err).__name__
 
 
 def _unverified_context() -> ssl.SSLContext:
