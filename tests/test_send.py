@@ -274,7 +274,7 @@ def test_implicit_tls_with_security_ssl(issue, tmp_path):
     subscribers = write_list(tmp_path / "list.csv", 3)
     with Server(implicit_tls=context) as server:
         report = send(issue, settings_for(server, tmp_path, security="ssl", ca_file=str(cert)), list_file=subscribers)
-        plain = send(issue, settings_for(server, tmp_path / "plain", security="none", timeout_seconds=0.5),
+        plain = send(issue, settings_for(server, tmp_path / "plain", security="none", connect_timeout_seconds=0.5),
                      list_file=subscribers)
     assert report.counts["sent"] == 3 and report.stopped is None
     assert plain.counts["sent"] == 0, "a plain-text client must not get through to an SMTPS server"

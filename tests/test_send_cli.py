@@ -122,3 +122,21 @@ def test_run_for_cron_is_idempotent_and_locked(tmp_path):
     assert blocked.returncode == 1 and "another weekly run is in progress" in blocked.stderr
     log = (tmp_path / "weekly.log").read_text(encoding="utf-8")
     assert "built #210" in log and "sent 5 now" in log and "sent 0 now" in log
+
+
+def test_two_senders_of_one_issue_send_each_copy_once(issue, tmp_path):
+    """Two `weekly send` of the same issue started together, 320 readers: nobody gets two copies; one
+    sender refuses with one line naming the other, the other sends to all."""
+    subscribers = write_list(tmp_path / "list.csv", 320)
+    with Server() as server:
+        server.recorder.delay = 0.01
+        command = [sys.executable, "-m", "composer", "send", str(issue), "--list", str(subscribers), "--yes"]
+        senders = [subprocess.Popen(command, cwd=ROOT, env=env_for(server, tmp_path), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outputs = [sender.communicate(timeout=120) for sender in senders]
+    codes = sorted(sender.returncode for sender in senders)
+    refusals = [err for _, err in outputs if "another `weekly send` of issue 210 is running" in err]
+    assert codes == [0, 1] and len(refusals) == 1, outputs
+    assert refusals[0].count("\n") == 1 and "Traceback" not in refusals[0]
+    received = server.recorder.received()
+    assert len(received) == 320 and set(received.values()) == {1}, "somebody got the issue twice"

@@ -154,6 +154,11 @@ class _Pool:
             self._settle(job, State.PENDING, f"deferred {job.attempts} times, left for the next run: {reply}")
             return
         self.callbacks.retrying(job, reply)
+        self.consecutive_errors += 1
+        if self.consecutive_errors >= self.settings.pause_after_errors:
+            self._finish_one()  # the job stays pending in the ledger
+            self._stop(SendStopped(f"{self.consecutive_errors} recipient errors in a row (last: {reply}); paused"))
+            return
         self._later(job, job.attempts)
 
     def _outage(self, job: Job, reason: str) -> None:
