@@ -105,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--limit", type=int, metavar="N", help="send at most N messages in this run")
     send.add_argument("--test-to", metavar="ADDRESS", help="send one copy to ADDRESS, outside the ledger")
     _retry_options(send)
+    send.add_argument("--force", action="store_true",
+                      help="send even though `weekly check` finds problems (each is printed and logged)")
     send.add_argument("--yes", action="store_true", help="do not ask for confirmation (cron)")
 
     status = _command(commands, "status", _status, "show the send ledger of an issue: counts and problems",
@@ -116,10 +118,13 @@ def _parser() -> argparse.ArgumentParser:
                            "weekly unsubscribe PGR3LmRp…ZzA.X7Q9FNwF…koQ")
     unsubscribe.add_argument("token", help="the token from a List-Unsubscribe URL (?token=…)")
 
-    run = _command(commands, "run", _run, "build this week's issue and, with --send, send it (for cron)",
-                   "weekly run\n  weekly run --send   # sends to list.subscribers; idempotent within a week")
+    run = _command(commands, "run", _run,
+                   "build this week's issue and, with --send, check it and send it (for cron; exit 1 says why not)",
+                   "weekly run\n  weekly run --send seeds/ feeds/   # to list.subscribers, once a week\n"
+                   "  weekly run --send --today 2025-05-09   # as if run on that day")
     _issue_options(run)
     run.add_argument("--send", action="store_true", help="send the issue to list.subscribers after building it")
+    _retry_options(run)
 
     _command(commands, "config", _config, "show the effective settings, secrets masked",
              "weekly config\n  WEEKLY_SMTP__HOST=mail.example.org weekly config")
@@ -261,10 +266,10 @@ def _summary(composed) -> int:
 
 
 def _check(args) -> int:
-    from composer.check import check_issue
     from composer.issues import IssueFolder
+    from composer.pipeline import gate
 
-    problems = check_issue(IssueFolder(args.folder))
+    problems = gate(IssueFolder(args.folder), _settings(args))
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -299,8 +304,9 @@ def _newest_issue(root: Path) -> Path:
 
 
 def _send(args) -> int:
-    from composer.deliver.send import SendOptions, send_issue
+    from composer.deliver.send import SendOptions
     from composer.issues import IssueFolder
+    from composer.pipeline import send_checked
 
     settings = _settings(args)
     options = SendOptions(list_file=args.list_file or (None if args.to else settings.list.subscribers), to=args.to,
@@ -310,8 +316,11 @@ def _send(args) -> int:
         print("warning: --retry-unknown sends again to recipients whose outcome is unknown; those whose first "
               "copy did arrive will get a second one", file=sys.stderr)
     with _Progress() as progress:
-        report = send_issue(IssueFolder(args.folder), settings.mail, options, _confirmer(args.yes or args.dry_run),
-                            progress)
+        sent = send_checked(IssueFolder(args.folder), settings, options, _confirmer(args.yes or args.dry_run),
+                            progress, force=args.force)
+    for problem in sent.overridden:
+        print(f"warning: sent despite {problem} (--force)", file=sys.stderr)
+    report = sent.report
     return _send_summary(args.folder, report, options, resume=_resume_command(args))
 
 
@@ -459,18 +468,18 @@ def _unsubscribe(args) -> int:
 
 
 def _run(args) -> int:
+    from composer.deliver.send import SendOptions
     from composer.pipeline import run_for_cron
 
     settings = _settings(args)
     paths, options, today = _compose_args(args)
-    outcome = run_for_cron(paths, settings, options, today, send=args.send)
+    retry = SendOptions(retry_failed=args.retry_failed, retry_unknown=args.retry_unknown)
+    outcome = run_for_cron(paths, settings, options, today, send=args.send, retry=retry)
     status = _summary(outcome.composed)
     if outcome.report is not None:
-        from composer.deliver.send import SendOptions
-
         folder = outcome.folder
         resume = f"weekly send {folder} --list {settings.list.subscribers} --yes"
-        status = max(status, _send_summary(folder, outcome.report, SendOptions(), resume))
+        status = max(status, _send_summary(folder, outcome.report, retry, resume))
     return status
 
 

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
 
 from composer.errors import ConfigError, invalid_key
@@ -44,7 +44,14 @@ class IssueSettings(Section):
     greeting: str = "Dear readers,"
     pointer: str = "For the main updates and reflections, consult the Radar and Reading Corner below."
     signoff: str = "DW Team"
-    radar_size: int = Field(10, ge=1, le=30)
+    radar_size: int = Field(10, ge=1, le=12, description="Radar entries to pick (DW Weekly has about 11).")
+    min_radar: int = Field(6, ge=0, le=12, description="Fewer Radar entries than this fail the gate: a thin issue.")
+
+    @model_validator(mode="after")
+    def _min_fits(self) -> IssueSettings:
+        if self.min_radar > self.radar_size:
+            raise ValueError(f"min_radar ({self.min_radar}) is more than radar_size ({self.radar_size})")
+        return self
 
 
 class IngestSettings(Section):

@@ -33,6 +33,7 @@ MJML = "issue.mjml"
 EML = "issue.eml"
 ARCHIVE_INDEX = "index.html"
 WEEK = timedelta(days=7)
+DUE = timedelta(days=6)  # the next issue is due a week after the last one ended; a day early still counts
 
 
 class IssueFolder:
@@ -152,11 +153,16 @@ class Archive:
         return IssueFolder(self.root / str(number))
 
     def next_issue(self, past_issues: tuple[PastIssue, ...], today: date, number: int | None = None,
-                   week_start: date | None = None) -> IssueSlot:
-        """The next issue: what the editor said, else after the newest past issue in the inputs, else
-        after the newest issue built here, else issue 1 for the week up to `today`."""
-        latest = None if past_issues or number or week_start else self.latest()
-        return next_issue(past_issues, latest.draft if latest else None, today, number, week_start)
+                   week_start: date | None = None, this_week: bool = False) -> IssueSlot:
+        """The next issue (see `next_issue`), from the past issues in the inputs and the newest built here."""
+        latest = self.latest()
+        return next_issue(past_issues, latest.draft if latest else None, today, number, week_start, this_week)
+
+    def published_items(self, before: int) -> frozenset[str]:
+        """The item ids of every entry of the issues built here numbered below `before`."""
+        return frozenset(entry.item_id for folder in self.issues() if folder.number < before
+                         for entry in (*folder.draft.sections.radar, *folder.draft.sections.reading_corner,
+                                       *folder.draft.sections.events) if entry.item_id)
 
     def write(self, draft: Draft, rendered: RenderedIssue, sender: str, brand: BrandSettings,
               folder: Path | None = None) -> list[Path]:
@@ -176,17 +182,28 @@ class Archive:
 
 
 def next_issue(past_issues: tuple[PastIssue, ...], latest: Draft | None, today: date, number: int | None = None,
-               week_start: date | None = None) -> IssueSlot:
-    """The next issue's number and week (pure; see Archive.next_issue).
+               week_start: date | None = None, this_week: bool = False) -> IssueSlot:
+    """The next issue's number and first day (pure). What the editor said (`number`, `week_start`) wins.
 
-    After a built issue whose week has not ended yet, the same issue again (a rerun in the same week is
-    idempotent); after an older one, the next number, starting where it ended or a week ago after a gap.
+    For an editor (`weekly build`, `compose`): the issue after the newest past issue pasted in the inputs,
+    for the week after it, as DW Weekly's numbering goes on. With none, the newest issue built here again
+    while its week lasts, else the next one.
+    For cron (`this_week`, `weekly run`): the newest of the past issues in the inputs and the issues built
+    here decides. A built issue stays the current one until the next is due (DUE after its week ended),
+    so a rerun, or a run the next day, finds the same issue (already sent) instead of a new empty one;
+    after that, the next number for the week up to `today`, starting where the last one ended.
     """
-    newest = max(past_issues, key=lambda issue: issue.number, default=None)
-    if newest is not None:
-        return IssueSlot(number=number or newest.number + 1, week_start=week_start or newest.week_end or today - WEEK)
-    if latest is not None:
-        if latest.week_end >= today:
-            return IssueSlot(number=latest.number, week_start=latest.week_start)
-        return IssueSlot(number=latest.number + 1, week_start=max(latest.week_end, today - WEEK))
-    return IssueSlot(number=number or 1, week_start=week_start or today - WEEK)
+    newest_past = max(past_issues, key=lambda issue: issue.number, default=None)
+    if newest_past is not None and not this_week:
+        slot = IssueSlot(number=newest_past.number + 1, week_start=newest_past.week_end or today - WEEK)
+    elif latest is not None and (newest_past is None or latest.number > newest_past.number):
+        if today < latest.week_end + (DUE if this_week else timedelta(days=1)):
+            slot = IssueSlot(number=latest.number, week_start=latest.week_start)
+        else:
+            slot = IssueSlot(number=latest.number + 1, week_start=max(latest.week_end, today - WEEK))
+    elif newest_past is not None:
+        slot = IssueSlot(number=newest_past.number + 1,
+                         week_start=max(newest_past.week_end or today - WEEK, today - WEEK))
+    else:
+        slot = IssueSlot(number=1, week_start=today - WEEK)
+    return IssueSlot(number=number or slot.number, week_start=week_start or slot.week_start)

@@ -9,9 +9,11 @@ archive index of every issue built under the output folder.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,12 +22,16 @@ from composer.curate import CurateRules, curate
 from composer.draft import read_draft, write_draft
 from composer.errors import WeeklyError
 from composer.ingest import load_items
-from composer.issues import Archive
+from composer.issues import DUE, WEEK, Archive, IssueFolder, IssueSlot
 from composer.locks import exclusive
-from composer.models import Draft, Problem, SendReport
+from composer.models import Draft, Ingested, Plan, Problem, SendReport
+from composer.models import RecipientState as State
 from composer.render import render
 from composer.summarise import Style, summarise
 from composer.summarise.llm import OpenAIChat
+
+if TYPE_CHECKING:  # sending is imported only by the commands that send (aiosmtplib is slow to import)
+    from composer.deliver.send import SendOptions
 
 
 class ComposeOptions(BaseModel):
@@ -52,18 +58,30 @@ class Composed(BaseModel):
 
 def compose(paths: list[Path], settings: Settings, options: ComposeOptions, today: date) -> Composed:
     """Read the inputs and write nothing: the draft of the next issue, and the input problems met."""
+    ingested = _ingest(paths, settings)
+    archive = Archive(settings.output.dir)
+    slot = archive.next_issue(ingested.past_issues, today, options.issue_number, options.week_start)
+    return _compose(ingested, slot, archive, settings, options)
+
+
+def _ingest(paths: list[Path], settings: Settings) -> Ingested:
     ingested = load_items(paths, settings.ingest.max_file_mb)
     if not ingested.items:
         # An empty draft would replace the last good one.
         raise WeeklyError(f"no articles in {', '.join(map(str, paths))}; nothing written", ingested.problems)
-    slot = Archive(settings.output.dir).next_issue(ingested.past_issues, today, options.issue_number,
-                                                   options.week_start)
+    return ingested
+
+
+def _compose(ingested: Ingested, slot: IssueSlot, archive: Archive, settings: Settings,
+             options: ComposeOptions) -> Composed:
+    """The draft of the issue `slot` names, leaving out the stories earlier issues built here published."""
     taxonomy = load_taxonomy(options.topics)
     rules = CurateRules(
         taxonomy=taxonomy,
         radar_size=settings.issue.radar_size,
         pins=options.pins,
         blocks=options.blocks,
+        published=archive.published_items(before=slot.number),
         issue_number=slot.number,
         week_start=slot.week_start,
     )
@@ -112,6 +130,38 @@ def build(paths: list[Path], out_dir: Path | None, settings: Settings, options: 
     return composed.model_copy(update={"written": tuple(render_to_dir(composed.draft, out_dir, settings))})
 
 
+def gate(issue: IssueFolder, settings: Settings) -> list[Problem]:
+    """`weekly check`: what keeps the built issue from being sent (empty: it may go)."""
+    from composer.check import Gate, check_issue
+
+    return check_issue(issue, Gate(unsubscribe_url=settings.brand.unsubscribe_url,
+                                   min_radar=settings.issue.min_radar))
+
+
+def send_checked(issue: IssueFolder, settings: Settings, options: SendOptions, confirm: Callable[[Plan], bool],
+         progress: Callable[[int, int], None], force: bool = False) -> Sent:
+    """`weekly send`: the gate, then the send. A failing issue is refused unless `force`, which is logged.
+    A test copy to the editor (`options.test_to`) skips the gate: it is how an editor looks at the issue."""
+    from composer.deliver.send import send_issue
+
+    problems = [] if options.test_to else gate(issue, settings)
+    if problems and not force:
+        raise WeeklyError(f"{issue.path} fails `weekly check` ({len(problems)} problem(s)); nothing sent: fix it "
+                          "and render it again, or send it anyway with --force", tuple(problems))
+    if problems:
+        with _logged(settings.log.file) as log:
+            log.warning("sending #%s despite %s problem(s) (--force): %s", issue.number, len(problems),
+                        "; ".join(map(str, problems)))
+    return Sent(report=send_issue(issue, settings.mail, options, confirm, progress), overridden=tuple(problems))
+
+
+class Sent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    report: SendReport
+    overridden: tuple[Problem, ...] = ()  # the gate's problems that --force sent past
+
+
 class CronOutcome(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -120,37 +170,65 @@ class CronOutcome(BaseModel):
     report: SendReport | None = None
 
 
-def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions, today: date,
-                 send: bool) -> CronOutcome:
-    """`weekly run`: build this week's issue and, with `send`, check and send it to list.subscribers.
+def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions, today: date, send: bool,
+                 retry: SendOptions | None = None) -> CronOutcome:
+    """`weekly run`: build this week's issue and, with `send`, check it and send it to list.subscribers.
 
-    Idempotent: the same week builds the same issue, and the ledger sends nobody twice. A lock file next
-    to the ledger keeps two runs apart; the run is logged to log.file.
+    This week's issue is the newest built here while it is current, else the next one (issues.next_issue,
+    this_week). It is sent only if it passes the gate, which a thin issue (too few new stories) fails;
+    otherwise, or when it already went to everybody, WeeklyError says why in one line. An issue already
+    sent is never built again over its files. A lock keeps two runs apart; each run is logged to log.file.
+    `retry` carries --retry-failed and --retry-unknown.
     """
+    from composer.deliver.ledger import Ledger
+    from composer.deliver.send import SendOptions as Options
+    from composer.deliver.send import send_issue
+
     if send and not settings.list.subscribers:
         raise WeeklyError("weekly run --send needs list.subscribers: set WEEKLY_LIST__SUBSCRIBERS to the CSV file")
     lock = settings.ledger.path.parent / "weekly.lock"
     refusal = f"another weekly run is in progress (pid {{pid}}, lock {lock}); try again when it ends"
     with exclusive(lock, refusal), _logged(settings.log.file) as log:
-        log.info("run started (send=%s)", send)
-        composed = build(paths, None, settings, options, today)
-        built = Archive(settings.output.dir).folder(composed.draft.number)
-        folder = built.path
-        log.info("built #%s (%s) from %s items into %s", composed.draft.number, composed.draft.date_range,
-                 composed.item_count, folder)
+        log.info("run started (send=%s, today=%s)", send, today)
+        ingested = _ingest(paths, settings)
+        archive = Archive(settings.output.dir)
+        slot = archive.next_issue(ingested.past_issues, today, options.issue_number, options.week_start,
+                                  this_week=True)
+        ledger = Ledger(settings.ledger.path, settings.ledger.busy_timeout_seconds)
+        try:
+            counts = ledger.counts(str(slot.number))
+        finally:
+            ledger.close()
+        sent_before = counts[State.SENT] + counts[State.UNKNOWN]
+        if sent_before and not (retry and (retry.retry_failed or retry.retry_unknown) and send):
+            reason = (f"#{slot.number} was already sent ({counts[State.SENT]} sent, {counts[State.UNKNOWN]} unknown, "
+                      f"{counts[State.PENDING]} pending); the next issue is due from "
+                      f"{_day(slot.week_start + WEEK + DUE)}")
+            if counts[State.PENDING] and send:
+                reason += f"; to send the pending ones: weekly send {archive.folder(slot.number).path} --yes"
+            log.info("%s", reason)
+            raise WeeklyError(reason)
+        composed = _compose(ingested, slot, archive, settings, options)
+        composed = composed.model_copy(update={"written": tuple(render_to_dir(composed.draft, None, settings))})
+        built = archive.folder(slot.number)
+        log.info("built #%s (%s) from %s items into %s", slot.number, composed.draft.date_range,
+                 composed.item_count, built.path)
         if not send:
-            return CronOutcome(composed=composed, folder=folder)
-        from composer.check import check_issue
-        from composer.deliver.send import SendOptions, send_issue
-
-        problems = check_issue(built)
+            return CronOutcome(composed=composed, folder=built.path)
+        problems = gate(built, settings)
         if problems:
-            log.error("check failed, nothing sent: %s", "; ".join(map(str, problems)))
-            raise WeeklyError(f"{folder} failed `weekly check` ({problems[0]}…); nothing sent")
-        report = send_issue(built, settings.mail, SendOptions(list_file=settings.list.subscribers), lambda plan: True)
-        log.info("sent %s now; ledger %s%s", report.sent_now, report.counts,
+            thin = all("a thin issue" in problem.message for problem in problems)
+            reason = (f"nothing new this week: #{slot.number} has {len(composed.draft.sections.radar)} new Radar "
+                      f"stories, fewer than issue.min_radar ({settings.issue.min_radar}); built in {built.path}, "
+                      "not sent" if thin else
+                      f"{built.path} fails `weekly check` ({len(problems)} problem(s)); nothing sent")
+            log.error("%s: %s", reason, "; ".join(map(str, problems)))
+            raise WeeklyError(reason, () if thin else tuple(problems))
+        options_ = (retry or Options()).model_copy(update={"list_file": settings.list.subscribers})
+        report = send_issue(built, settings.mail, options_, lambda plan: True)
+        log.info("sent %s now; ledger %s%s", report.sent_now, dict(report.counts),
                  f"; stopped: {report.stopped}" if report.stopped else "")
-        return CronOutcome(composed=composed, folder=folder, report=report)
+        return CronOutcome(composed=composed, folder=built.path, report=report)
 
 
 @contextmanager
@@ -169,3 +247,7 @@ def _logged(log_file: Path):
     finally:
         log.removeHandler(handler)
         handler.close()
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"

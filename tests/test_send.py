@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import socket
 import sqlite3
+import ssl
 import threading
 import time
-import ssl
 from collections import Counter
 from datetime import date
 from pathlib import Path

@@ -106,7 +106,8 @@ def test_unsubscribe_genuine_token_suppresses_forged_refused(issue, tmp_path):
 
 
 def test_run_for_cron_is_idempotent_and_locked(tmp_path):
-    """`weekly run --send` twice sends once; a second run while one holds the lock exits with a message."""
+    """`weekly run --send` twice sends once, the second run exiting 1 with "already sent"; a run while
+    another holds the lock exits with a message."""
     subscribers = write_list(tmp_path / "list.csv", 5)
     with Server() as server:
         env = env_for(server, tmp_path, WEEKLY_OUTPUT__DIR=str(tmp_path / "out"),
@@ -114,14 +115,15 @@ def test_run_for_cron_is_idempotent_and_locked(tmp_path):
         first = run_weekly("run", "--send", env=env, process=True)
         second = run_weekly("run", "--send", env=env, process=True)
         assert first.returncode == 0, first.stderr
-        assert second.returncode == 0, second.stderr
+        assert second.returncode == 1 and second.stderr.startswith("error: #210 was already sent (5 sent"), second
+        assert second.stderr.count("\n") == 1
         assert len(server.recorder.messages) == 5
         with open(tmp_path / "weekly.lock", "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             blocked = run_weekly("run", "--send", env=env, process=True)
     assert blocked.returncode == 1 and "another weekly run is in progress" in blocked.stderr
     log = (tmp_path / "weekly.log").read_text(encoding="utf-8")
-    assert "built #210" in log and "sent 5 now" in log and "sent 0 now" in log
+    assert "built #210" in log and "sent 5 now" in log and "#210 was already sent" in log
 
 
 def test_two_senders_of_one_issue_send_each_copy_once(issue, tmp_path):

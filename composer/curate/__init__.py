@@ -42,7 +42,7 @@ class CurateRules(Contract):
     """What the editor decides: the issue and its week, sizes, thresholds, pins and blocks."""
 
     taxonomy: Taxonomy
-    radar_size: int = Field(10, ge=8, le=12)
+    radar_size: int = Field(10, ge=1, le=12)
     reading_size: int = Field(4, ge=1, le=4)
     events_size: int = Field(4, ge=0, le=8)
     max_per_basket: int = Field(3, ge=1)
@@ -50,6 +50,7 @@ class CurateRules(Contract):
     covered_threshold: float = Field(0.18, gt=0, le=1, description="Cosine with a past issue's text that means covered.")
     pins: tuple[str, ...] = Field((), description="Item ids (or their first characters) or title words to include first.")
     blocks: tuple[str, ...] = Field((), description="Item ids (or their first characters) or title words to leave out.")
+    published: frozenset[str] = Field(frozenset(), description="Ids of items earlier issues published: left out.")
     issue_number: int = Field(ge=1)
     week_start: date
 
@@ -69,7 +70,8 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
     """The selection for the issue the rules name."""
     week_start = rules.week_start
     week_end = week_start + WEEK
-    items = [item for item in ingested.items if _in_week(item, week_start, week_end)]
+    items = [item for item in ingested.items
+             if _in_week(item, week_start, week_end) and item.id not in rules.published]
     stories = _stories(items, ingested.past_issues, rules, week_end)
     picked = [story for story in stories if not _matches(story.item, rules.blocks)]
     for story in picked:

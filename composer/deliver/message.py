@@ -76,7 +76,7 @@ class MessageTemplate:
         if _UNSUBSCRIBE_HTML not in html or _UNSUBSCRIBE not in text:
             raise WeeklyError(f"the issue has no visible unsubscribe link to {unsubscribe_url}; render it again "
                               "with the current brand.unsubscribe_url")
-        message = build_message(_Content(content.subject, _short_lines(html), text), sender, to=_TO, cte="8bit")
+        message = build_message(_Content(content.subject, fit_line_length(html), text), sender, to=_TO, cte="8bit")
         domain = parseaddr(sender)[1].rpartition("@")[2]
         message.replace_header("Message-ID", f"<{_MESSAGE_ID}@{domain}>")
         message["List-Id"] = f"{list_name} <{list_id}>"
@@ -100,7 +100,8 @@ class MessageTemplate:
         return b"".join(values.get(part, part) for part in self._parts)
 
 
-def _short_lines(html: str) -> str:
+def fit_line_length(html: str) -> str:
+    """`html` with lines over SMTP's limit broken between block tags; WeeklyError if one cannot be."""
     if all(len(line.encode()) <= _MAX_LINE for line in html.splitlines()):
         return html
     lines = []
