@@ -6,6 +6,7 @@ import re
 import shutil
 
 import pytest
+import yaml
 from conftest import run_weekly
 from issue_fixtures import full_draft
 
@@ -55,7 +56,24 @@ CASES = [
     ("index.html", lambda h: h.replace("{ width:34% !important;", "{ width:34%;"), "lost its !important"),
     ("index.html", lambda h: h.replace("<body", "<mj-text>left over</mj-text><body", 1), "MJML tags left"),
     ("issue.mjml", lambda m: m.replace("</mj-body>", "<mj-section><mj-column>"), "issue.mjml: does not compile"),
+    ("index.html", lambda h: h.replace("Dear readers,", "Dear readers," + "x" * 1200, 1), "cannot be broken safely"),
+    ("index.html", lambda h: h.replace('href="https://dig.watch/newsletter/unsubscribe"', 'href="https://dig.watch/"'),
+     "index.html: no visible unsubscribe link"),
+    ("issue.txt", lambda t: t.replace("https://dig.watch/newsletter/unsubscribe", ""), "issue.txt: no unsubscribe link"),
+    ("index.html", lambda h: h.replace("Teaser 5 of Radar", "", 1), "index.html: lacks 'Teaser 5 of Radar"),
+    ("index.html", lambda h: h.replace("https://dig.watch/updates/radar-1", "javascript:alert(1)"),
+     "index.html: a href='javascript:alert(1)' is a javascript: link"),
+    ("web.html", lambda h: h.replace("https://dig.watch/updates/radar-1", "JavaScript:alert(1)"),
+     "web.html: a href='JavaScript:alert(1)' is a javascript: link"),
+    ("web.html", lambda h: h.replace("https://dig.watch/updates/radar-2", "data:text/html,hi"), "is a data: link"),
+    ("issue.yaml", lambda y: _keep_radar(y, 5), "issue.yaml: a thin issue: 5 Radar entries, fewer than issue.min_radar"),
 ]
+
+
+def _keep_radar(draft_yaml: str, count: int) -> str:
+    draft = yaml.safe_load(draft_yaml)
+    draft["sections"]["radar"] = draft["sections"]["radar"][:count]
+    return yaml.safe_dump(draft, sort_keys=False, allow_unicode=True)
 
 
 @pytest.mark.parametrize(("name", "change", "expected"), CASES, ids=[c[2][:30] for c in CASES])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -142,3 +143,25 @@ def test_two_senders_of_one_issue_send_each_copy_once(issue, tmp_path):
     assert refusals[0].count("\n") == 1 and "Traceback" not in refusals[0]
     received = server.recorder.received()
     assert len(received) == 320 and set(received.values()) == {1}, "somebody got the issue twice"
+
+
+def test_send_refuses_an_issue_that_fails_the_gate_unless_forced(issue, tmp_path):
+    """A broken issue (no lang) is refused with the problem and nothing sent; --force sends it, warns and logs."""
+    broken = tmp_path / "broken"
+    shutil.copytree(issue, broken)
+    html = broken / "index.html"
+    html.write_text(html.read_text(encoding="utf-8").replace('<html lang="en"', "<html", 1), encoding="utf-8")
+    subscribers = write_list(tmp_path / "list.csv", 3)
+    with Server() as server:
+        env = env_for(server, tmp_path)
+        refused = run_weekly("send", str(broken), "--list", str(subscribers), "--yes", env=env)
+        assert refused.returncode == 1 and server.recorder.messages == []
+        assert refused.stderr.splitlines() == [
+            f"error: {broken}/index.html: the <html> element has no lang attribute",
+            f"error: {broken} fails `weekly check` (1 problem(s)); nothing sent: fix it and render it again, or "
+            "send it anyway with --force",
+        ]
+        forced = run_weekly("send", str(broken), "--list", str(subscribers), "--yes", "--force", env=env)
+    assert forced.returncode == 0, forced.stderr
+    assert "warning: sent despite" in forced.stderr and len(server.recorder.messages) == 3
+    assert "despite 1 problem(s) (--force)" in (tmp_path / "weekly.log").read_text(encoding="utf-8")
