@@ -457,7 +457,8 @@ def _unsubscribe(args) -> int:
     settings = _settings(args)
     if not settings.signing_key:
         raise WeeklyError("no signing key: set WEEKLY_SIGNING_KEY to the key the issue was sent with")
-    email, list_id = verify(args.token, settings.signing_key.get_secret_value().encode())
+    list_id = settings.list.id
+    email = verify(args.token, settings.signing_key.get_secret_value().encode(), list_id)
     ledger = Ledger(settings.ledger.path)
     try:
         new = ledger.suppress(email, f"unsubscribed from {list_id}")

@@ -14,12 +14,13 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
 
 from composer.errors import ConfigError, invalid_key
 
 DEFAULT_CONFIG = Path("config/weekly.toml")
+MIN_KEY_BYTES = 32  # an unsubscribe token's HMAC key: shorter ones can be guessed
 SECRET_KEYS = (("smtp", "password"), ("llm", "api_key"), ("signing_key",))
 
 
@@ -136,7 +137,15 @@ class Settings(BaseSettings):
     list: ListSettings = ListSettings()
     ledger: LedgerSettings = LedgerSettings()
     log: LogSettings = LogSettings()
-    signing_key: SecretStr | None = None
+    signing_key: SecretStr | None = Field(None, description="Signs unsubscribe links: 32 bytes or more.")
+
+    @field_validator("signing_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value().encode()) < MIN_KEY_BYTES:
+            raise ValueError(f"must be at least {MIN_KEY_BYTES} bytes; make one with "
+                             "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+        return key
 
     @property
     def mail(self) -> MailSettings:

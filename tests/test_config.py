@@ -49,10 +49,10 @@ def test_secrets_from_a_secrets_dir(workdir):
     secrets = workdir / "secrets"
     secrets.mkdir()
     (secrets / "smtp__password").write_text("s3cret\n")
-    (secrets / "signing_key").write_text("k3y")
+    (secrets / "signing_key").write_text("k3y-" + "x" * 40)
     settings = load_settings(secrets_dir=secrets)
     assert settings.smtp.password.get_secret_value() == "s3cret"
-    assert settings.signing_key.get_secret_value() == "k3y"
+    assert settings.signing_key.get_secret_value() == "k3y-" + "x" * 40
 
 
 def test_wrong_value_names_the_key_and_variable(workdir, monkeypatch):

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 from conftest import KEY, SEEDS, write_list
+from pydantic import ValidationError
 from smtp_server import Server, password_is, self_signed_certificate
 
 from composer.config import LedgerSettings, Settings
 from composer.deliver.ledger import Ledger
 from composer.deliver.message import build_message
 from composer.deliver.send import SendOptions, send_issue
-from composer.deliver.tokens import verify
+from composer.deliver.tokens import TokenError, sign, verify
 from composer.errors import WeeklyError
 from composer.issues import IssueFolder
 from composer.models import RenderedIssue
@@ -71,7 +72,7 @@ def test_every_recipient_gets_exactly_one_message_with_every_header(issue, tmp_p
         https, mailto = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
         assert https.startswith("https://") and mailto.startswith("mailto:")
         token = https.split("token=")[1]
-        assert verify(token, KEY.encode()) == (address, "dw-weekly.dig.watch")
+        assert verify(token, KEY.encode(), "dw-weekly.dig.watch") == address
         assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
         assert https in message.get_body(("plain",)).get_content()
         assert https in message.get_body(("html",)).get_content()
@@ -404,3 +405,32 @@ def test_retry_unknown_sends_again_to_the_unknown(issue, tmp_path):
     assert first.counts["unknown"] == 1
     assert again.sent_now == 1 and again.counts["sent"] == 4 and again.counts["unknown"] == 0
     assert server.recorder.received()["reader2@example.org"] == 1  # the dropped one never counted as received
+
+
+def test_a_list_address_gets_no_token_that_would_unsubscribe_the_whole_list(issue, tmp_path):
+    """--to LIST: no List-Unsubscribe headers and no token in the body; the list manager unsubscribes."""
+    with Server() as server:
+        report = send(issue, settings_for(server, tmp_path), to="dw-weekly@lists.example.org")
+    assert report.counts["sent"] == 1
+    (message,) = server.recorder.parsed("dw-weekly@lists.example.org")
+    assert message["List-Unsubscribe"] is None and message["List-Unsubscribe-Post"] is None
+    assert message["List-Id"] == "DW Weekly <dw-weekly.dig.watch>"
+    for kind in ("plain", "html"):
+        body = message.get_body((kind,)).get_content()
+        assert "token=" not in body and "https://dig.watch/newsletter/unsubscribe" in body
+
+
+def test_a_token_names_its_list_and_another_list_refuses_it():
+    """A genuine token for another list is refused; so is a forged one."""
+    token = sign("reader@example.org", "other-list.example.org", KEY.encode())
+    with pytest.raises(TokenError, match=r"for the list 'other-list\.example\.org'"):
+        verify(token, KEY.encode(), "dw-weekly.dig.watch")
+    assert verify(token, KEY.encode(), "other-list.example.org") == "reader@example.org"
+    with pytest.raises(TokenError, match="forged"):
+        verify(token, b"another key, also at least 32 bytes long", "other-list.example.org")
+
+
+def test_a_short_signing_key_is_refused(tmp_path):
+    """A signing key under 32 bytes is a settings error that says how to make a good one."""
+    with pytest.raises(ValidationError, match="at least 32 bytes"):
+        Settings(signing_key="short-key")

@@ -67,10 +67,12 @@ class MessageTemplate:
 
     Both parts are sent 8bit (every server we target advertises 8BITMIME), so placeholders stay whole:
     quoted-printable or base64 would split them across encoded lines.
+    With `one_click` False (one message to a Mailman or Sympa list), the list manager handles
+    unsubscription: no List-Unsubscribe headers and no token, whose address would be the whole list's.
     """
 
     def __init__(self, content: MailContent, sender: str, unsubscribe_url: str, list_id: str, list_name: str,
-                 unsubscribe_mailto: str) -> None:
+                 unsubscribe_mailto: str, one_click: bool = True) -> None:
         html = content.html.replace(html_escape(unsubscribe_url), _UNSUBSCRIBE_HTML)
         text = content.text.replace(unsubscribe_url, _UNSUBSCRIBE)
         if _UNSUBSCRIBE_HTML not in html or _UNSUBSCRIBE not in text:
@@ -80,22 +82,25 @@ class MessageTemplate:
         domain = parseaddr(sender)[1].rpartition("@")[2]
         message.replace_header("Message-ID", f"<{_MESSAGE_ID}@{domain}>")
         message["List-Id"] = f"{list_name} <{list_id}>"
-        message["List-Unsubscribe"] = f"<{_UNSUBSCRIBE}>, <mailto:{unsubscribe_mailto}?subject=unsubscribe%20{_TOKEN}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if one_click:
+            message["List-Unsubscribe"] = (f"<{_UNSUBSCRIBE}>, "
+                                           f"<mailto:{unsubscribe_mailto}?subject=unsubscribe%20{_TOKEN}>")
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         self.unsubscribe_url = unsubscribe_url
+        self.one_click = one_click
         self._parts = _PLACEHOLDER.split(message.as_bytes(policy=SMTP))
         self.size = sum(map(len, self._parts))
 
-    def personalise(self, address: str, name: str, token: str, message_id: str) -> bytes:
-        """The bytes of one recipient's copy."""
+    def personalise(self, address: str, name: str, token: str | None, message_id: str) -> bytes:
+        """The bytes of one recipient's copy; with no `token`, the unsubscribe link is the page itself."""
         joiner = "&" if "?" in self.unsubscribe_url else "?"
-        url = f"{self.unsubscribe_url}{joiner}token={token}"
+        url = f"{self.unsubscribe_url}{joiner}token={token}" if token else self.unsubscribe_url
         values = {
             _TO.encode(): formataddr((name, address), charset="utf-8").encode(),
             _MESSAGE_ID.encode(): message_id.encode(),
             _UNSUBSCRIBE.encode(): url.encode(),
             _UNSUBSCRIBE_HTML.encode(): html_escape(url).encode(),
-            _TOKEN.encode(): token.encode(),
+            _TOKEN.encode(): (token or "").encode(),
         }
         return b"".join(values.get(part, part) for part in self._parts)
 

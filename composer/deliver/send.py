@@ -60,7 +60,7 @@ def send_issue(built: IssueFolder, mail: MailSettings, options: SendOptions, con
     if options.dry_run:
         return _dry_run(mail, issue, options, subject, server)
     template = MessageTemplate(built, mail.smtp.sender, mail.unsubscribe_url, mail.list.id, mail.list.name,
-                               mail.list.unsubscribe_mailto)
+                               mail.list.unsubscribe_mailto, one_click=not options.to)
     if options.test_to:
         return _send_test(options.test_to, template, key, mail, issue, subject, server, confirm)
     lock = mail.ledger.path.parent / f"send-{issue}.lock"
@@ -258,7 +258,7 @@ def _message_for(template: MessageTemplate, key: bytes, mail: MailSettings, issu
     domain_free_prefix = f"{issue}.{secrets.token_hex(4)}"
 
     def message_for(job: Job) -> bytes:
-        token = sign(job.address, mail.list.id, key)
+        token = sign(job.address, mail.list.id, key) if template.one_click else None
         message_id = f"{domain_free_prefix}.{job.rowid if job.rowid is not None else 'test'}.{secrets.token_hex(4)}"
         return template.personalise(job.address, job.name, token, message_id)
 

@@ -26,18 +26,20 @@ def sign(email: str, list_id: str, key: bytes) -> str:
     return f"{_encode(payload)}.{_encode(mac)}"
 
 
-def verify(token: str, key: bytes) -> tuple[str, str]:
-    """(email, list_id) of a genuine token; TokenError for a forged or damaged one."""
+def verify(token: str, key: bytes, list_id: str) -> str:
+    """The address of a genuine token for `list_id`; TokenError for a forged, damaged or other list's one."""
     try:
         encoded_payload, encoded_mac = token.strip().split(".")
         payload, mac = _decode(encoded_payload), _decode(encoded_mac)
-        list_id, email = payload.decode().split("\0")
+        token_list, email = payload.decode().split("\0")
     except (ValueError, UnicodeDecodeError) as err:
         raise TokenError("unsubscribe token is malformed") from err
     expected = hmac.new(key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
     if not hmac.compare_digest(mac, expected):
         raise TokenError("unsubscribe token is forged or was signed with another key")
-    return email, list_id
+    if token_list != list_id:
+        raise TokenError(f"unsubscribe token is for the list {token_list!r}, not {list_id!r}")
+    return email
 
 
 def _encode(raw: bytes) -> str:
