@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -20,20 +23,46 @@ from composer.errors import WeeklyError
 DEFAULT_INPUTS = [Path("seeds")]
 
 
+class Interrupted(WeeklyError):
+    """Ctrl-C or SIGTERM stopped a command; the message says how to resume it."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    # SIGTERM (systemd stopping the service, `kill`) ends a run as Ctrl-C does: cleanly, with the resume command.
+    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         return args.command(args)
+    except Interrupted as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 130
     except WeeklyError as err:
         _report(err.problems)
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("error: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _resumable(resume: str):
+    """Ctrl-C or SIGTERM inside: say that nothing more is sent and how to go on."""
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        raise Interrupted(f"interrupted; nothing more is sent. Resume with: {resume}") from err
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -282,6 +311,8 @@ def _check(args) -> int:
 def _preview(args) -> int:
     from composer import preview
 
+    if not 0 <= args.port <= 65535:
+        raise WeeklyError(f"--port must be between 0 and 65535 (0 picks a free one), not {args.port}")
     settings = _settings(args)
     source = args.source or _newest_issue(settings.output.dir)
     if args.png:
@@ -308,6 +339,8 @@ def _send(args) -> int:
     from composer.issues import IssueFolder
     from composer.pipeline import send_checked
 
+    if args.limit is not None and args.limit < 1:
+        raise WeeklyError(f"--limit must be 1 or more, not {args.limit}")
     settings = _settings(args)
     options = SendOptions(list_file=args.list_file or (None if args.to else settings.list.subscribers), to=args.to,
                           dry_run=args.dry_run, limit=args.limit, test_to=args.test_to, retry_failed=args.retry_failed,
@@ -315,13 +348,13 @@ def _send(args) -> int:
     if args.retry_unknown:
         print("warning: --retry-unknown sends again to recipients whose outcome is unknown; those whose first "
               "copy did arrive will get a second one", file=sys.stderr)
-    with _Progress() as progress:
+    resume = _resume_command(args)
+    with _resumable(resume), _Progress() as progress:
         sent = send_checked(IssueFolder(args.folder), settings, options, _confirmer(args.yes or args.dry_run),
                             progress, force=args.force)
     for problem in sent.overridden:
         print(f"warning: sent despite {problem} (--force)", file=sys.stderr)
-    report = sent.report
-    return _send_summary(args.folder, report, options, resume=_resume_command(args))
+    return _send_summary(args.folder, sent.report, options, resume=resume)
 
 
 def _send_summary(folder: Path, report, options, resume: str) -> int:
@@ -475,7 +508,8 @@ def _run(args) -> int:
     settings = _settings(args)
     paths, options, today = _compose_args(args)
     retry = SendOptions(retry_failed=args.retry_failed, retry_unknown=args.retry_unknown)
-    outcome = run_for_cron(paths, settings, options, today, send=args.send, retry=retry)
+    with _resumable("the same `weekly run --send` command: it sends this week's issue to those still pending"):
+        outcome = run_for_cron(paths, settings, options, today, send=args.send, retry=retry)
     status = _summary(outcome.composed)
     if outcome.report is not None:
         folder = outcome.folder

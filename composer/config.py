@@ -220,7 +220,12 @@ def _read_secrets(secrets_dir: Path) -> dict:
         node = values
         for key in key_path[:-1]:
             node = node.setdefault(key, {})
-        node[key_path[-1]] = path.read_text(encoding="utf-8").strip()
+        try:
+            node[key_path[-1]] = path.read_text(encoding="utf-8").strip()
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"{path}: a secret file must be UTF-8 text (byte {err.start} is not)") from err
+        except OSError as err:
+            raise ConfigError(f"{path}: cannot read the secret: {err.strerror or err}") from err
     return values
 
 

@@ -177,8 +177,9 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
     This week's issue is the newest built here while it is current, else the next one (issues.next_issue,
     this_week). It is sent only if it passes the gate, which a thin issue (too few new stories) fails;
     otherwise, or when it already went to everybody, WeeklyError says why in one line. An issue already
-    sent is never built again over its files. A lock keeps two runs apart; each run is logged to log.file.
-    `retry` carries --retry-failed and --retry-unknown.
+    sent, even in part, is never built again over its files: a run that was stopped resumes, sending to
+    those still pending. A lock keeps two runs apart; each run is logged to log.file. `retry` carries
+    --retry-failed and --retry-unknown.
     """
     from composer.deliver.ledger import Ledger
     from composer.deliver.send import SendOptions as Options
@@ -199,20 +200,23 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
             counts = ledger.counts(str(slot.number))
         finally:
             ledger.close()
-        sent_before = counts[State.SENT] + counts[State.UNKNOWN]
-        if sent_before and not (retry and (retry.retry_failed or retry.retry_unknown) and send):
-            reason = (f"#{slot.number} was already sent ({counts[State.SENT]} sent, {counts[State.UNKNOWN]} unknown, "
-                      f"{counts[State.PENDING]} pending); the next issue is due from "
-                      f"{_day(slot.week_start + WEEK + DUE)}")
-            if counts[State.PENDING] and send:
-                reason += f"; to send the pending ones: weekly send {archive.folder(slot.number).path} --yes"
-            log.info("%s", reason)
-            raise WeeklyError(reason)
-        composed = _compose(ingested, slot, archive, settings, options)
-        composed = composed.model_copy(update={"written": tuple(render_to_dir(composed.draft, None, settings))})
         built = archive.folder(slot.number)
-        log.info("built #%s (%s) from %s items into %s", slot.number, composed.draft.date_range,
-                 composed.item_count, built.path)
+        retrying = bool(retry and (retry.retry_failed or retry.retry_unknown))
+        if counts[State.SENT] + counts[State.UNKNOWN]:
+            # Sent (maybe in part) already: never built again over what readers got; only the rest goes out.
+            if not (send and (counts[State.PENDING] or retrying)):
+                reason = (f"#{slot.number} was already sent ({counts[State.SENT]} sent, {counts[State.UNKNOWN]} "
+                          f"unknown, {counts[State.FAILED]} failed); the next issue is due from "
+                          f"{_day(slot.week_start + WEEK + DUE)}")
+                log.info("%s", reason)
+                raise WeeklyError(reason)
+            composed = Composed(draft=built.draft, problems=ingested.problems, item_count=len(ingested.items))
+            log.info("resuming #%s in %s: %s still pending", slot.number, built.path, counts[State.PENDING])
+        else:
+            composed = _compose(ingested, slot, archive, settings, options)
+            composed = composed.model_copy(update={"written": tuple(render_to_dir(composed.draft, None, settings))})
+            log.info("built #%s (%s) from %s items into %s", slot.number, composed.draft.date_range,
+                     composed.item_count, built.path)
         if not send:
             return CronOutcome(composed=composed, folder=built.path)
         problems = gate(built, settings)

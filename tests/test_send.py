@@ -434,3 +434,23 @@ def test_a_short_signing_key_is_refused(tmp_path):
     """A signing key under 32 bytes is a settings error that says how to make a good one."""
     with pytest.raises(ValidationError, match="at least 32 bytes"):
         Settings(signing_key="short-key")
+
+
+def test_a_ledger_deleted_mid_send_stops_it_with_a_warning(issue, tmp_path):
+    """The ledger file removed while sending: the run stops at the next commit and says its records are lost."""
+    subscribers = write_list(tmp_path / "list.csv", 100)
+    ledger_path = tmp_path / "ledger.sqlite3"
+    with Server() as server:
+        server.recorder.delay = 0.01
+
+        def delete_after_10() -> None:
+            while len(server.recorder.messages) < 10:
+                time.sleep(0.005)
+            ledger_path.unlink()
+
+        deleter = threading.Thread(target=delete_after_10)
+        deleter.start()
+        report = finishes(60, lambda: send(issue, settings_for(server, tmp_path), list_file=subscribers))
+        deleter.join()
+    assert report.stopped and "deleted or replaced while sending" in report.stopped
+    assert len(server.recorder.messages) < 100

@@ -165,3 +165,70 @@ def test_send_refuses_an_issue_that_fails_the_gate_unless_forced(issue, tmp_path
     assert forced.returncode == 0, forced.stderr
     assert "warning: sent despite" in forced.stderr and len(server.recorder.messages) == 3
     assert "despite 1 problem(s) (--force)" in (tmp_path / "weekly.log").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("email,name\nreader@example.org,Zoë\n".encode("utf-16"), "the list is UTF-16, not UTF-8: save it as UTF-8"),
+    ("email,name\nreader@example.org,Zoë\n".encode("cp1252"), "list.csv:2: the list is not UTF-8 (it looks like Latin-1"),
+    (b"email;name\nreader@example.org;Zoe\n", "its columns seem to be separated by semicolons"),
+])
+def test_a_list_in_another_shape_is_one_clear_error(issue, tmp_path, content, expected):
+    """UTF-16, Latin-1 and semicolon lists: one line naming the file and what to do, exit 1, nothing sent."""
+    subscribers = tmp_path / "list.csv"
+    subscribers.write_bytes(content)
+    with Server() as server:
+        done = run_weekly("send", str(issue), "--list", str(subscribers), "--yes", env=env_for(server, tmp_path))
+    assert done.returncode == 1 and expected in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert server.recorder.messages == []
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["send", "{issue}", "--limit", "-1"], "--limit must be 1 or more, not -1"),
+    (["preview", "{issue}", "--port", "70000"], "--port must be between 0 and 65535"),
+])
+def test_out_of_range_options_are_one_clear_error(issue, tmp_path, args, expected):
+    """Numbers that parse but make no sense: one line, exit 1, no traceback."""
+    done = run_weekly(*[arg.format(issue=issue) for arg in args], env=env_for(None, tmp_path))
+    assert done.returncode == 1 and done.stderr == f"error: {expected}" + done.stderr.split(expected, 1)[1]
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_settings_errors_are_one_line(tmp_path):
+    """RADAR_SIZE=13 and a secret file that is not UTF-8: one line naming the setting or file, exit 1."""
+    too_big = run_weekly("build", env={**os.environ, "WEEKLY_ISSUE__RADAR_SIZE": "13"})
+    assert too_big.returncode == 1 and too_big.stderr.startswith("error: setting issue.radar_size")
+    assert too_big.stderr.count("\n") == 1
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "smtp__password").write_bytes(b"\xff\xfe\x00broken")
+    bad_secret = run_weekly("--secrets-dir", str(secrets), "config")
+    assert bad_secret.returncode == 1 and bad_secret.stderr.startswith(f"error: {secrets / 'smtp__password'}: ")
+    assert bad_secret.stderr.count("\n") == 1
+
+
+def test_sigterm_mid_send_prints_the_resume_command_and_the_resume_sends_once(issue, tmp_path):
+    """SIGTERM while sending 200: exit 130 with the resume command in one line; resuming finishes the list
+    and nobody gets two copies."""
+    subscribers = write_list(tmp_path / "list.csv", 200)
+    with Server() as server:
+        server.recorder.delay = 0.01
+        env = env_for(server, tmp_path)
+        command = [sys.executable, "-m", "composer", "send", str(issue), "--list", str(subscribers), "--yes"]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while len(server.recorder.messages) < 30 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr
+        assert stderr.strip().splitlines()[-1] == (f"error: interrupted; nothing more is sent. Resume with: weekly send "
+                                                   f"{issue} --list {subscribers} --yes")
+        assert "Traceback" not in stderr
+        resumed = run_weekly("send", str(issue), "--list", str(subscribers), "--yes", env=env)
+    received = server.recorder.received()
+    assert set(received.values()) == {1}, "somebody got the issue twice"
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    counts = ledger.counts("210")
+    ledger.close()
+    assert counts["sent"] + counts["unknown"] == 200 and counts["pending"] == 0
+    assert resumed.returncode == (1 if counts["unknown"] else 0), resumed.stderr  # unknowns are reported

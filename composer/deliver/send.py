@@ -170,14 +170,16 @@ def _run(ledger: Ledger, issue: str, template: MessageTemplate, key: bytes, mail
         done=done,
     )
     jobs = (Job(row.rowid, row.address, row.name) for row in itertools.islice(ledger.pending(issue), limit))
+    stopped: Exception | None = None
     try:
         asyncio.run(deliver(jobs, _message_for(template, key, mail, issue), _envelope(mail), mail.smtp,
                             _password(mail), callbacks))
     except (SendStopped, LedgerError) as stop:
-        commits.flush()
-        return _Run(sent=settled["sent"], stopped=str(commits.failure or stop))
-    commits.flush()
-    return _Run(sent=settled["sent"], stopped=str(commits.failure) if commits.failure else None)
+        stopped = stop
+    finally:
+        commits.flush()  # the results already in, even when Ctrl-C or SIGTERM ends the run
+    failure = commits.failure or stopped
+    return _Run(sent=settled["sent"], stopped=str(failure) if failure else None)
 
 
 def _rowid(job: Job) -> int:
@@ -221,8 +223,8 @@ class _GroupCommit:
         except LedgerError as err:
             self.failure = self.failure or err
         for committed in waiting:
-            if committed.done():
-                continue
+            if committed.done() or committed.get_loop().is_closed():
+                continue  # after an interrupt: nobody waits any more
             if self.failure:
                 committed.set_exception(self.failure)
             else:

@@ -5,6 +5,7 @@ unique key; here each row is validated and a bad one reported with its line numb
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 from collections.abc import Iterator
@@ -33,15 +34,23 @@ def valid_address(address: str) -> bool:
 
 
 def read_subscribers(path: Path) -> Iterator[Subscriber | Problem]:
-    """A Subscriber for each good row and a Problem naming the line for each bad one, in file order."""
+    """A Subscriber for each good row and a Problem naming the line for each bad one, in file order.
+
+    The whole file is checked to be UTF-8 first, so a list in another encoding is refused before any of
+    it reaches the ledger, with the encoding it seems to be in and how to convert it.
+    """
     try:
+        _check_utf8(path)
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as err:
         raise WeeklyError(f"{path}: cannot read the list: {err.strerror or err}") from err
     with handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or "email" not in [name.strip().lower() for name in reader.fieldnames]:
-            raise WeeklyError(f"{path}: the first line must name the columns, one of them `email`")
+            header = ",".join(reader.fieldnames or [])
+            hint = next((f"; its columns seem to be separated by {name}: save it with commas"
+                         for mark, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if mark in header), "")
+            raise WeeklyError(f"{path}: the first line must name the columns, one of them `email`{hint}")
         columns = {name: name.strip().lower() for name in reader.fieldnames}
         try:
             for row in reader:
@@ -60,3 +69,31 @@ def read_subscribers(path: Path) -> Iterator[Subscriber | Problem]:
 
 def _bad(path: Path, line: int, message: str) -> Problem:
     return Problem(level="error", path=str(path), line=line, message=message)
+
+
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+         (b"\xfe\xff", "UTF-16"))
+
+
+def _check_utf8(path: Path) -> None:
+    """WeeklyError naming the line and the likely encoding unless the whole file is UTF-8 (read in chunks)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as raw:
+        start = raw.read(4)
+        encoding = next((name for bom, name in _BOMS if start.startswith(bom)), None)
+        if encoding is None and len(start) >= 2 and (start[0] == 0 or start[1] == 0):
+            encoding = "UTF-16"  # ASCII text in UTF-16 without a byte order mark
+        if encoding:
+            raise WeeklyError(f"{path}: the list is {encoding}, not UTF-8: save it as UTF-8 "
+                              f"(e.g. `iconv -f {encoding} -t UTF-8 {path} > list.csv`)")
+        chunk = start
+        while chunk:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as err:
+                line += chunk.count(b"\n", 0, err.start)
+                raise WeeklyError(f"{path}:{line}: the list is not UTF-8 (it looks like Latin-1 or Windows-1252): "
+                                  f"save it as UTF-8 (e.g. `iconv -f CP1252 -t UTF-8 {path} > list.csv`)") from err
+            line += chunk.count(b"\n")
+            chunk = raw.read(1 << 20)
