@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
 import ssl
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -73,9 +75,33 @@ class _Attempt(NamedTuple):
 
 async def deliver(jobs: Iterable[Job], message_for: Callable[[Job], bytes], envelope_sender: str,
                   settings: SmtpSettings, password: str | None, callbacks: Callbacks) -> None:
-    """Send every job over a pool of `settings.connections` connections; raises SendStopped to stop early."""
+    """Send every job over a pool of `settings.connections` connections; raises SendStopped to stop early.
+
+    Ctrl-C and SIGTERM stop it the same way, from the event loop rather than wherever the signal lands:
+    no new message starts, those on their way finish and are recorded, then SendStopped says so.
+    """
     pool = _Pool(message_for, envelope_sender, settings, password, callbacks)
-    await pool.run(jobs)
+    with _signals_stop(pool):
+        await pool.run(jobs)
+
+
+@contextmanager
+def _signals_stop(pool: _Pool) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    installed = []
+    for sig in previous:
+        try:
+            loop.add_signal_handler(sig, pool.interrupt, sig)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (tests): the caller's handling stays
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, previous[sig])
 
 
 class _Pool:
@@ -124,6 +150,10 @@ class _Pool:
                 worker.cancel()
         if self.stopped:
             raise self.stopped
+
+    def interrupt(self, sig: int) -> None:
+        self._stop(SendStopped(f"stopped by {signal.Signals(sig).name}; the messages on their way were finished "
+                               "and recorded"))
 
     def _stop(self, reason: SendStopped) -> None:
         """No new message starts; those on their way finish, then the run ends."""
