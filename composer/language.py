@@ -18,9 +18,13 @@ CLOSING = "\"'’”)]"
 
 
 def ends_sentence(text: str) -> bool:
-    """True when `text` ends like a sentence: a full stop, ! ? or …, perhaps inside a closing quote."""
-    return text.rstrip().rstrip(CLOSING)[-1:] in tuple(SENTENCE_END)
+    """True when `text` ends like a sentence: a full stop, ! ? or …, perhaps inside a closing quote or
+    followed by an emoji ("Good morning! 🍏")."""
+    return _TRAILING_SYMBOLS.sub("", text).rstrip(CLOSING)[-1:] in tuple(SENTENCE_END)
 
+
+# Emoji, flags and their joiners and variation selectors, with the spaces between them.
+_TRAILING_SYMBOLS = re.compile(r"[\s\u200d\ufe0f\u2600-\u27bf\U0001f000-\U0001faff]*$")
 
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st mt vs etc e.g i.e cf al inc ltd co corp plc llc no nos vol gen gov sen "

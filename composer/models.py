@@ -40,6 +40,7 @@ class Item(Contract):
     source: str = Field(description="The file the item was read from.")
     position: int = Field(0, ge=0, description="0-based index of the item within its file.")
     line: int | None = Field(None, ge=1, description="Line of the file where the item starts.")
+    truncated: bool = Field(False, description="The source cut the text short (an excerpt, a '…').")
 
 
 class PastEntry(Contract):

@@ -10,8 +10,10 @@ no inputs, is fatal for that path alone.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from composer.ingest._tidy import tidy
 from composer.ingest.feed import parse_feed
 from composer.ingest.jsonitems import parse_json
 from composer.ingest.text import parse_text
@@ -77,20 +79,53 @@ def _read_file(path: Path, max_bytes: int) -> tuple[list[Item], list[PastIssue],
         return [], [], [Problem(level="error", path=source, message=f"cannot read: {err.strerror or err}")]
     if not data.strip():
         return [], [], [Problem(level="error", path=source, message="empty file")]
+    try:
+        data = _as_utf8(data)
+    except UnicodeDecodeError as err:
+        return [], [], [Problem(level="error", path=source, message=f"not valid {err.encoding}: {err.reason}")]
     if b"\x00" in data[:_SNIFF_BYTES]:
         return [], [], [Problem(level="error", path=source, message="binary file, not text: skipped")]
     kind = _FORMATS.get(path.suffix.lower()) or _sniff(data)
     if kind == "feed":
         items, problems = parse_feed(data, source)
-        return items, [], problems
-    text, problems = _decode(data, source)
-    if kind == "text":
-        items, past, text_problems = parse_text(text, source)
+        past: list[PastIssue] = []
     else:
-        items, past, text_problems = parse_json(text, source, json_lines=kind == "jsonl")
-    if not items and not past and not text_problems:
-        text_problems.append(Problem(level="warning", path=source, message="no articles found"))
-    return items, past, problems + text_problems
+        text, problems = _decode(data, source)
+        if kind == "text":
+            items, past, text_problems = parse_text(text, source)
+        else:
+            items, past, text_problems = parse_json(text, source, json_lines=kind == "jsonl")
+        problems += text_problems
+        if not items and not past and not text_problems:
+            problems.append(Problem(level="warning", path=source, message="no articles found"))
+    items, tidy_problems = tidy(items, source)
+    return items, past, problems + tidy_problems
+
+
+# UTF-16 and UTF-32, by byte order mark or, without one, by how "<?" or "{" or "[" or a letter looks in them
+# (XML 1.0, appendix F). UTF-8 (with or without its mark) needs nothing.
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
+         (b"\xfe\xff", "utf-16-be"))
+_XML_DECLARED = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']+(["'])""")
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """`data` as UTF-8: UTF-16 and UTF-32 are decoded (a feed's XML declaration then says utf-8)."""
+    encoding, skip = next(((name, len(bom)) for bom, name in _BOMS if data.startswith(bom)), (None, 0))
+    if encoding is None and len(data) >= 4:
+        head = data[:4]
+        if head[:3] == b"\x00\x00\x00" and head[3]:
+            encoding = "utf-32-be"
+        elif head[0] and head[1:] == b"\x00\x00\x00":
+            encoding = "utf-32-le"
+        elif head[0] == 0 and head[1] and head[2] == 0:
+            encoding = "utf-16-be"
+        elif head[0] and head[1] == 0 and head[2] and head[3] == 0:
+            encoding = "utf-16-le"
+    if encoding is None:
+        return data
+    utf8 = data[skip:].decode(encoding).encode("utf-8")
+    return _XML_DECLARED.sub(rb"\1utf-8\2", utf8)
 
 
 def _sniff(data: bytes) -> str:

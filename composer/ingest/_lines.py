@@ -58,7 +58,8 @@ def tag_line_tags(line: str) -> list[str] | None:
 def body(paragraphs: list[str]) -> tuple[list[str], list[str]]:
     """The body paragraphs of one article, cut at its first trailer, and the tags of its tag lines.
 
-    For sources that already separate articles (feeds, JSON); captions and other short lines go.
+    For sources whose structure already says what is a paragraph (feeds, JSON): every paragraph is kept,
+    short or without a final stop; only trailers and tag lines go.
     """
     kept: list[str] = []
     tags: list[str] = []
@@ -71,6 +72,12 @@ def body(paragraphs: list[str]) -> tuple[list[str], list[str]]:
         line_tags = tag_line_tags(line)
         if line_tags:
             tags.extend(line_tags)
-        elif not is_short_line(line):
+        else:
             kept.append(line)
     return kept, tags
+
+
+def with_final_stop(paragraph: str) -> str:
+    """A description that stops without punctuation ("…across sectors") ended with a full stop, so it
+    reads, and is taken, as a sentence; anything ending otherwise is left as it is."""
+    return f"{paragraph}." if paragraph[-1:].isalnum() and len(paragraph.split()) >= 4 else paragraph

@@ -1,11 +1,21 @@
-"""RSS 2.0 and Atom feeds, WordPress ones included (content:encoded, categories, media images)."""
+"""RSS 2.0 and Atom feeds, WordPress and FeedBurner ones included, parsed from bytes (never fetched).
+
+For each entry: the article is the richest of its texts (content:encoded, Atom content, description),
+never one that is only an image's caption (HuffPost puts the caption where the body should be); body
+text is decided by the HTML's structure; boilerplate and a cut-off last sentence are removed; the URL
+is the article's own (FeedBurner's origLink, a redirector's target), without tracking, and relative
+links and images are resolved against the entry.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
 
-from composer.ingest._html import html_paragraphs
-from composer.ingest._lines import body, clean
+from composer.ingest._boilerplate import article_text
+from composer.ingest._html import Body, Image, read_html
+from composer.ingest._lines import body, clean, with_final_stop
+from composer.ingest._urls import clean_url
 from composer.models import Item, ItemKind, Problem, content_id
 
 # Category names WordPress sites use for posts that are not news.
@@ -13,7 +23,7 @@ _KIND_BY_CATEGORY: dict[str, ItemKind] = {"event": "event", "events": "event", "
 
 
 def parse_feed(data: bytes, source: str) -> tuple[list[Item], list[Problem]]:
-    """The entries of one feed document as items; it is parsed from bytes, never fetched."""
+    """The entries of one feed document as items."""
     import feedparser  # deferred: it costs a tenth of a second at start-up
 
     parsed = feedparser.parse(data)
@@ -22,42 +32,64 @@ def parse_feed(data: bytes, source: str) -> tuple[list[Item], list[Problem]]:
             reason = parsed.get("bozo_exception") or "no RSS or Atom root element"
             return [], [Problem(level="error", path=source, message=f"not a valid RSS or Atom feed: {reason}")]
         return [], [Problem(level="warning", path=source, message="feed has no entries")]
+    feed_link = parsed.feed.get("link") or None
     items, problems = [], []
     for position, entry in enumerate(parsed.entries):
-        item = _item(entry, position, source)
+        item = _item(entry, position, source, feed_link)
         if item is None:
-            label = entry.get("title") or entry.get("link") or f"entry {position + 1}"
+            label = clean(entry.get("title") or "") or entry.get("link") or f"entry {position + 1}"
             problems.append(Problem(level="warning", path=source, message=f"{label}: no text, skipped"))
         else:
             items.append(item)
     return items, problems
 
 
-def _item(entry, position: int, source: str) -> Item | None:
-    contents = entry.get("content") or []
-    html = contents[0].get("value", "") if contents else entry.get("summary", "")
-    raw_paragraphs, inline_image = html_paragraphs(html)
-    paragraphs, line_tags = body(raw_paragraphs)
+def _item(entry, position: int, source: str, feed_link: str | None) -> Item | None:
+    link = entry.get("feedburner_origlink") or entry.get("link") or None
+    base = link or feed_link
+    text = _article(entry)
+    kept = article_text(text.paragraphs)
+    paragraphs, line_tags = body(kept.paragraphs)
     if not paragraphs:
         return None
-    title = clean(entry.get("title", "")) or None
-    categories = [clean(tag.get("term") or "") for tag in entry.get("tags", [])]
+    paragraphs = [with_final_stop(text) for text in paragraphs]
+    title = clean(_plain(entry.get("title") or "")) or None
+    categories = [clean(tag.get("term") or "") for tag in entry.get("tags") or []]
     categories = [name for name in categories if name]
     kind = next((_KIND_BY_CATEGORY[c.lower()] for c in categories if c.lower() in _KIND_BY_CATEGORY), "news")
-    image_url, image_alt = _image(entry, inline_image)
+    image = _image(entry, text.images, base)
     return Item(
         id=content_id(title, paragraphs),
         title=title,
         paragraphs=tuple(paragraphs),
         kind=kind,
-        url=entry.get("link") or None,
+        url=clean_url(link, feed_link),
         published=_published(entry),
         tags=tuple(dict.fromkeys([*categories, *line_tags])),
-        image_url=image_url,
-        image_alt=image_alt,
+        image_url=image.src if image else None,
+        image_alt=image.alt if image else None,
         source=source,
         position=position,
+        truncated=kept.truncated,
     )
+
+
+def _article(entry) -> Body:
+    """The richest of the entry's texts that is not just a caption of its pictures."""
+    texts = [read_html(content.get("value") or "") for content in entry.get("content") or []]
+    texts.append(read_html(entry.get("summary") or ""))
+    captions = {caption.casefold() for text in texts for caption in text.captions}
+    captions |= {clean(media.get("description") or "").casefold() for media in entry.get("media_content") or []}
+    articles = [text for text in texts if " ".join(text.paragraphs).casefold() not in captions] or texts
+    richest = max(articles, key=lambda text: sum(map(len, text.paragraphs)))
+    richest = richest._replace(paragraphs=[text for text in richest.paragraphs if text.casefold() not in captions])
+    # The images may sit in another of the texts (HuffPost's caption text has none; its description has).
+    return richest._replace(images=[image for text in (richest, *texts) for image in text.images])
+
+
+def _plain(title: str) -> str:
+    """A title without the markup some feeds leave in it (Google Alerts' <b>)."""
+    return " ".join(read_html(title).paragraphs) if "<" in title else title
 
 
 def _published(entry) -> datetime | None:
@@ -68,14 +100,24 @@ def _published(entry) -> datetime | None:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
-def _image(entry, inline_image: tuple[str, str | None] | None) -> tuple[str | None, str | None]:
-    """The entry's picture: media:content, media:thumbnail, an image enclosure, else the first <img>."""
-    for media in [*entry.get("media_content", []), *entry.get("media_thumbnail", [])]:
-        if media.get("url") and media.get("medium", "image") == "image":
-            return media["url"], None
-    for link in entry.get("links", []):
-        if link.get("rel") == "enclosure" and link.get("type", "").startswith("image/") and link.get("href"):
-            return link["href"], None
-    if inline_image:
-        return inline_image
-    return None, None
+def _image(entry, inline: list[Image], base: str | None) -> Image | None:
+    """The entry's picture: media:content, media:thumbnail, an image enclosure, else the first <img>;
+    resolved against the entry's link, http(s) only."""
+    candidates = [Image(media.get("url") or "", clean(media.get("description") or "") or None)
+                  for media in [*(entry.get("media_content") or []), *(entry.get("media_thumbnail") or [])]
+                  if media.get("medium", "image") == "image" and (media.get("type") or "image/").startswith("image/")]
+    candidates += [Image(link.get("href") or "", None) for link in entry.get("links") or []
+                   if link.get("rel") == "enclosure" and (link.get("type") or "").startswith("image/")]
+    candidates += inline
+    for image in candidates:
+        url = clean_url(image.src, base)
+        if url:
+            return Image(url, image.alt or _alt_of_same_picture(url, inline))
+    return None
+
+
+def _alt_of_same_picture(url: str, inline: list[Image]) -> str | None:
+    """The alt text of an inline <img> showing the same picture as a media:content one, often through an
+    image CDN that carries the original's address in its own (HuffPost)."""
+    name = unquote(urlsplit(url).path).rsplit("/", 1)[-1]
+    return next((image.alt for image in inline if image.alt and name and name in unquote(unquote(image.src))), None)

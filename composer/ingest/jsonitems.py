@@ -15,7 +15,9 @@ import json
 from pydantic import ValidationError
 
 from composer.errors import invalid_key
+from composer.ingest._boilerplate import article_text
 from composer.ingest._lines import body
+from composer.ingest.jsonfeed import is_json_feed, json_feed_records
 from composer.models import Item, PastIssue, Problem, content_id
 
 
@@ -44,6 +46,8 @@ def _records_json(text: str, source: str) -> tuple[list[tuple[str, int | None, o
         data = json.loads(text)
     except json.JSONDecodeError as err:
         return [], [Problem(level="error", path=source, line=err.lineno, message=f"not valid JSON: {err.msg}")]
+    if is_json_feed(data):
+        return [(f"item {index + 1}", None, record) for index, record in enumerate(json_feed_records(data))], []
     records = data if isinstance(data, list) else [data]
     return [(f"item {index + 1}", None, record) for index, record in enumerate(records)], []
 
@@ -66,7 +70,8 @@ def _item(record: dict, position: int, source: str, line: int | None) -> Item:
     if not isinstance(paragraphs, list) or not all(isinstance(p, str) for p in paragraphs):
         raise TypeError("field 'paragraphs': expected a list of strings" if paragraphs is not None
                         else "field 'paragraphs' is required")
-    kept, tags = body(paragraphs)
+    text = article_text(paragraphs)
+    kept, tags = body(text.paragraphs)
     if not kept:
         raise ValueError("field 'paragraphs' holds no body text")
     title = record.get("title")
@@ -78,6 +83,7 @@ def _item(record: dict, position: int, source: str, line: int | None) -> Item:
         **record,
         "paragraphs": kept,
         "tags": [*record.get("tags", []), *tags] if isinstance(record.get("tags", []), list) else record["tags"],
+        "truncated": text.truncated or record.get("truncated", False),
     }
     return Item.model_validate(values)
 

@@ -1,0 +1,48 @@
+"""Characters that must never reach an email: control characters, lone surrogates, non-characters, and
+line breaks inside a title (a title is one line, in the draft's YAML and in the Subject header)."""
+
+from __future__ import annotations
+
+import re
+
+from composer.models import Item, Problem, content_id
+
+_LINE_BREAKS = re.compile(r"[\t\n\r\v\f\u0085\u2028\u2029]+")
+_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def tidy(items: list[Item], source: str) -> tuple[list[Item], list[Problem]]:
+    """The items with those characters replaced by a space or removed; one warning per file saying how
+    many, and an error for an item left without text."""
+    tidied, problems, changed = [], [], 0
+    for item in items:
+        fixed = _fix(item)
+        if fixed is item:
+            tidied.append(item)
+            continue
+        changed += 1
+        if fixed.paragraphs:
+            tidied.append(fixed)
+        else:
+            problems.append(Problem(level="error", path=source, line=item.line,
+                                    message=f"item {item.position + 1}: no text left once control characters go"))
+    if changed:
+        problems.insert(0, Problem(level="warning", path=source, message=f"{changed} item(s) held control or "
+                                   "invalid characters (removed: they cannot go into an email)"))
+    return tidied, problems
+
+
+def _fix(item: Item) -> Item:
+    title = _one_line(item.title) if item.title else item.title
+    paragraphs = tuple(text for text in map(_one_line, item.paragraphs) if text)
+    tags = tuple(tag for tag in map(_one_line, item.tags) if tag)
+    alt = _one_line(item.image_alt) if item.image_alt else item.image_alt
+    if (title, paragraphs, tags, alt) == (item.title, item.paragraphs, item.tags, item.image_alt):
+        return item
+    identity = {"id": content_id(title, paragraphs)} if paragraphs else {}
+    return item.model_copy(update={"title": title or None, "paragraphs": paragraphs, "tags": tags,
+                                   "image_alt": alt or None, **identity})
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_INVISIBLE.sub("", _LINE_BREAKS.sub(" ", text)).split())
