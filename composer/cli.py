@@ -240,12 +240,19 @@ def _print_items_table(ingested) -> None:
     table.add_column("title", ratio=3)
     table.add_column("¶", justify="right", no_wrap=True)
     table.add_column("tags", ratio=1)
+    dated = sorted(item.published for item in ingested.items if item.published)
     for number, item in enumerate(ingested.items, 1):
         title = item.title or f"[dim](untitled) {item.paragraphs[0][:70]}…[/dim]"
         line = str(item.line or "")
         table.add_row(str(number), Path(item.source).name, line, item.kind, title, str(len(item.paragraphs)),
                       ", ".join(item.tags))
     console.print(table)
+    undated = len(ingested.items) - len(dated)
+    if dated:
+        console.print(f"dates: {len(dated)} dated, from {dated[0].day} {dated[0]:%B %Y} to {dated[-1].day} {dated[-1]:%B %Y}; "
+                      f"{undated} undated")
+    elif ingested.items:
+        console.print(f"dates: all {undated} items are undated")
     for issue in ingested.past_issues:
         console.print(
             f"past issue [bold]DW Weekly #{issue.number}[/bold] – {issue.headline} ({issue.date_range or 'no date'}): "
@@ -289,6 +296,9 @@ def _summary(composed) -> int:
     sections = draft.sections
     print(f"DW Weekly #{draft.number} ({draft.date_range}) from {composed.item_count} items: "
           f"{len(sections.radar)} Radar, {len(sections.reading_corner)} Reading Corner, {len(sections.events)} events")
+    if composed.undated or composed.outside_week:
+        print(f"note: of {composed.item_count} items, {composed.undated} are undated (taken as this week's) and "
+              f"{composed.outside_week} are dated outside {draft.date_range} (left out)", file=sys.stderr)
     for path in composed.written:
         print(f"  {path}")
     return status

@@ -109,6 +109,8 @@ class Selection(Contract):
     radar: tuple[Pick, ...] = ()
     reading_corner: tuple[Pick, ...] = ()
     events: tuple[Pick, ...] = ()
+    undated: int = Field(0, description="Items with no date, counted as the week's.")
+    outside_week: int = Field(0, description="Dated items outside the week, left out.")
 
 
 class Entry(Contract):

@@ -52,6 +52,8 @@ class Composed(BaseModel):
     draft: Draft
     problems: tuple[Problem, ...]
     item_count: int
+    undated: int = 0
+    outside_week: int = 0
     notes: tuple[str, ...] = ()
     written: tuple[Path, ...] = ()
 
@@ -87,7 +89,8 @@ def _compose(ingested: Ingested, slot: IssueSlot, archive: Archive, settings: Se
     )
     selection = curate(ingested, rules)
     draft, notes = summarise(selection, style_for(settings.issue, taxonomy), _llm(settings))
-    return Composed(draft=draft, problems=ingested.problems, item_count=len(ingested.items), notes=notes)
+    return Composed(draft=draft, problems=ingested.problems, item_count=len(ingested.items), notes=notes,
+                    undated=selection.undated, outside_week=selection.outside_week)
 
 
 def style_for(issue: IssueSettings, taxonomy: Taxonomy) -> Style:

@@ -70,8 +70,8 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
     """The selection for the issue the rules name."""
     week_start = rules.week_start
     week_end = week_start + WEEK
-    items = [item for item in ingested.items
-             if _in_week(item, week_start, week_end) and item.id not in rules.published]
+    unpublished = [item for item in ingested.items if item.id not in rules.published]
+    items = [item for item in unpublished if _in_week(item, week_start, week_end)]
     stories = _stories(items, ingested.past_issues, rules, week_end)
     picked = [story for story in stories if not _matches(story.item, rules.blocks)]
     for story in picked:
@@ -87,6 +87,8 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
         radar=tuple(_diverse([s for s in picked if s.kind == "news"], rules.radar_size, rules.max_per_basket)),
         reading_corner=tuple(_pick(s) for s in picked if s.kind == "blog")[: rules.reading_size],
         events=tuple(upcoming[: rules.events_size]),
+        undated=sum(item.published is None for item in unpublished),
+        outside_week=len(unpublished) - len(items),
     )
 
 

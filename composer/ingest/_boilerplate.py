@@ -33,6 +33,10 @@ _DROP = [re.compile(pattern, re.IGNORECASE) for pattern in (
     r"^.{0,80}\b(?:click|tap) here\.?$",
     r"^to (?:read|see|view) (?:this|the) (?:full )?(?:article|story|post)(?: in full)?\b.{0,60}$",
 )]
+# A byline standing alone: "By Jane Doe and John Roe", "Por Matt Spetalnick e Jason Szep".
+_NAME = r"[A-ZÀ-Þ][\w.'’-]*"
+_BYLINE = re.compile(rf"^(?:[Bb]y|[Pp]or|[Vv]on|[Pp]ar|[Dd]i)\s+{_NAME}(?:\s+{_NAME}){{0,3}}"
+                     rf"(?:(?:,|\s+(?:and|e|y|und|et))\s+{_NAME}(?:\s+{_NAME}){{0,3}})*\s*$")
 # Tails of a paragraph that are not the article: the text before them is kept.
 _TAILS = [re.compile(pattern, re.IGNORECASE) for pattern in (
     r"\s*the post .{1,400} appeared first on .{1,200}$",
@@ -57,7 +61,7 @@ class ArticleText(NamedTuple):
 def is_boilerplate(paragraph: str) -> bool:
     """True for a paragraph that is feed furniture, never the article."""
     text = paragraph.strip()
-    return any(pattern.match(text) for pattern in _DROP)
+    return bool(_BYLINE.match(text)) or any(pattern.match(text) for pattern in _DROP)
 
 
 def article_text(paragraphs: list[str]) -> ArticleText:

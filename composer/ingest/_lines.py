@@ -79,5 +79,9 @@ def body(paragraphs: list[str]) -> tuple[list[str], list[str]]:
 
 def with_final_stop(paragraph: str) -> str:
     """A description that stops without punctuation ("…across sectors") ended with a full stop, so it
-    reads, and is taken, as a sentence; anything ending otherwise is left as it is."""
-    return f"{paragraph}." if paragraph[-1:].isalnum() and len(paragraph.split()) >= 4 else paragraph
+    reads, and is taken, as a sentence. Only prose: six words or more, mostly in lower case, and no
+    separators (a date line "14 May 2025 | 13:00 | Online" stays as it is)."""
+    words = paragraph.split()
+    prose = len(words) >= 6 and sum(word[:1].islower() for word in words) * 2 >= len(words)
+    return f"{paragraph}." if prose and paragraph[-1:].isalnum() and not re.search(r"\s[|·•]\s", paragraph) \
+        else paragraph

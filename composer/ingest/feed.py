@@ -9,6 +9,7 @@ links and images are resolved against the entry.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
@@ -26,7 +27,7 @@ def parse_feed(data: bytes, source: str) -> tuple[list[Item], list[Problem]]:
     """The entries of one feed document as items."""
     import feedparser  # deferred: it costs a tenth of a second at start-up
 
-    parsed = feedparser.parse(data)
+    parsed = feedparser.parse(_xml_safe(data))
     if not parsed.entries:
         if parsed.bozo or not parsed.version:
             reason = parsed.get("bozo_exception") or "no RSS or Atom root element"
@@ -42,6 +43,22 @@ def parse_feed(data: bytes, source: str) -> tuple[list[Item], list[Problem]]:
         else:
             items.append(item)
     return items, problems
+
+
+# Characters XML 1.0 forbids, raw or as references (&#xD800; &#1;): feedparser may crash on them, and they
+# must never reach an email. Tab, line feed and carriage return are allowed.
+_RAW_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CHAR_REFERENCE = re.compile(rb"&#(x[0-9a-fA-F]{1,8}|[0-9]{1,10});")
+
+
+def _xml_safe(data: bytes) -> bytes:
+    def allowed(match: re.Match) -> bytes:
+        ref = match[1].decode()
+        code = int(ref[1:], 16) if ref[0] in "xX" else int(ref)
+        valid = code in (9, 10, 13) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+        return match[0] if valid else b""
+
+    return _CHAR_REFERENCE.sub(allowed, _RAW_CONTROLS.sub(b"", data))
 
 
 def _item(entry, position: int, source: str, feed_link: str | None) -> Item | None:
