@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
+from conftest import run_weekly
 from corpus_metrics import CORPUS, corpus_files, metrics
 
 from composer.ingest import load_items
@@ -122,3 +124,16 @@ def test_json_feed_is_read_as_a_feed():
         items = load_items([CORPUS / name]).items
         assert items and all(item.url and item.url.startswith("http") and item.published for item in items)
         assert all(item.paragraphs for item in items)
+
+
+def test_build_and_items_say_how_many_items_are_undated_or_outside_the_week(tmp_path):
+    """One summary line each: an editor sees at once why an issue is thin."""
+    feeds = [str(CORPUS / "guardian-us-2018.rss"), str(CORPUS / "uol-noticias-undated.rss")]
+    composed = run_weekly("compose", *feeds, "--today", "2018-02-01", "-o", str(tmp_path / "issue.yaml"),
+                          env={**os.environ, "WEEKLY_OUTPUT__DIR": str(tmp_path / "out")})
+    assert composed.returncode == 0, composed.stderr
+    (note,) = [line for line in composed.stderr.splitlines() if line.startswith("note: of ")]
+    assert note == ("note: of 65 items, 10 are undated (taken as this week's) and 1 are dated outside "
+                    "25 January – 1 February 2018 (left out)")
+    listed = run_weekly("items", *feeds)
+    assert "dates: 55 dated, from 8 December 2017 to 31 January 2018; 10 undated" in listed.stdout
