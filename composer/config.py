@@ -239,13 +239,28 @@ class KindCues(Section):
     url_cues: tuple[str, ...] = ()
 
 
+class Relevance(Section):
+    """What makes a story DW Weekly's: about the digital world and about policy, rights, security or the
+    digital economy. Distinct cues count (a title's count twice); a story needs `min_digital` digital cues
+    (or technologies), `min_policy` policy or economy cues, and `min_score` of all together."""
+
+    digital: tuple[str, ...] = ()
+    policy: tuple[str, ...] = ()
+    economy: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = Field((), description="Phrases blanked out first: 'cyber monday' is no cyber cue.")
+    min_digital: int = Field(1, ge=0)
+    min_policy: int = Field(1, ge=0, description="Policy and economy cues together.")
+    min_score: int = Field(3, ge=0)
+
+
 class Taxonomy(Section):
-    """config/topics.toml: the Digital Watch baskets, technologies and kind cues."""
+    """config/topics.toml: the Digital Watch baskets, technologies, kind cues and what is on the beat."""
 
     default_basket: str
     baskets: dict[str, Basket]
     technologies: dict[str, tuple[str, ...]] = {}
     kinds: dict[Literal["blog", "event"], KindCues] = {}
+    relevance: Relevance | None = None  # without it, every story counts as on the beat
 
 
 def bundled(folder: str) -> Path:

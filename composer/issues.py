@@ -23,7 +23,7 @@ from composer.atomic import write_atomic
 from composer.config import BrandSettings
 from composer.draft import DraftError, read_draft, write_draft
 from composer.errors import WeeklyError
-from composer.models import Contract, Draft, PastIssue, RenderedIssue
+from composer.models import Contract, Draft, PastEntry, PastIssue, RenderedIssue
 
 DRAFT = "issue.yaml"
 EMAIL = "index.html"
@@ -158,11 +158,22 @@ class Archive:
         latest = self.latest()
         return next_issue(past_issues, latest.draft if latest else None, today, number, week_start, this_week)
 
-    def published_items(self, before: int) -> frozenset[str]:
-        """The item ids of every entry of the issues built here numbered below `before`."""
-        return frozenset(entry.item_id for folder in self.issues() if folder.number < before
-                         for entry in (*folder.draft.sections.radar, *folder.draft.sections.reading_corner,
-                                       *folder.draft.sections.events) if entry.item_id)
+    def published_items(self, before: int) -> dict[str, int]:
+        """The item id of every entry of the issues built here numbered below `before`, with its issue."""
+        return {entry.item_id: folder.number for folder in reversed(self.issues()) if folder.number < before
+                for entry in (*folder.draft.sections.radar, *folder.draft.sections.reading_corner,
+                              *folder.draft.sections.events) if entry.item_id}
+
+    def as_past_issues(self, before: int) -> tuple[PastIssue, ...]:
+        """The issues built here numbered below `before`, as past issues: what they covered, so a later
+        issue does not tell the same story again (their events are not carried forward)."""
+        return tuple(
+            PastIssue(number=folder.number, headline=folder.draft.headline, week_start=folder.draft.week_start,
+                      week_end=folder.draft.week_end, editorial=folder.draft.editorial,
+                      radar=tuple(PastEntry(teaser=f"{entry.title}. {entry.teaser}") for entry in
+                                  (*folder.draft.sections.radar, *folder.draft.sections.reading_corner)),
+                      source=str(folder.draft_path))
+            for folder in self.issues() if folder.number < before)
 
     def write(self, draft: Draft, rendered: RenderedIssue, sender: str, brand: BrandSettings,
               folder: Path | None = None) -> list[Path]:

@@ -100,6 +100,14 @@ class Pick(Contract):
     when: date | None = Field(None, description="An event's date.")
 
 
+class LeftOut(Contract):
+    """A story the curator did not take, and why: for the editor to pull back with --pin."""
+
+    item_id: str
+    title: str
+    reason: str
+
+
 class Selection(Contract):
     """The stories picked for each section of the next issue, most important first."""
 
@@ -111,6 +119,7 @@ class Selection(Contract):
     events: tuple[Pick, ...] = ()
     undated: int = Field(0, description="Items with no date, counted as the week's.")
     outside_week: int = Field(0, description="Dated items outside the week, left out.")
+    left_out: tuple[LeftOut, ...] = ()
 
 
 class Entry(Contract):
@@ -148,6 +157,10 @@ class Draft(Contract):
     sections: Sections = Sections()
     hero_image: str | None = Field(None, description="An absolute image URL shown under the header.")
     hero_alt: str | None = None
+    editorial_items: dict[str, str] = Field(default_factory=dict,
+                                            description="item_id: title of each story the editorial tells.")
+    left_out: tuple[LeftOut, ...] = Field((), description="Stories not taken, and why (pull one back with --pin).")
+    notes: tuple[str, ...] = Field((), description="Where an LLM answer was not used, and why.")
 
 
 class RenderedIssue(Contract):

@@ -17,25 +17,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from pydantic import Field
 
 from composer.config import Taxonomy
-from composer.curate.classify import TaxonomyPatterns, classify
-from composer.curate.similarity import centrality, cosine, duplicate_groups, tfidf
-from composer.language import first_date
-from composer.models import (
-    Contract,
-    Ingested,
-    Item,
-    PastIssue,
-    Pick,
-    Selection,
-    content_id,
-)
+from composer.curate.classify import TaxonomyPatterns, classify, fit
+from composer.curate.similarity import Vector, centrality, cosine, duplicate_groups, tfidf
+from composer.language import first_date, guess_language
+from composer.models import Contract, Ingested, Item, LeftOut, PastIssue, Pick, Selection, content_id
 
 WEEK = timedelta(days=7)
 _BASKET_DISCOUNT = 0.12
+# An undated story ranks below every dated story of the week of equal merit: it may be old.
+_UNDATED_PENALTY = 0.35
+_TOP_TERMS, _SHARED_TERMS = 12, 4
 
 
 class CurateRules(Contract):
@@ -50,7 +46,10 @@ class CurateRules(Contract):
     covered_threshold: float = Field(0.18, gt=0, le=1, description="Cosine with a past issue's text that means covered.")
     pins: tuple[str, ...] = Field((), description="Item ids (or their first characters) or title words to include first.")
     blocks: tuple[str, ...] = Field((), description="Item ids (or their first characters) or title words to leave out.")
-    published: frozenset[str] = Field(frozenset(), description="Ids of items earlier issues published: left out.")
+    published: dict[str, int] = Field(default_factory=dict,
+                                      description="Ids of items earlier issues published, with the issue number.")
+    languages: tuple[str, ...] = Field(("en",), description="Languages the issue takes; other ones are left out.")
+    undated: Literal["rank_below", "leave_out"] = Field("rank_below", description="What to do with undated items.")
     issue_number: int = Field(ge=1)
     week_start: date
 
@@ -67,13 +66,26 @@ class _Story:
 
 
 def curate(ingested: Ingested, rules: CurateRules) -> Selection:
-    """The selection for the issue the rules name."""
+    """The selection for the issue the rules name, with what was left out and why."""
     week_start = rules.week_start
     week_end = week_start + WEEK
-    unpublished = [item for item in ingested.items if item.id not in rules.published]
-    items = [item for item in unpublished if _in_week(item, week_start, week_end)]
-    stories = _stories(items, ingested.past_issues, rules, week_end)
-    picked = [story for story in stories if not _matches(story.item, rules.blocks)]
+    left_out: list[LeftOut] = []
+    patterns = TaxonomyPatterns(rules.taxonomy)
+    unpublished = []
+    for item in ingested.items:
+        reason = _reason_to_leave(item, rules, patterns, week_start, week_end)
+        if reason and not _matches(item, rules.pins):
+            left_out.append(_left(item, reason))
+        else:
+            unpublished.append(item)
+    items = unpublished
+    stories = _stories(items, ingested.past_issues, rules, week_end, patterns, left_out)
+    picked = []
+    for story in stories:
+        if _matches(story.item, rules.blocks):
+            left_out.append(_left(story.item, "blocked by the editor (--block)"))
+        else:
+            picked.append(story)
     for story in picked:
         story.pinned = _matches(story.item, rules.pins)
     picked.sort(key=lambda story: (not story.pinned, -story.score, story.item.id))
@@ -87,30 +99,60 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
         radar=tuple(_diverse([s for s in picked if s.kind == "news"], rules.radar_size, rules.max_per_basket)),
         reading_corner=tuple(_pick(s) for s in picked if s.kind == "blog")[: rules.reading_size],
         events=tuple(upcoming[: rules.events_size]),
-        undated=sum(item.published is None for item in unpublished),
-        outside_week=len(unpublished) - len(items),
+        undated=sum(item.published is None for item in ingested.items),
+        outside_week=sum(reason.reason.startswith("outside the week") for reason in left_out),
+        left_out=tuple(left_out),
     )
+
+
+def _reason_to_leave(item: Item, rules: CurateRules, patterns: TaxonomyPatterns, start: date, end: date) -> str | None:
+    """Why `item` cannot be in this issue, before stories are formed (None: it may)."""
+    if item.id in rules.published:
+        return f"published in #{rules.published[item.id]}"
+    if not _in_week(item, start, end):
+        return f"outside the week (dated {item.published:%Y-%m-%d})" if item.published else "outside the week"
+    if item.published is None and item.kind != "event" and rules.undated == "leave_out":
+        return "undated (issue.undated is leave_out)"
+    language = guess_language(" ".join(item.paragraphs)) or guess_language(f"{item.title or ''} {item.paragraphs[0]}")
+    if language and language not in rules.languages:
+        return f"other language ({language})"
+    fitness = fit(item, patterns)
+    if not fitness.on_beat:
+        return fitness.reason()
+    return None
+
+
+def _left(item: Item, reason: str) -> LeftOut:
+    return LeftOut(item_id=item.id, title=(item.title or item.paragraphs[0])[:120], reason=reason)
 
 
 def _in_week(item: Item, start: date, end: date) -> bool:
     return item.published is None or item.kind == "event" or start <= item.published.date() <= end
 
 
-def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: CurateRules, week_end: date) -> list[_Story]:
+def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: CurateRules, week_end: date,
+             patterns: TaxonomyPatterns, left_out: list[LeftOut]) -> list[_Story]:
+    """The week's stories (each the richest version of its duplicates), ranked; the duplicates and the
+    stories a past issue covered go to `left_out`."""
     past_texts = [text for issue in past_issues for text in _past_texts(issue)]
     texts = [_text(item) for item in items]
     lengths = [len(text) for text in texts]
     vectors = tfidf(texts + past_texts)
     item_vectors, past_vectors = vectors[: len(items)], vectors[len(items) :]
+    past_numbers = [issue.number for issue in past_issues for _ in _past_texts(issue)]
     central = centrality(item_vectors)
     top_central = max(central, default=0.0) or 1.0
-    patterns = TaxonomyPatterns(rules.taxonomy)
     stories = []
     for group in duplicate_groups(item_vectors, rules.duplicate_threshold):
         richest = max(group, key=lambda index: (lengths[index], -index))
-        if any(cosine(item_vectors[richest], past) >= rules.covered_threshold for past in past_vectors):
-            continue
         item = items[richest]
+        left_out.extend(_left(items[index], f"duplicate of {item.id[:8]} ({(item.title or '')[:60]})")
+                        for index in group if index != richest)
+        covered = next((number for past, number in zip(past_vectors, past_numbers, strict=True)
+                        if _same_story(item_vectors[richest], past, rules.covered_threshold)), None)
+        if covered is not None and not _matches(item, rules.pins):
+            left_out.append(_left(item, f"covered by #{covered}"))
+            continue
         topic, technologies, kind = classify(item, patterns)
         sources = len({items[index].url or items[index].source for index in group})
         story = _Story(item, topic, technologies, kind, sources)
@@ -119,9 +161,19 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
             + 0.2 * min(1.0, (sources - 1) / 3)
             + 0.15 * _recency(item, week_end)
             + 0.1 * min(1.0, math.log1p(lengths[richest]) / math.log1p(4000))
+            - (_UNDATED_PENALTY if item.published is None and item.kind != "event" else 0.0)
         )
         stories.append(story)
     return stories
+
+
+def _same_story(item: Vector, past: Vector, threshold: float) -> bool:
+    """Covered: similar overall, and sharing several of the story's most distinctive terms (a shared
+    "EU" and "fines" alone made an unrelated story look covered at cosine 0.21)."""
+    if cosine(item, past) < threshold:
+        return False
+    top = sorted(item, key=item.__getitem__, reverse=True)[:_TOP_TERMS]
+    return sum(term in past for term in top) >= _SHARED_TERMS
 
 
 def _diverse(stories: list[_Story], size: int, max_per_basket: int) -> list[Pick]:

@@ -1,13 +1,16 @@
-"""File a story: its Digital Watch basket, the technologies it touches, and its kind."""
+"""File a story: its Digital Watch basket, the technologies it touches, its kind, and whether it is on
+the DW Weekly beat at all."""
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from composer.config import Taxonomy
 from composer.models import Item, ItemKind
 
 _TITLE_WEIGHT = 3
+_LEAD_PARAGRAPHS = 3  # what a story is about is in its title and lead
 
 
 def classify(item: Item, patterns: TaxonomyPatterns) -> tuple[str, tuple[str, ...], ItemKind]:
@@ -23,6 +26,37 @@ def classify(item: Item, patterns: TaxonomyPatterns) -> tuple[str, tuple[str, ..
     text = f"{title} {body}"
     technologies = tuple(name for name, pattern in patterns.technologies.items() if pattern.search(text))
     return basket, technologies, _kind(item, text, patterns)
+
+
+class Fit(NamedTuple):
+    """How well a story fits the beat: distinct digital and policy-or-economy cues (title ones twice)."""
+
+    digital: int
+    policy: int
+    on_beat: bool
+
+    def reason(self) -> str:
+        return f"off-topic ({self.digital} digital and {self.policy} policy cues)"
+
+
+def fit(item: Item, patterns: TaxonomyPatterns) -> Fit:
+    """Whether `item` is about the digital world and its policy (always True without a [relevance] table)."""
+    if patterns.relevance is None:
+        return Fit(0, 0, True)
+    title = (item.title or "").lower()
+    body = " ".join(item.paragraphs[:_LEAD_PARAGRAPHS]).lower()
+    if patterns.ignore:
+        title, body = patterns.ignore.sub(" ", title), patterns.ignore.sub(" ", body)
+    digital = _distinct(patterns.digital, title, body)
+    policy = _distinct(patterns.policy, title, body)
+    rules = patterns.relevance
+    on_beat = digital >= rules.min_digital and policy >= rules.min_policy and digital + policy >= rules.min_score
+    return Fit(digital, policy, on_beat)
+
+
+def _distinct(pattern: re.Pattern, title: str, body: str) -> int:
+    in_title = set(pattern.findall(title))
+    return 2 * len(in_title) + len(set(pattern.findall(body)) - in_title)
 
 
 def _kind(item: Item, text: str, patterns) -> ItemKind:
@@ -42,6 +76,12 @@ class TaxonomyPatterns:
         self.default_basket = taxonomy.default_basket
         self.baskets = {name: _alternation(basket.cues) for name, basket in taxonomy.baskets.items()}
         self.technologies = {name: _alternation(cues) for name, cues in taxonomy.technologies.items()}
+        self.relevance = taxonomy.relevance
+        technology_cues = tuple(cue for cues in taxonomy.technologies.values() for cue in cues)
+        relevance = taxonomy.relevance
+        self.digital = _alternation((*relevance.digital, *technology_cues)) if relevance else None
+        self.policy = _alternation((*relevance.policy, *relevance.economy)) if relevance else None
+        self.ignore = _alternation(relevance.ignore) if relevance and relevance.ignore else None
         self.kinds = {
             kind: (_alternation(cues.cues) if cues.cues else None, tuple(c.lower() for c in cues.url_cues))
             for kind, cues in taxonomy.kinds.items()
