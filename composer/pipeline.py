@@ -95,8 +95,11 @@ def _compose(ingested: Ingested, slot: IssueSlot, archive: Archive, settings: Se
 
 def style_for(issue: IssueSettings, taxonomy: Taxonomy) -> Style:
     """The fixed words of an issue: greeting, pointer and sign-off from settings, themes from topics.toml."""
+    phrases = (*(cue for basket in taxonomy.baskets.values() for cue in basket.cues),
+               *(cue for cues in taxonomy.technologies.values() for cue in cues))
     return Style(greeting=issue.greeting, pointer=issue.pointer, signoff=issue.signoff,
-                 themes={name: basket.theme for name, basket in taxonomy.baskets.items()})
+                 themes={name: basket.theme for name, basket in taxonomy.baskets.items()},
+                 phrases=tuple(dict.fromkeys(phrases)))
 
 
 def _llm(settings: Settings) -> OpenAIChat | None:

@@ -106,23 +106,32 @@ def test_untitled_items_get_headlines_not_chopped_sentences(draft, items_by_id):
         assert not lead.startswith(entry.title), "a headline, not the lead sentence cut short"
 
 
-def test_editorial_greets_walks_through_radar_points_and_signs(draft):
-    """Greeting, 3-6 paragraphs that name Radar entries, then the pointer; DW Team signs."""
+def test_editorial_tells_the_week_without_repeating_the_radar(draft):
+    """Greeting, an opening that names the theme, 3-6 paragraphs telling the Radar stories in sentences that
+    are not their teasers or titles, the blog, then the pointer; DW Team signs."""
     assert draft.greeting == "Dear readers,"
     assert draft.signoff == "DW Team"
     *paragraphs, pointer = draft.editorial
     assert pointer == POINTER
     assert 3 <= len(paragraphs) <= 6
-    titles = [entry.title for entry in draft.sections.radar]
-    radar_paragraphs = [p for p in paragraphs if not p.startswith("To finish, the blog")]
-    assert all(any(title in paragraph for title in titles) for paragraph in radar_paragraphs)
-    assert any(p.startswith(("Meanwhile", "Elsewhere", "Last but not least")) for p in paragraphs)
+    theme = draft.headline.partition(": ")[0]
+    assert paragraphs[0].startswith(f"{theme} set the tone this week.")
+    assert paragraphs[-1].startswith("To finish, the blog: ")
+    teaser_sentences = {s for e in _entries(draft) for s in split_sentences(e.teaser)}
+    editorial_sentences = {s for p in draft.editorial for s in split_sentences(p)}
+    assert not editorial_sentences & teaser_sentences, "an editorial sentence repeats a teaser"
+    assert not any(entry.title in paragraph for entry in _entries(draft) for paragraph in paragraphs)
+    ids = {entry.item_id for entry in _entries(draft)}
+    assert len(draft.editorial_items) >= 5 and set(draft.editorial_items) <= ids
+    assert any(p.startswith(("On ", "In ", "Turning to")) for p in paragraphs[1:])
 
 
 def test_issue_headline_in_dw_style(draft):
-    """A theme, a colon, then three or four names of the week joined with commas and 'and'."""
+    """A theme, a colon, then 2-4 topic phrases joined with commas and 'and'; at most 80 characters, no
+    number and no lone capital."""
     theme, _, topics = draft.headline.partition(": ")
-    assert theme and topics and " and " in topics and topics.count(",") >= 1
+    assert theme and topics and " and " in topics and len(draft.headline) <= 80
+    assert not re.search(r"\d|\b[A-Z]\b", topics)
 
 
 def test_no_trailer_caption_or_tag_text_anywhere_in_the_draft(composed):

@@ -35,6 +35,13 @@ def _item(title: str, text: str, source: str = "week.txt", published: datetime |
 
 @pytest.fixture(scope="module")
 def taxonomy():
+    """The bundled taxonomy without its relevance bar: these tests are about ranking and merging."""
+    return load_taxonomy().model_copy(update={"relevance": None})
+
+
+@pytest.fixture(scope="module")
+def beat():
+    """The bundled taxonomy as it is, relevance bar included."""
     return load_taxonomy()
 
 
@@ -126,3 +133,59 @@ def test_upcoming_events_from_event_items_and_past_issues(taxonomy):
     assert [(pick.item.title, pick.when) for pick in selection.events] == [
         ("Digital health", date(2025, 5, 12)), ("Webinar on AI governance", date(2025, 5, 20)),
     ]
+
+
+OFF_BEAT = [
+    ("Oscar winners celebrate at the Dolby Theatre", "The actress won best picture honours at the ceremony in "
+     "Los Angeles, where the film's director thanked the cast and the crew of the drama."),
+    ("Arsenal beat Chelsea in the derby", "Arsenal won the London derby 2-1 on Sunday after a late goal from "
+     "the captain, moving three points clear at the top of the league table."),
+    ("The best power meters of the year", "Our buyer's guide compares twelve power meters for cycling, from "
+     "pedals to cranks, with prices, battery life and accuracy in the field."),
+]
+
+
+def test_only_stories_on_the_beat_reach_the_radar_and_the_rest_say_why(beat):
+    """Oscars, football and power meters are left out as off-topic, listed with the reason; a pin brings
+    one back; the policy stories stay."""
+    items = [_item(t, x) for t, x in (*STORIES[:2], *STORIES[6:], *OFF_BEAT)]
+    selection = curate(Ingested(items=tuple(items)), _rules(beat))
+    titles = {pick.item.title for pick in selection.radar}
+    assert not titles & {title for title, _ in OFF_BEAT}
+    reasons = {left.title: left.reason for left in selection.left_out}
+    assert all(reasons[title].startswith("off-topic") for title, _ in OFF_BEAT)
+    pinned = curate(Ingested(items=tuple(items)), _rules(beat, pins=("Arsenal",)))
+    assert "Arsenal beat Chelsea in the derby" in {pick.item.title for pick in pinned.radar}
+
+
+def test_other_languages_and_undated_items(beat):
+    """A German story is left out as another language; undated stories rank below dated ones of the week,
+    or are left out with issue.undated = leave_out."""
+    german = _item("Regierung plant neues Gesetz gegen Hackerangriffe", "Die Bundesregierung will mit dem neuen "
+                   "Gesetz die Abwehr von Hackerangriffen auf Kliniken und Behörden stärken, wie das Ministerium "
+                   "am Montag mitteilte. Das Gesetz soll noch in diesem Jahr in Kraft treten.")
+    dated = [_item(t, x, published=datetime(2025, 4, 28, tzinfo=UTC)) for t, x in STORIES[6:]]
+    undated = [_item(t, x) for t, x in STORIES[:2]]
+    selection = curate(Ingested(items=(german, *undated, *dated)), _rules(beat))
+    assert {left.title: left.reason for left in selection.left_out}[german.title] == "other language (de)"
+    order = [pick.item.published is None for pick in selection.radar]
+    assert order == sorted(order), "an undated story ranks above a dated one"
+    strict = curate(Ingested(items=(german, *undated, *dated)), _rules(beat, undated="leave_out"))
+    assert all(pick.item.published for pick in strict.radar) and strict.undated == 3  # the German story has no date either
+
+
+def test_a_story_sharing_only_common_words_with_a_past_issue_is_not_covered(beat):
+    """'EU fines X' is not covered by a past issue about other EU fines; a retelling of a past story is."""
+    past = PastIssue(number=215, headline="h", source="p.txt", radar=(
+        PastEntry(teaser="The EU fined Apple 500 million euros for steering rules in its App Store under the DMA."),
+        PastEntry(teaser="Google must sell Chrome, the US Justice Department told a judge in Washington."),
+    ))
+    new = _item("EU fines X over blue checkmarks", "The European Commission fined X 120 million euros for its "
+                "deceptive blue checkmarks and for refusing researchers access to data under the DSA.")
+    again = _item("DOJ wants Google to sell Chrome", "The US Justice Department told a judge in Washington that "
+                  "Google must sell Chrome to restore competition in search.")
+    selection = curate(Ingested(items=(new, again, *(_item(t, x) for t, x in STORIES[6:])), past_issues=(past,)),
+                       _rules(beat))
+    titles = {pick.item.title for pick in selection.radar}
+    assert new.title in titles and again.title not in titles
+    assert {left.title: left.reason for left in selection.left_out}[again.title] == "covered by #215"

@@ -14,8 +14,9 @@ from conftest import SEEDS
 from composer.config import Settings
 from composer.pipeline import ComposeOptions, compose
 
-TEASER = "The model wrote this teaser, which adds an angle to the story and ends as a whole sentence should."
-EDITORIAL = "\n\n".join(f"Paragraph {n} of the model's editorial walks through the week with care." for n in range(4))
+TEASER_OPENING = "The model read it:"
+WEATHER = "The weather in Paris was sunny and warm all week, with light winds and clear skies over the river."
+
 
 
 class ChatServer(ThreadingHTTPServer):
@@ -40,12 +41,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(500)
             return
         user = body["messages"][-1]["content"]
+        article = user.split("Article:\n", 1)[-1].split()
         if user.startswith("Write the editorial"):
-            content = EDITORIAL
+            stories = [line.split("] ", 1)[1] for line in user.splitlines() if line.startswith("- [")]
+            content = ("\n\n".join(f"This week {story[:300].rstrip('.')}." for story in stories[:4])
+                       if self.server.mode != "offtopic" else "\n\n".join([WEATHER] * 3))
         elif self.server.mode == "bad":
             content = '{"headline": "", "teaser": "Too short."}'
-        else:
-            content = json.dumps({"headline": "Model headline for an untitled story", "teaser": TEASER})
+        elif self.server.mode == "offtopic":
+            content = json.dumps({"headline": "Sunny weather in Paris", "teaser": WEATHER})
+        else:  # a teaser and a headline in the article's own words, as a model that read it writes them
+            content = json.dumps({"headline": "Model: " + " ".join(article[:6]).rstrip(".,;:"),
+                                  "teaser": f"{TEASER_OPENING} {' '.join(article[:14]).rstrip('.,;:')}."})
         payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -82,11 +89,11 @@ def test_llm_teasers_headlines_and_editorial_are_used(server, offline):
     composed = _compose({"base_url": server.url, "model": "test-model", "api_key": "sk-test"})
     assert composed.notes == ()
     entries = [*composed.draft.sections.radar, *composed.draft.sections.reading_corner]
-    assert all(entry.teaser == TEASER for entry in entries)
+    assert all(entry.teaser.startswith(TEASER_OPENING) for entry in entries)
     untitled = [e for e, o in zip(entries, [*offline.draft.sections.radar, *offline.draft.sections.reading_corner], strict=True)
                 if e.title != o.title]
-    assert untitled and all(entry.title == "Model headline for an untitled story" for entry in untitled)
-    assert composed.draft.editorial[:-1] == tuple(EDITORIAL.split("\n\n"))
+    assert untitled and all(entry.title.startswith("Model: ") for entry in untitled)
+    assert len(composed.draft.editorial) == 5 and all(p.startswith("This week ") for p in composed.draft.editorial[:-1])
     assert composed.draft.editorial[-1] == offline.draft.editorial[-1]
     first = server.requests[0]
     assert first["path"] == "/v1/chat/completions" and first["model"] == "test-model"
@@ -97,7 +104,8 @@ def test_server_error_falls_back_to_offline_and_says_so(server, offline):
     """HTTP 500 for every call: the draft is the offline one, with a note per fallback."""
     server.mode = "error"
     composed = _compose({"base_url": server.url})
-    assert composed.draft == offline.draft
+    assert composed.draft.model_copy(update={"notes": ()}) == offline.draft
+    assert composed.draft.notes == composed.notes
     assert composed.notes and all("HTTP 500" in note for note in composed.notes)
 
 
@@ -134,6 +142,17 @@ def test_unreachable_endpoint_is_tried_once(offline):
         finally:
             stop.set()
             dropper.join()
-    assert composed.draft == offline.draft
+    assert composed.draft.model_copy(update={"notes": ()}) == offline.draft
+    assert composed.draft.notes == composed.notes
     assert len(composed.notes) > 1 and all("unreachable" in note for note in composed.notes)
     assert len(accepted) == 1, "the backend kept calling a dead endpoint"
+
+
+def test_answers_that_are_not_about_the_story_are_refused(server, offline):
+    """A well-formed teaser about the weather in Paris shares too little with its article: the offline
+    teaser stays, and the draft's notes say why for each entry and for the editorial."""
+    server.mode = "offtopic"
+    composed = _compose({"base_url": server.url})
+    assert composed.draft.sections == offline.draft.sections
+    assert composed.draft.editorial == offline.draft.editorial
+    assert composed.draft.notes and all("not about the story" in note for note in composed.draft.notes)

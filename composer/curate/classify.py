@@ -41,7 +41,7 @@ class Fit(NamedTuple):
 
 def fit(item: Item, patterns: TaxonomyPatterns) -> Fit:
     """Whether `item` is about the digital world and its policy (always True without a [relevance] table)."""
-    if patterns.relevance is None:
+    if patterns.relevance is None or patterns.digital is None or patterns.policy is None:
         return Fit(0, 0, True)
     title = (item.title or "").lower()
     body = " ".join(item.paragraphs[:_LEAD_PARAGRAPHS]).lower()

@@ -17,12 +17,13 @@ from pydantic import Field
 
 from composer.language import split_sentences
 from composer.models import Contract, Draft, Entry, Pick, Sections, Selection
-from composer.summarise.editorial import editorial, issue_headline
+from composer.summarise.editorial import Story, editorial, issue_headline
 from composer.summarise.headline import headline
 from composer.summarise.llm import ChatBackend, improve_editorial, improve_entry
 from composer.summarise.teaser import teaser
 
 _PREHEADER_LIMIT = 150
+_LEFT_OUT_LISTED = 200  # a week of 10,000 feed items must not make the draft unreadable
 
 
 class Style(Contract):
@@ -32,6 +33,7 @@ class Style(Contract):
     pointer: str
     signoff: str
     themes: dict[str, str] = Field(default_factory=dict)
+    phrases: tuple[str, ...] = Field((), description="Topic phrases for the issue headline (the cues of topics.toml).")
 
 
 class Summarised(NamedTuple):
@@ -54,13 +56,18 @@ def summarise(selection: Selection, style: Style, backend: ChatBackend | None = 
         return tuple(result)
 
     radar, reading_corner, events = entries(selection.radar), entries(selection.reading_corner), entries(selection.events)
-    paragraphs = editorial(radar, reading_corner, style.pointer)
+    written = editorial(_stories(radar, selection.radar), _stories(reading_corner, selection.reading_corner),
+                        style.pointer, style.themes)
+    paragraphs, told = written.paragraphs, written.told
     if backend is not None and radar:
         paragraphs, note = improve_editorial(backend, radar, paragraphs)
         notes.extend([note] if note else [])
+    left_out = selection.left_out[:_LEFT_OUT_LISTED]
+    if len(selection.left_out) > _LEFT_OUT_LISTED:
+        notes.append(f"{len(selection.left_out) - _LEFT_OUT_LISTED} more stories were left out than are listed")
     draft = Draft(
         number=selection.number,
-        headline=issue_headline(radar, style.themes),
+        headline=issue_headline(radar, style.themes, style.phrases),
         week_start=selection.week_start,
         week_end=selection.week_end,
         date_range=date_range(selection.week_start, selection.week_end),
@@ -69,8 +76,15 @@ def summarise(selection: Selection, style: Style, backend: ChatBackend | None = 
         editorial=paragraphs,
         signoff=style.signoff,
         sections=Sections(radar=radar, reading_corner=reading_corner, events=events),
+        editorial_items=told,
+        left_out=left_out,
+        notes=tuple(notes),
     )
     return Summarised(draft, tuple(notes))
+
+
+def _stories(entries: tuple[Entry, ...], picks: tuple[Pick, ...]) -> list[Story]:
+    return [Story(entry, pick.item, pick.technologies) for entry, pick in zip(entries, picks, strict=True)]
 
 
 def date_range(start: date, end: date) -> str:

@@ -27,7 +27,8 @@ _NAME_APPOSITIVE = re.compile(r"^([A-Z][^,\s]*(?:\s[A-Z][^,\s]*){0,4}),\s[^,]{3,
 # ", held in Norway," and the like describe the subject, not the news.
 _PARTICIPLE_APPOSITIVE = re.compile(r",\s(?:held|based|led|founded|known|located|headquartered|chaired)\s[^,]{1,60},")
 # "On 29 July 2025, …", "As the AI race intensifies in China, …", "In his blog post ‘…,’ …"
-_LEADING_PHRASE = re.compile(r"^(?:On|At|In|As|During|After|Following|Amid|With|Despite|Earlier|Last|This)\b[^,]{2,120},[’”'\"]?\s")
+_LEADING_PHRASE = re.compile(r"^(?:On|At|In|As|During|After|Following|Amid|With|Despite|Earlier|Last|This|"
+                             r"According to)\b[^,]{2,120},[’”'\"]?\s")
 _PREPOSITIONS = {"against", "of", "in", "at", "for", "from", "with", "by", "on", "to", "over", "about", "into"}
 _NAME_CONNECTORS = {"of", "for", "and", "de"}
 _PHRASES = ((" in connection with ", " over "), (" in order to ", " to "), (" a number of ", " several "))
@@ -44,21 +45,6 @@ _DANGLING = re.compile(r"\s+(?:a|an|the|of|and|or|to|in|for|with|by|on|at|its|th
 # A past participle is the verb when what follows it is an object or a complement, not a noun it describes.
 _VERB_FOLLOWERS = {"a", "an", "the", "to", "its", "their", "his", "her", "that", "on", "in", "at", "for", "with",
                    "new", "plans", "up", "out", "into", "from", "over"}
-
-_IRREGULAR = {
-    "made": "makes", "won": "wins", "taken": "takes", "given": "gives", "begun": "begins", "set": "sets",
-    "put": "puts", "cut": "cuts", "led": "leads", "brought": "brings", "bought": "buys", "sold": "sells",
-    "told": "tells", "said": "says", "found": "finds", "held": "holds", "built": "builds", "sent": "sends",
-    "spent": "spends", "paid": "pays", "left": "leaves", "become": "becomes", "seen": "sees", "grown": "grows",
-    "shown": "shows", "known": "knows", "written": "writes", "drawn": "draws", "risen": "rises",
-    "fallen": "falls", "struck": "strikes", "chosen": "chooses", "run": "runs", "come": "comes", "gone": "goes",
-    "done": "does", "had": "has", "got": "gets", "kept": "keeps", "lost": "loses", "met": "meets",
-    "hit": "hits", "broken": "breaks", "spoken": "speaks", "stolen": "steals", "driven": "drives",
-    "thrown": "throws", "created": "creates", "developed": "develops", "targeted": "targets",
-    "invited": "invites", "united": "unites", "cited": "cites", "monitored": "monitors",
-    "seeing": "sees", "being": "is", "having": "has",
-}
-
 
 def headline(lead_sentence: str) -> str:
     """A headline of at most 90 characters made from `lead_sentence`."""
@@ -95,18 +81,16 @@ def _present_tense(text: str) -> str:
 
 
 def _agree(subject: str, verb: str) -> str:
-    """The verb in the plural form after a plural subject: 'leaders gathers' -> 'leaders gather'."""
+    """The verb in the plural form after a plural subject: 'Deepfake videos of X spreads' -> '… spread'.
+
+    The head noun is the last word before a preposition ('videos' in 'videos of politicians').
+    """
     words = subject.split()
-    last = words[-1] if words else ""
-    if any(word.lower() in _PREPOSITIONS for word in words):
-        return verb  # 'a breach at one of the vendors': the head noun is not the last word
-    if not (last.islower() and last.endswith("s") and not last.endswith(("ss", "us", "is"))):
-        return verb
-    if verb.endswith("ies"):
-        return verb[:-3] + "y"
-    if verb.endswith(("shes", "ches", "sses", "xes", "zzes")):
-        return verb[:-2]
-    return verb[:-1] if verb.endswith("s") else verb
+    head = next((words[index - 1] for index, word in enumerate(words) if index and word.lower() in _PREPOSITIONS),
+                words[-1] if words else "")
+    if not head.islower() or head.endswith(("ss", "us", "is")) or _lemma(head, "NOUN") == head:
+        return verb  # a name, a mass noun or a singular: 'Google announces', 'data shows'
+    return _inflect(_lemma(verb, "VERB"), "VBP")
 
 
 def _simple_past_to_present(text: str) -> str:
@@ -145,31 +129,25 @@ def _proper_subject(subject: str) -> str:
 
 
 def _third_person(participle: str) -> str:
-    """'announced' -> 'announces', 'launched' -> 'launches', 'committed' -> 'commits'."""
-    word = participle.lower()
-    if word in _IRREGULAR:
-        return _IRREGULAR[word]
-    if word.endswith("ing") and len(word) > 5:
-        word = word[:-3] + "ed"  # the stem rules below are the same for 'preparing' and 'prepared'
-    if not word.endswith("ed") or len(word) < 4:
+    """'announced' -> 'announces', 'dismantled' -> 'dismantles', 'preparing' -> 'prepares' (lemminflect)."""
+    if not participle.islower():
         return participle
-    if word.endswith("ied"):
-        return word[:-3] + "ies"
-    if word.endswith("eed"):
-        return word[:-1] + "s"
-    stem = word[:-2]
-    if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsfz":
-        return stem[:-1] + "s"
-    if stem.endswith(("sh", "ch", "ss", "x", "zz")):
-        return stem + "es"
-    if stem.endswith(("en", "er", "it", "on", "ow", "ay", "ey", "oy")):
-        return stem + "s"
-    vowels = "aeiou"
-    silent_e = (
-        stem[-1] in "cgsvzu"
-        or (len(stem) > 2 and stem[-1] in "dklmnprt" and stem[-2] in vowels and stem[-3] not in vowels)
-    )
-    return stem + ("es" if silent_e else "s")
+    lemma = _lemma(participle, "VERB")
+    return participle if lemma == participle and not participle.endswith(("ed", "ing")) else _inflect(lemma, "VBZ")
+
+
+def _lemma(word: str, upos: str) -> str:
+    from lemminflect import getLemma  # deferred: its tables load in a tenth of a second
+
+    lemmas = getLemma(word.lower(), upos=upos)
+    return lemmas[0] if lemmas else word
+
+
+def _inflect(lemma: str, tag: str) -> str:
+    from lemminflect import getInflection
+
+    forms = getInflection(lemma, tag=tag)
+    return forms[0] if forms else lemma
 
 
 def _shorten(text: str) -> str:
@@ -188,4 +166,48 @@ def _shorten(text: str) -> str:
     previous = None
     while previous != text:
         previous, text = text, _DANGLING.sub("", text).rstrip(",;:")
+    while defects(text) and len(text.split()) > 3:
+        text = text.rsplit(" ", 1)[0].rstrip(",;:")  # never end on a word that leaves the sense open
     return text
+
+
+# Words a headline must not end on: they promise more ("…chatbots like", "…states that the EU has").
+_OPEN_ENDINGS = frozenset(
+    "a an the of and or but nor to in for with by on at from into onto about over under between through during "
+    "against among via per than as like such that which who whom whose whether if while when where because since "
+    "its their his her our your my this these those its has have had is are was were will would could can may "
+    "might should must be been being do does did says said say according including including amid despite".split())
+
+
+def defects(headline: str) -> list[str]:
+    """What makes a headline a fragment; empty for a sound one. Also bench/quality.py's defect count."""
+    words = headline.split()
+    if not words:
+        return ["empty"]
+    found = []
+    last = words[-1].strip("’”'\")").lower()
+    if last in _OPEN_ENDINGS:
+        found.append(f"ends on '{last}'")
+    elif len(words) >= 5 and last.endswith(("ed", "en")) and _is_participle(last):
+        found.append(f"ends on a participle awaiting its object ('{last}')")
+    if len(last) == 1 and last.isalpha() and last not in ("i",):
+        found.append("ends on a lone letter")
+    if headline.startswith("According to"):
+        found.append("starts with 'According to'")
+    if any(word.lower() in ("that", "which", "who", "whether", "if") for word in words[-3:-1]):
+        found.append("ends in an open clause")
+    for opening, closing in (("‘", "’"), ("“", "”"), ("(", ")")):
+        if headline.count(opening) > headline.count(closing):
+            found.append(f"an unclosed {opening}")
+    return found
+
+
+def _is_participle(word: str) -> bool:
+    lemma = _lemma(word, "VERB")
+    return lemma != word and word in _all_forms(lemma, "VBN")
+
+
+def _all_forms(lemma: str, tag: str) -> tuple[str, ...]:
+    from lemminflect import getInflection
+
+    return tuple(getInflection(lemma, tag=tag))

@@ -15,10 +15,13 @@ import urllib.request
 from typing import Protocol
 
 from composer.ingest._lines import is_trailer
-from composer.language import ends_sentence
+from composer.language import content_words, ends_sentence
 from composer.models import Entry, Item
 
 _MAX_ARTICLE_CHARS = 4000
+# How much of an answer must come from its source: a teaser restates one article; an editorial links
+# several stories with words of its own.
+_TEASER_SHARE, _EDITORIAL_SHARE = 0.5, 0.3
 _SYSTEM = (
     "You are an editor of DW Weekly, the Digital Watch newsletter on digital policy. You write plain, "
     "factual English, never invent facts, and answer exactly in the format asked."
@@ -90,8 +93,10 @@ def improve_entry(backend: ChatBackend, item: Item, entry: Entry, needs_headline
     )
     try:
         answer = _json_object(backend.complete(_SYSTEM, user))
-        teaser = _checked(answer.get("teaser"), MIN_TEASER, MAX_TEASER, sentence=True)
-        title = _checked(answer.get("headline"), 10, MAX_HEADLINE, sentence=False) if needs_headline else entry.title
+        source = " ".join((item.title or "", *item.paragraphs))
+        teaser = _grounded(_checked(answer.get("teaser"), MIN_TEASER, MAX_TEASER, sentence=True), source)
+        title = (_grounded(_checked(answer.get("headline"), 10, MAX_HEADLINE, sentence=False), source)
+                 if needs_headline else entry.title)
     except LLMError as err:
         return entry, f"LLM kept the offline text for {entry.item_id}: {err}"
     return entry.model_copy(update={"teaser": teaser, "title": title}), None
@@ -110,11 +115,24 @@ def improve_editorial(backend: ChatBackend, radar: tuple[Entry, ...], offline: t
         paragraphs = tuple(" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip())
         if not 3 <= len(paragraphs) <= 6:
             raise LLMError(f"the editorial had {len(paragraphs)} paragraphs, not 3 to 6")
+        source = " ".join(f"{entry.title} {entry.teaser}" for entry in radar)
         for paragraph in paragraphs:
-            _checked(paragraph, 40, 900, sentence=True)
+            _grounded(_checked(paragraph, 40, 900, sentence=True), source, share=_EDITORIAL_SHARE)
     except LLMError as err:
         return offline, f"LLM kept the offline editorial: {err}"
     return (*paragraphs, offline[-1]), None
+
+
+def _grounded(text: str, source: str, share: float = 0.0) -> str:
+    """`text` if enough of its content words come from `source`: an answer about the weather in Paris
+    is well formed and still wrong."""
+    share = share or _TEASER_SHARE
+    said = set(content_words(text))
+    known = set(content_words(source))
+    if said and len(said & known) / len(said) < share:
+        raise LLMError(f"an answer shared {len(said & known)} of its {len(said)} words with its source "
+                       f"(at least {share:.0%} needed): it is not about the story")
+    return text
 
 
 def _json_object(text: str) -> dict:
