@@ -2,7 +2,8 @@
 
 Reads the issue's email, web version, text part, MJML source and, when present, its draft, and returns
 one Problem per fault, each naming the file. Nothing here writes or sends. `weekly check` prints them;
-`weekly send` and `weekly run --send` refuse an issue with any (`--force` overrides, and says so).
+`weekly send` and `weekly run --send` refuse an issue with any error (`--force` overrides, and says so).
+Warnings (an editorial that still tells a deleted story) are printed and do not block.
 """
 
 from __future__ import annotations
@@ -48,7 +49,19 @@ def check_issue(issue: IssueFolder, gate: Gate) -> list[Problem]:
         if len(draft.sections.radar) < gate.min_radar:
             found.append((DRAFT, f"a thin issue: {len(draft.sections.radar)} Radar entries, fewer than "
                                  f"issue.min_radar ({gate.min_radar})"))
-    return [Problem(level="error", path=str(issue.path / name), message=message) for name, message in found]
+    problems = [Problem(level="error", path=str(issue.path / name), message=message) for name, message in found]
+    if issue.has(DRAFT):
+        problems += [Problem(level="warning", path=str(issue.draft_path), message=message)
+                     for message in _editorial_drift(issue.draft)]
+    return problems
+
+
+def _editorial_drift(draft: Draft) -> list[str]:
+    """Stories the editorial tells that the issue no longer has (an editor deleted the entry)."""
+    present = {entry.item_id for entry in (*draft.sections.radar, *draft.sections.reading_corner,
+                                           *draft.sections.events)}
+    return [f"the editorial tells {title[:60]!r}, which is no longer in the issue; edit the editorial"
+            for item_id, title in draft.editorial_items.items() if item_id not in present]
 
 
 class _Scan(HTMLParser):

@@ -310,9 +310,10 @@ def _check(args) -> int:
 
     problems = gate(IssueFolder(args.folder), _settings(args))
     for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        print(f"error: {len(problems)} problem(s); fix them before sending", file=sys.stderr)
+        print(problem if problem.level == "error" else f"warning: {problem}", file=sys.stderr)
+    errors = sum(problem.level == "error" for problem in problems)
+    if errors:
+        print(f"error: {errors} problem(s); fix them before sending", file=sys.stderr)
         return 1
     print(f"{args.folder}: ready to send")
     return 0

@@ -150,7 +150,7 @@ def send_checked(issue: IssueFolder, settings: Settings, options: SendOptions, c
     A test copy to the editor (`options.test_to`) skips the gate: it is how an editor looks at the issue."""
     from composer.deliver.send import send_issue
 
-    problems = [] if options.test_to else gate(issue, settings)
+    problems = [] if options.test_to else _errors(gate(issue, settings))
     if problems and not force:
         raise WeeklyError(f"{issue.path} fails `weekly check` ({len(problems)} problem(s)); nothing sent: fix it "
                           "and render it again, or send it anyway with --force", tuple(problems))
@@ -225,7 +225,7 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
                      composed.item_count, built.path)
         if not send:
             return CronOutcome(composed=composed, folder=built.path)
-        problems = gate(built, settings)
+        problems = _errors(gate(built, settings))
         if problems:
             thin = all("a thin issue" in problem.message for problem in problems)
             reason = (f"nothing new this week: #{slot.number} has {len(composed.draft.sections.radar)} new Radar "
@@ -257,6 +257,10 @@ def _logged(log_file: Path):
     finally:
         log.removeHandler(handler)
         handler.close()
+
+
+def _errors(problems: list[Problem]) -> list[Problem]:
+    return [problem for problem in problems if problem.level == "error"]
 
 
 def _day(day: date) -> str:

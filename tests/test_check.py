@@ -101,3 +101,16 @@ def test_missing_folder_is_one_error(tmp_path):
     """Checking a folder with nothing rendered names the missing file and how to make it."""
     done = run_weekly("check", str(tmp_path))
     assert done.returncode == 1 and done.stderr.startswith(f"error: {tmp_path / 'index.html'}: missing")
+
+
+def test_an_editorial_that_tells_a_deleted_story_is_a_warning(good, tmp_path):
+    """An editor deletes a Radar entry the editorial tells: check warns naming it, and still passes."""
+    folder = tmp_path / "edited"
+    shutil.copytree(good, folder)
+    draft = yaml.safe_load((folder / "issue.yaml").read_text(encoding="utf-8"))
+    gone = draft["sections"]["radar"].pop(0)
+    draft["editorial_items"] = {gone["item_id"]: gone["title"]}
+    (folder / "issue.yaml").write_text(yaml.safe_dump(draft, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    done = run_weekly("check", str(folder))
+    assert done.returncode == 0 and "ready to send" in done.stdout
+    assert done.stderr.startswith(f"warning: {folder}/issue.yaml: the editorial tells {gone['title'][:60]!r}")

@@ -24,6 +24,7 @@ _DROP = [re.compile(pattern, re.IGNORECASE) for pattern in (
     r"^(?:photo|image|photograph|picture|illustration|video|graphic|credit|credits|source|caption)s?(?: credit)?\s*[:©|].{0,200}$",
     r"^[\[(]?(?:photo|image|photograph|picture|illustration)s? (?:by|courtesy of|credit)\b.{0,200}$",
     r"^(?:©|\(c\)|copyright\b).{0,200}$",
+    r"^(?:disclosure|full disclosure|editor'?s note)\s*:.{0,300}$",
     r"^(?:share|tweet|email|print|pin|save)(?: (?:this|it))?(?: (?:article|story|post|page))?(?: (?:on|via|with) .{1,40})?[:.!]?$",
     r"^(?:follow|like|join) us on .{1,80}$",
     r"^(?:sign up|subscribe) (?:for|to) (?:our|the) .{1,120}$",
@@ -71,7 +72,10 @@ def article_text(paragraphs: list[str]) -> ArticleText:
     for raw in paragraphs:
         text = _GLUED.sub(" ", raw.strip())
         if _READ_MORE.match(text):
-            truncated = True  # "Continue reading…": what came before is an excerpt
+            truncated = True  # "Continue reading…": what came before is an excerpt, perhaps cut mid-sentence
+            if kept and not ends_sentence(kept[-1]):
+                kept[-1] = _drop_cut_sentence(kept[-1])
+                kept = [paragraph for paragraph in kept if paragraph]
             continue
         if is_boilerplate(text):
             continue

@@ -69,6 +69,7 @@ def _item(entry, position: int, source: str, feed_link: str | None) -> Item | No
     paragraphs, line_tags = body(kept.paragraphs)
     if not paragraphs:
         return None
+    # article_text already dropped a sentence cut short before "Continue reading": what is left is whole.
     paragraphs = [with_final_stop(text) for text in paragraphs]
     title = clean(_plain(entry.get("title") or "")) or None
     categories = [clean(tag.get("term") or "") for tag in entry.get("tags") or []]
