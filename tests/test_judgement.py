@@ -43,7 +43,7 @@ def test_a_real_week_makes_an_issue_an_editor_could_sign(path, tmp_path):
         assert guess_language(" ".join(item.paragraphs)) in ("en", None), entry.title
         if item.title is None:
             assert defects(entry.title) == [], entry.title
-    theme, _, topics = draft.headline.partition(": ")
+    topics = draft.headline.partition(": ")[2]
     assert len(draft.headline) <= 80 and not re.search(r"\d|\b[A-Z]\b", topics) and not defects(draft.headline)
     teasers = {s for e in (*draft.sections.radar, *draft.sections.reading_corner) for s in split_sentences(e.teaser)}
     assert not teasers & {s for p in draft.editorial for s in split_sentences(p)}
@@ -58,5 +58,5 @@ def test_thin_weeks_say_so(tmp_path):
     draft = compose([SEEDS], Settings(output={"dir": str(tmp_path)}), ComposeOptions(), load_items([SEEDS])
                     .past_issues[0].week_end).draft
     one = [Story(draft.sections.radar[0], None)]
-    (paragraph, pointer) = editorial(one, [], "For the main updates, consult the Radar below.", {}).paragraphs
+    (paragraph, _pointer) = editorial(one, [], "For the main updates, consult the Radar below.", {}).paragraphs
     assert paragraph.startswith("It was a quiet week in digital policy, and one story stood out.")
