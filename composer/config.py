@@ -47,6 +47,8 @@ class IssueSettings(Section):
     signoff: str = "DW Team"
     radar_size: int = Field(10, ge=1, le=12, description="Radar entries to pick (DW Weekly has about 11).")
     min_radar: int = Field(6, ge=0, le=12, description="Fewer Radar entries than this fail the gate: a thin issue.")
+    languages: tuple[str, ...] = Field(("en",), description="Languages the issue takes (ISO 639-1 codes).")
+    undated: Literal["rank_below", "leave_out"] = Field("rank_below", description="What to do with undated items.")
 
     @model_validator(mode="after")
     def _min_fits(self) -> IssueSettings:

@@ -81,13 +81,18 @@ def _compose(ingested: Ingested, slot: IssueSlot, archive: Archive, settings: Se
     rules = CurateRules(
         taxonomy=taxonomy,
         radar_size=settings.issue.radar_size,
+        languages=settings.issue.languages,
+        undated=settings.issue.undated,
         pins=options.pins,
         blocks=options.blocks,
         published=archive.published_items(before=slot.number),
         issue_number=slot.number,
         week_start=slot.week_start,
     )
-    selection = curate(ingested, rules)
+    # Issues already built here count as past issues for "covered": a later week never retells their stories.
+    known = ingested.model_copy(update={"past_issues": (*ingested.past_issues,
+                                                        *archive.as_past_issues(before=slot.number))})
+    selection = curate(known, rules)
     draft, notes = summarise(selection, style_for(settings.issue, taxonomy), _llm(settings))
     return Composed(draft=draft, problems=ingested.problems, item_count=len(ingested.items), notes=notes,
                     undated=selection.undated, outside_week=selection.outside_week)

@@ -15,6 +15,7 @@ The steps, all pure:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -24,7 +25,7 @@ from pydantic import Field
 from composer.config import Taxonomy
 from composer.curate.classify import TaxonomyPatterns, classify, fit
 from composer.curate.similarity import Vector, centrality, cosine, duplicate_groups, tfidf
-from composer.language import first_date, guess_language
+from composer.language import STOPWORDS, first_date, guess_language
 from composer.models import Contract, Ingested, Item, LeftOut, PastIssue, Pick, Selection, content_id
 
 WEEK = timedelta(days=7)
@@ -148,8 +149,10 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
         item = items[richest]
         left_out.extend(_left(items[index], f"duplicate of {item.id[:8]} ({(item.title or '')[:60]})")
                         for index in group if index != richest)
-        covered = next((number for past, number in zip(past_vectors, past_numbers, strict=True)
-                        if _same_story(item_vectors[richest], past, rules.covered_threshold)), None)
+        names = _names(item.title or item.paragraphs[0])
+        covered = next((number for past, text, number in zip(past_vectors, past_texts, past_numbers, strict=True)
+                        if _same_story(item_vectors[richest], past, rules.covered_threshold)
+                        and (not names or any(_mentions(text, name) for name in names))), None)
         if covered is not None and not _matches(item, rules.pins):
             left_out.append(_left(item, f"covered by #{covered}"))
             continue
@@ -165,6 +168,21 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
         )
         stories.append(story)
     return stories
+
+
+# Capitalised words that name no particular actor: they cannot tell two stories apart.
+_GENERIC_NAMES = frozenset({"EU", "US", "UK", "UN", "AI", "The", "A", "An", "New", "Global", "Digital", "Internet"})
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'&.+-]*[A-Za-z0-9]")
+
+
+def _names(title: str) -> set[str]:
+    """The names in a title (Google, Chrome, Norway): a story is another issue's only if it names one of them."""
+    return {word for word in _CAPITALISED.findall(title)
+            if word not in _GENERIC_NAMES and word.lower() not in STOPWORDS}
+
+
+def _mentions(text: str, name: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
 
 
 def _same_story(item: Vector, past: Vector, threshold: float) -> bool:

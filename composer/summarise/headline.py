@@ -15,7 +15,9 @@ from composer.language import SENTENCE_END
 MAX_HEADLINE = 90
 _MIN_HEADLINE = 25
 _GOOD_HEADLINE = 45
-_MIN_CLAUSE = 20
+_MIN_CLAUSE = 40
+_MIN_HEADLINE_CORE = 20
+_DESCRIBING = re.compile(r",\s(?:the|a|an|which|who|whose)\s")
 
 _AUXILIARY = re.compile(r"\b(has|have|had|is|are|was|were|will)\b\s+(been\s+)?")
 _PARENTHESES = re.compile(r"\s*\([^)]*\)|\s*\[[^\]]*\]")
@@ -28,7 +30,7 @@ _NAME_APPOSITIVE = re.compile(r"^([A-Z][^,\s]*(?:\s[A-Z][^,\s]*){0,4}),\s[^,]{3,
 _PARTICIPLE_APPOSITIVE = re.compile(r",\s(?:held|based|led|founded|known|located|headquartered|chaired)\s[^,]{1,60},")
 # "On 29 July 2025, …", "As the AI race intensifies in China, …", "In his blog post ‘…,’ …"
 _LEADING_PHRASE = re.compile(r"^(?:On|At|In|As|During|After|Following|Amid|With|Despite|Earlier|Last|This|"
-                             r"According to)\b[^,]{2,120},[’”'\"]?\s")
+                             r"According to)\b[^,]{2,45},[’”'\"]?\s")
 _PREPOSITIONS = {"against", "of", "in", "at", "for", "from", "with", "by", "on", "to", "over", "about", "into"}
 _NAME_CONNECTORS = {"of", "for", "and", "de"}
 _PHRASES = ((" in connection with ", " over "), (" in order to ", " to "), (" a number of ", " several "))
@@ -153,7 +155,10 @@ def _inflect(lemma: str, tag: str) -> str:
 def _shorten(text: str) -> str:
     """Cut at the first clause boundary after a usable length, then at phrase boundaries to fit."""
     for match in _CLAUSE_CUT.finditer(text):
-        if match.start() >= _MIN_CLAUSE:
+        # An appositive or relative clause (", the latest version of …", ", which …") always goes once the
+        # headline has its subject and verb; other clauses only once it says enough.
+        describes = _DESCRIBING.match(text, match.start())
+        if match.start() >= (_MIN_HEADLINE_CORE if describes else _MIN_CLAUSE):
             text = text[: match.start()]
             break
     if len(text) > MAX_HEADLINE:
