@@ -29,6 +29,7 @@ class Gate(Contract):
 
     unsubscribe_url: str = "https://dig.watch/newsletter/unsubscribe"
     min_radar: int = 6
+    fallback_url: str | None = None  # where entries without a URL link (brand.fallback_url)
 
 
 def check_issue(issue: IssueFolder, gate: Gate) -> list[Problem]:
@@ -52,8 +53,18 @@ def check_issue(issue: IssueFolder, gate: Gate) -> list[Problem]:
     problems = [Problem(level="error", path=str(issue.path / name), message=message) for name, message in found]
     if issue.has(DRAFT):
         problems += [Problem(level="warning", path=str(issue.draft_path), message=message)
-                     for message in _editorial_drift(issue.draft)]
+                     for message in (*_editorial_drift(issue.draft), *_unlinked(issue.draft, gate.fallback_url))]
     return problems
+
+
+def _unlinked(draft: Draft, fallback_url: str | None) -> list[str]:
+    """Entries with no URL of their own: readers reach a search at best."""
+    entries = (*draft.sections.radar, *draft.sections.reading_corner, *draft.sections.events)
+    missing = [entry.title for entry in entries if not entry.url]
+    if not missing:
+        return []
+    where = f"they link to {fallback_url} (brand.fallback_url)" if fallback_url else "their titles link nowhere"
+    return [f"{len(missing)} of {len(entries)} entries have no URL of their own ({missing[0][:40]!r}, …); {where}"]
 
 
 def _editorial_drift(draft: Draft) -> list[str]:

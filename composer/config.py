@@ -39,6 +39,8 @@ class BrandSettings(Section):
     footer_text: str = "You receive DW Weekly because you subscribed to Digital Watch updates."
     web_url: str = Field("https://dig.watch/newsletter/{number}/", description="The issue online; {number} is replaced.")
     unsubscribe_url: str = "https://dig.watch/newsletter/unsubscribe"
+    fallback_url: str | None = Field("https://dig.watch/?s={query}", description="Where an entry without a URL "
+                                     "links: {query} is its title, URL-encoded; empty for no link.")
 
 
 class IssueSettings(Section):

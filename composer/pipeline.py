@@ -146,7 +146,7 @@ def gate(issue: IssueFolder, settings: Settings) -> list[Problem]:
     from composer.check import Gate, check_issue
 
     return check_issue(issue, Gate(unsubscribe_url=settings.brand.unsubscribe_url,
-                                   min_radar=settings.issue.min_radar))
+                                   min_radar=settings.issue.min_radar, fallback_url=settings.brand.fallback_url))
 
 
 def send_checked(issue: IssueFolder, settings: Settings, options: SendOptions, confirm: Callable[[Plan], bool],

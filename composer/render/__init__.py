@@ -12,22 +12,26 @@ import logging
 import re
 import textwrap
 from functools import lru_cache
+from urllib.parse import quote_plus
 
 from composer.config import BrandSettings, bundled
 from composer.errors import RenderError
-from composer.models import Draft, RenderedIssue
+from composer.models import Draft, Entry, RenderedIssue
 
 TEMPLATES = bundled("templates")
 _TEXT_WIDTH = 72
+MAX_SUBJECT = 78
 
 
 def render(draft: Draft, brand: BrandSettings) -> RenderedIssue:
     """The email (HTML and text) and the web version of `draft`."""
-    subject = f"{brand.name} #{draft.number} – {draft.headline}"
+    subject = subject_line(draft, brand)
     context = {
         "draft": draft,
         "brand": brand,
         "subject": subject,
+        "title_line": subject,
+        "link_for": _links(brand),
         "web_url": brand.web_url.replace("{number}", str(draft.number)),
         "unsubscribe_url": brand.unsubscribe_url,
         "sections": [
@@ -44,6 +48,20 @@ def render(draft: Draft, brand: BrandSettings) -> RenderedIssue:
         text=_template("issue.txt.j2", context, web=False),
         web_html=_inline(_compile(_template("issue.mjml.j2", context, web=True), brand)),
     )
+
+
+def subject_line(draft: Draft, brand: BrandSettings) -> str:
+    """"DW Weekly #210 – theme: topics", within the 78 characters a Subject should keep to (RFC 5322):
+    topic phrases are dropped from the end, then the theme alone is used."""
+    start = f"{brand.name} #{draft.number} – "
+    headline = draft.headline
+    while len(start + headline) > MAX_SUBJECT and (", " in headline or " and " in headline):
+        head, _, topics = headline.partition(": ")
+        parts = [part for chunk in topics.split(", ") for part in chunk.split(" and ")]
+        headline = f"{head}: {', '.join(parts[:-2])} and {parts[-2]}" if len(parts) > 2 else head
+    if len(start + headline) > MAX_SUBJECT:
+        headline = headline.partition(": ")[0][: MAX_SUBJECT - len(start)].rsplit(" ", 1)[0]
+    return start + headline
 
 
 def page(name: str, **context) -> str:
@@ -101,6 +119,16 @@ def _inline(html: str) -> str:
     # lxml drops the doctype MJML wrote; without it clients render in quirks mode.
     doctype = html[: html.index(">") + 1] if html.lower().startswith("<!doctype") else ""
     return inlined if inlined.lower().startswith("<!doctype") else doctype + "\n" + inlined
+
+
+def _links(brand: BrandSettings):
+    def link_for(entry: Entry) -> str | None:
+        """The entry's own URL, else the brand's page for entries without one (a search), else None."""
+        if entry.url:
+            return entry.url
+        return brand.fallback_url.replace("{query}", quote_plus(entry.title)) if brand.fallback_url else None
+
+    return link_for
 
 
 def _wrap(text: str, indent: str = "") -> str:
