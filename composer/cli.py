@@ -113,13 +113,15 @@ def _parser() -> argparse.ArgumentParser:
 
     preview = _command(commands, "preview", _preview,
                        "show the email at 600 and 375 px in a local browser page, or write screenshots",
-                       "weekly preview out/210/issue.yaml --port 8025\n  weekly preview out/210 --png docs/")
+                       "weekly preview out/210/issue.yaml --port 8025\n  weekly preview out/210 --png docs/ --dark")
     preview.add_argument("source", type=Path, metavar="DRAFT|DIR", nargs="?",
                          help="a draft file (re-rendered when it changes) or a rendered folder (default: the "
                               "newest issue under OUTPUT_DIR)")
     preview.add_argument("--port", type=int, default=8025, help="port on 127.0.0.1 (default: 8025; 0 picks one)")
     preview.add_argument("--png", type=Path, metavar="DIR",
                          help="write preview-600.png and preview-375.png with headless Chromium instead")
+    preview.add_argument("--dark", action="store_true",
+                         help="with --png: as a reader in dark mode sees it (preview-dark-600.png, preview-dark-375.png)")
 
     send = _command(commands, "send", _send,
                     "send a rendered issue over SMTP, exactly once per subscriber (asks first; resumable)",
@@ -327,7 +329,7 @@ def _preview(args) -> int:
     settings = _settings(args)
     source = args.source or _newest_issue(settings.output.dir)
     if args.png:
-        for path in preview.screenshots(source, args.png, settings):
+        for path in preview.screenshots(source, args.png, settings, dark=args.dark):
             print(f"  {path}")
         return 0
     with preview.preview_server(source, args.port, settings) as server:

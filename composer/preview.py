@@ -98,8 +98,13 @@ def preview_server(path: Path, port: int, settings: Settings) -> ThreadingHTTPSe
         raise WeeklyError(f"127.0.0.1:{port}: cannot listen: {err.strerror or err}") from err
 
 
-def screenshots(path: Path, out_dir: Path, settings: Settings, height: int = 1600) -> list[Path]:
-    """PNG screenshots of the email at 600 and 375 px wide, `height` px tall, into `out_dir`."""
+# What makes headless Chromium report prefers-color-scheme: dark, as Apple Mail and Outlook's apps do.
+DARK_FLAGS = ("--force-dark-mode", "--blink-settings=preferredColorScheme=0")
+
+
+def screenshots(path: Path, out_dir: Path, settings: Settings, height: int = 1600, dark: bool = False) -> list[Path]:
+    """PNG screenshots of the email at 600 and 375 px wide, `height` px tall, into `out_dir`
+    (preview-600.png, preview-375.png; with `dark`, preview-dark-600.png and preview-dark-375.png)."""
     source = _Source(path, settings)
     browser = chromium()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -108,9 +113,9 @@ def screenshots(path: Path, out_dir: Path, settings: Settings, height: int = 160
         page = Path(work) / "email.html"
         page.write_text(source.html(), encoding="utf-8")
         for width in WIDTHS:
-            target = (out_dir / f"preview-{width}.png").resolve()
+            target = (out_dir / f"preview-{'dark-' if dark else ''}{width}.png").resolve()
             run_chromium(browser, Path(work) / f"profile-{width}", width, height,
-                         [f"--screenshot={target}", page.as_uri()])
+                         [*(DARK_FLAGS if dark else ()), f"--screenshot={target}", page.as_uri()])
             if not target.is_file():
                 raise WeeklyError(f"{browser}: wrote no screenshot at {width} px")
             written.append(target)
