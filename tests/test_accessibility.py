@@ -10,6 +10,7 @@ import html
 import json
 import os
 import re
+from itertools import pairwise
 
 import pytest
 from conftest import BROWSER, ROOT
@@ -79,7 +80,7 @@ def test_headings_give_the_issue_its_structure(rendered):
     draft = full_draft()
     assert [level for level, _ in levels].count("3") == sum(map(len, (draft.sections.radar, draft.sections.reading_corner,
                                                                       draft.sections.events)))
-    assert all(int(b) - int(a) <= 1 for (a, _), (b, _) in zip(levels, levels[1:], strict=False))
+    assert all(int(b) - int(a) <= 1 for (a, _), (b, _) in pairwise(levels))
 
 
 def test_every_story_links_somewhere(rendered):
