@@ -13,6 +13,11 @@ from composer.ingest import load_items
 from composer.ingest._boilerplate import article_text
 from composer.ingest._urls import clean_url
 
+# The corpus lives in ../shared beside the checkout, as on the developers' machines and in CI.
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir() and not os.environ.get("CI"),
+                                reason=f"the corpus is not beside the checkout ({CORPUS})")
+
+
 EDITOR_ZEROS = ("boilerplate left", "captions as body", "teasers cut mid-word", "URLs with tracking")
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 
 import pytest
 from conftest import SEEDS
-from corpus_metrics import corpus_files
+from corpus_metrics import CORPUS, corpus_files
 
 from composer.config import Settings, load_taxonomy
 from composer.curate.classify import TaxonomyPatterns, fit
@@ -16,6 +17,11 @@ from composer.language import guess_language, split_sentences
 from composer.pipeline import ComposeOptions, compose
 from composer.summarise.editorial import Story, editorial
 from composer.summarise.headline import defects
+
+# The corpus lives in ../shared beside the checkout, as on the developers' machines and in CI.
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir() and not os.environ.get("CI"),
+                                reason=f"the corpus is not beside the checkout ({CORPUS})")
+
 
 PATTERNS = TaxonomyPatterns(load_taxonomy())
 
