@@ -157,6 +157,29 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--send", action="store_true", help="send the issue to list.subscribers after building it")
     _retry_options(run)
 
+    serve = _command(commands, "serve", _serve,
+                     "serve one-click unsubscribe (RFC 8058) and the archive over HTTP, behind a TLS proxy",
+                     "weekly serve\n  weekly serve --host 127.0.0.1 --port 8080   # nginx or Caddy in front")
+    serve.add_argument("--host", help="address to listen on (default: serve.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: serve.port, 8080)")
+
+    bounces = _command(commands, "bounces", _bounces,
+                       "read bounces (DSN), complaints (ARF) and mailed unsubscriptions; suppress those addresses",
+                       "weekly bounces /var/mail/bounces\n  weekly bounces ~/Maildir/.Bounces\n"
+                       "  WEEKLY_IMAP__PASSWORD=… weekly bounces imaps://bounces@mail.example.org/INBOX")
+    bounces.add_argument("source", metavar="SOURCE", help="an mbox file, a Maildir folder or imaps://USER@HOST/MAILBOX")
+
+    suppressed = _command(commands, "suppressed", _suppressed,
+                          "list, export, add or remove suppressed addresses (unsubscribed, bounced, complained)",
+                          "weekly suppressed\n  weekly suppressed --export suppressed.csv\n"
+                          "  weekly suppressed --add someone@example.org --reason 'asked by phone'\n"
+                          "  weekly suppressed --remove someone@example.org")
+    what = suppressed.add_mutually_exclusive_group()
+    what.add_argument("--export", type=Path, metavar="CSV", help="write email,reason,added to a CSV file")
+    what.add_argument("--add", metavar="ADDRESS", help="suppress an address by hand")
+    what.add_argument("--remove", metavar="ADDRESS", help="send to a suppressed address again")
+    suppressed.add_argument("--reason", default="manual", help="with --add: why (default: manual)")
+
     _command(commands, "config", _config, "show the effective settings, secrets masked",
              "weekly config\n  WEEKLY_SMTP__HOST=mail.example.org weekly config")
     return parser
@@ -507,7 +530,7 @@ def _unsubscribe(args) -> int:
     email = verify(args.token, settings.signing_key.get_secret_value().encode(), list_id)
     ledger = Ledger(settings.ledger.path)
     try:
-        new = ledger.suppress(email, f"unsubscribed from {list_id}")
+        new = ledger.suppress(email, "unsubscribed")
     finally:
         ledger.close()
     print(f"{email} unsubscribed from {list_id}" if new else f"{email} was already unsubscribed")
@@ -529,6 +552,81 @@ def _run(args) -> int:
         resume = f"weekly send {folder} --list {settings.list.subscribers} --yes"
         status = max(status, _send_summary(folder, outcome.report, retry, resume))
     return status
+
+
+def _serve(args) -> int:
+    from composer.serve import serve
+
+    settings = _settings(args)
+    host, port = args.host or settings.serve.host, settings.serve.port if args.port is None else args.port
+    if not 0 <= port <= 65535:
+        raise WeeklyError(f"--port must be between 0 and 65535, not {port}")
+    print(f"serving unsubscribe and the archive on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+    serve(settings, host, port)
+    return 0
+
+
+def _bounces(args) -> int:
+    from composer.deliver.bounces import process_bounces
+    from composer.deliver.ledger import Ledger
+
+    settings = _settings(args)
+    if not settings.signing_key:
+        raise WeeklyError("no signing key: set WEEKLY_SIGNING_KEY (mailed unsubscriptions carry signed tokens)")
+    ledger = Ledger(settings.ledger.path, settings.ledger.busy_timeout_seconds)
+    try:
+        report = process_bounces(args.source, ledger, settings.signing_key.get_secret_value().encode(),
+                                 settings.list.id, settings.bounces.soft_limit,
+                                 settings.imap.password.get_secret_value() if settings.imap.password else None)
+    finally:
+        ledger.close()
+    for outcome in report.outcomes:
+        if outcome.kind in ("unmatched", "ignored"):
+            print(f"note: {outcome.kind}: {outcome.address or ''} {outcome.detail}".replace("  ", " "), file=sys.stderr)
+        else:
+            print(f"{outcome.kind:12} {outcome.address}  {outcome.detail}")
+    kinds = ("hard bounce", "complaint", "soft bounce", "unsubscribed", "unmatched", "ignored")
+    print(", ".join(f"{report.count(kind)} {kind}" for kind in kinds))
+    return 0
+
+
+def _suppressed(args) -> int:
+    import csv
+    from datetime import UTC, datetime
+
+    from composer.deliver.ledger import Ledger
+    from composer.deliver.subscribers import valid_address
+
+    settings = _settings(args)
+    ledger = Ledger(settings.ledger.path, settings.ledger.busy_timeout_seconds)
+    try:
+        if args.add or args.remove:
+            address = args.add or args.remove
+            if not valid_address(address):
+                raise WeeklyError(f"{address!r} is not a valid address")
+            changed = ledger.suppress(address, f"manual: {args.reason}" if args.reason != "manual" else "manual") \
+                if args.add else ledger.unsuppress(address)
+            verb = "suppressed" if args.add else "no longer suppressed"
+            print(f"{address} {verb}" if changed else f"{address} was already {verb}")
+            return 0
+        rows = ledger.suppressions()
+    finally:
+        ledger.close()
+    day = lambda seconds: datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d")  # noqa: E731
+    if args.export:
+        try:
+            with args.export.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["email", "reason", "added"])
+                writer.writerows([row.email, row.reason, day(row.added)] for row in rows)
+        except OSError as err:
+            raise WeeklyError(f"{args.export}: cannot write: {err.strerror or err}") from err
+        print(f"{len(rows)} suppressed addresses written to {args.export}")
+        return 0
+    for row in rows:
+        print(f"{day(row.added)}  {row.email}  {row.reason}")
+    print(f"{len(rows)} suppressed", file=sys.stderr)
+    return 0
 
 
 def _config(args) -> int:

@@ -21,7 +21,7 @@ from composer.errors import ConfigError, invalid_key
 
 DEFAULT_CONFIG = Path("config/weekly.toml")
 MIN_KEY_BYTES = 32  # an unsubscribe token's HMAC key: shorter ones can be guessed
-SECRET_KEYS = (("smtp", "password"), ("llm", "api_key"), ("signing_key",))
+SECRET_KEYS = (("smtp", "password"), ("llm", "api_key"), ("imap", "password"), ("signing_key",))
 
 
 class Section(BaseModel):
@@ -115,6 +115,24 @@ class MailSettings(Section):
     signing_key: SecretStr | None = None
 
 
+class ServeSettings(Section):
+    """`weekly serve`: the unsubscribe endpoint and the archive, behind a reverse proxy."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    allowed_hosts: tuple[str, ...] = Field(("127.0.0.1", "localhost", "dig.watch"),
+                                           description="Host headers answered (the public name behind the proxy).")
+    rate_per_minute: int = Field(60, ge=1, description="Requests per client per minute; more get 429.")
+
+
+class BouncesSettings(Section):
+    soft_limit: int = Field(3, ge=1, description="Issues in which an address soft-bounced before it is suppressed.")
+
+
+class ImapSettings(Section):
+    password: SecretStr | None = None
+
+
 class LlmSettings(Section):
     """An OpenAI-compatible chat endpoint for teasers, headlines and the editorial; off while base_url is unset."""
 
@@ -141,6 +159,9 @@ class Settings(BaseSettings):
     list: ListSettings = ListSettings()
     ledger: LedgerSettings = LedgerSettings()
     log: LogSettings = LogSettings()
+    serve: ServeSettings = ServeSettings()
+    bounces: BouncesSettings = BouncesSettings()
+    imap: ImapSettings = ImapSettings()
     signing_key: SecretStr | None = Field(None, description="Signs unsubscribe links: 32 bytes or more.")
 
     @field_validator("signing_key")

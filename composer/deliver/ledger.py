@@ -42,6 +42,12 @@ CREATE TABLE IF NOT EXISTS suppression (
     reason TEXT NOT NULL,
     added REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS soft_bounces (
+    email TEXT NOT NULL,
+    issue TEXT NOT NULL,          -- one soft bounce counted per issue, however many DSNs say so
+    added REAL NOT NULL,
+    PRIMARY KEY (email, issue)
+);
 """
 
 
@@ -85,6 +91,12 @@ def _guarded(method: Callable) -> Callable:
             raise LedgerError(f"{self.path}: the send ledger cannot be written ({err})") from err
 
     return guarded
+
+
+class Suppression(NamedTuple):
+    email: str
+    reason: str
+    added: float  # seconds since the epoch
 
 
 class Ledger:
@@ -204,6 +216,43 @@ class Ledger:
             "INSERT OR IGNORE INTO suppression (email, reason, added) VALUES (?, ?, ?)",
             (email.lower(), reason, time.time()))
         return cursor.rowcount == 1
+
+    @_guarded
+    def unsuppress(self, email: str) -> bool:
+        """Send to `email` again (a resubscription or an editor's correction); False if it was not suppressed."""
+        cursor = self._db.execute("DELETE FROM suppression WHERE email=?", (email.lower(),))
+        self._db.execute("DELETE FROM soft_bounces WHERE email=?", (email.lower(),))
+        return cursor.rowcount == 1
+
+    @_guarded
+    def suppressions(self) -> list[Suppression]:
+        """Every suppressed address with its reason and date, oldest first."""
+        rows = self._db.execute("SELECT email, reason, added FROM suppression ORDER BY added, email").fetchall()
+        return [Suppression(*row) for row in rows]
+
+    @_guarded
+    def is_suppressed(self, email: str) -> bool:
+        return self._db.execute("SELECT 1 FROM suppression WHERE email=?", (email.lower(),)).fetchone() is not None
+
+    @_guarded
+    def soft_bounce(self, email: str, issue: str) -> int:
+        """Record a soft bounce of `email` for `issue`; returns how many issues it has soft-bounced."""
+        self._db.execute("INSERT OR IGNORE INTO soft_bounces (email, issue, added) VALUES (?, ?, ?)",
+                         (email.lower(), issue, time.time()))
+        return self._db.execute("SELECT count(*) FROM soft_bounces WHERE email=?", (email.lower(),)).fetchone()[0]
+
+    @_guarded
+    def recipient(self, rowid: int) -> tuple[str, str] | None:
+        """(issue, address) of a ledger row, as named in the Message-ID of the copy sent to it."""
+        row = self._db.execute("SELECT issue, address FROM recipients WHERE rowid=?", (rowid,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    @_guarded
+    def issue_of(self, email: str) -> str | None:
+        """The newest issue sent to `email`, for a bounce that names only the address."""
+        row = self._db.execute("SELECT issue FROM recipients WHERE email=? ORDER BY updated DESC LIMIT 1",
+                               (email.lower(),)).fetchone()
+        return row[0] if row else None
 
     def _transaction(self) -> _Savepoint:
         return _Savepoint(self._db, "batch")

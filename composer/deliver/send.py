@@ -159,7 +159,7 @@ def _run(ledger: Ledger, issue: str, template: MessageTemplate, key: bytes, mail
     def done(job: Job, state: State, reply: str) -> None:
         commits.add(Change(_rowid(job), state, reply))
         if state is State.FAILED and _MAILBOX_GONE.match(reply):
-            ledger.suppress(job.address, f"permanent bounce: {reply}")
+            ledger.suppress(job.address, f"hard bounce: {reply}")
         settled["count"] += 1
         settled["sent"] += state is State.SENT
         progress(settled["count"], total)

@@ -1,0 +1,188 @@
+"""`weekly serve`: the one-click unsubscribe endpoint (RFC 8058) and the archive, on Starlette and uvicorn.
+
+- `POST /newsletter/unsubscribe?token=…` (the path of brand.unsubscribe_url; the body `List-Unsubscribe=One-Click` from a mail client, or the button of
+  the page below): the token is verified (signature, list id; compared in constant time), the address
+  suppressed, and 200 answered with no redirect, as RFC 8058 asks.
+- `GET` of the same URL shows a page with the button: a GET never unsubscribes, because link
+  scanners fetch every URL in a message. Once unsubscribed, the page offers to resubscribe
+  (`POST …/resubscribe?token=…`, beside it).
+- `GET /` is the archive index and `GET /N/` issue N's web version, from the output folder.
+It listens on 127.0.0.1 by default, for a reverse proxy (nginx, Caddy) that terminates TLS; it answers
+only the hosts it is told (`serve.allowed_hosts`), at most `serve.rate_per_minute` requests a minute per
+client, and logs every request with the address as a short hash, never in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import defaultdict, deque
+from html import escape
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from composer.config import Settings
+from composer.deliver.ledger import Ledger
+from composer.deliver.tokens import TokenError, verify
+from composer.errors import WeeklyError
+from composer.issues import ARCHIVE_INDEX, WEB
+
+log = logging.getLogger("weekly.serve")
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"
+content="width=device-width, initial-scale=1"><title>{title}</title><style>body{{font-family:Helvetica,Arial,
+sans-serif;max-width:34em;margin:3em auto;padding:0 1em;color:#1f2933;line-height:1.5}}button{{font-size:1em;
+padding:.6em 1.2em;background:#0b3c5d;color:#fff;border:0;border-radius:4px;cursor:pointer}}</style></head>
+<body><main><h1>{title}</h1>{body}</main></body></html>"""
+
+
+def create_app(settings: Settings):
+    """The ASGI application for `settings` (imported here: a web stack is not needed to build an issue)."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.base import BaseHTTPMiddleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+    from starlette.requests import Request
+    from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+    from starlette.routing import Route
+
+    if not settings.signing_key:
+        raise WeeklyError("no signing key: set WEEKLY_SIGNING_KEY to the key the issues were sent with")
+    key = settings.signing_key.get_secret_value().encode()
+    list_id = settings.list.id
+    archive = settings.output.dir
+    limiter = _RateLimit(settings.serve.rate_per_minute)
+    # The unsubscribe URL's own path, so the links in sent mail work through a proxy that passes paths on.
+    unsubscribe_path = urlsplit(settings.brand.unsubscribe_url).path or "/unsubscribe"
+    resubscribe_path = unsubscribe_path.rsplit("/", 1)[0] + "/resubscribe"
+
+    def ledger() -> Ledger:
+        return Ledger(settings.ledger.path, settings.ledger.busy_timeout_seconds)
+
+    def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status,
+                            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+    def checked(request: Request) -> str | None:
+        try:
+            return verify(request.query_params.get("token", ""), key, list_id)
+        except TokenError:
+            return None
+
+    async def unsubscribe(request: Request) -> Response:
+        email = checked(request)
+        if email is None:
+            return page("Link not valid", "<p>This unsubscribe link is damaged or not ours. Please use the link in "
+                        "the newsletter you received.</p>", status=400)
+        token = escape(request.query_params["token"], quote=True)
+        if request.method == "POST":
+            form = parse_qs((await request.body()).decode("utf-8", "replace"))
+            if form.get("List-Unsubscribe") != ["One-Click"]:
+                return PlainTextResponse("expected List-Unsubscribe=One-Click", status_code=400)
+            store = ledger()
+            try:
+                store.suppress(email, "unsubscribed")
+            finally:
+                store.close()
+            request.state.who = email
+            return page("You are unsubscribed", "<p>You will receive no more issues. Changed your mind?</p>"
+                        f'<form method="post" action="{resubscribe_path}?token={token}"><button>Resubscribe</button>'
+                        "</form>")
+        store = ledger()
+        try:
+            gone = store.is_suppressed(email)
+        finally:
+            store.close()
+        request.state.who = email
+        if gone:
+            return page("You are unsubscribed", f"<p>{escape(email)} receives no more issues.</p>"
+                        f'<form method="post" action="{resubscribe_path}?token={token}"><button>Resubscribe</button>'
+                        "</form>")
+        return page("Unsubscribe", f"<p>Stop sending {escape(settings.brand.name)} to {escape(email)}?</p>"
+                    f'<form method="post" action="{unsubscribe_path}?token={token}"><input type="hidden" '
+                    'name="List-Unsubscribe" value="One-Click"><button>Unsubscribe</button></form>')
+
+    async def resubscribe(request: Request) -> Response:
+        email = checked(request)
+        if email is None:
+            return page("Link not valid", "<p>This link is damaged or not ours.</p>", status=400)
+        store = ledger()
+        try:
+            store.unsuppress(email)
+        finally:
+            store.close()
+        request.state.who = email
+        return page("Welcome back", f"<p>{escape(email)} will receive the next issues again.</p>")
+
+    async def index(request: Request) -> Response:
+        return _file(archive / ARCHIVE_INDEX, FileResponse, page)
+
+    async def issue(request: Request) -> Response:
+        number = request.path_params["number"]  # digits only (the route's convertor): no path traversal
+        return _file(archive / str(number) / WEB, FileResponse, page)
+
+    async def guard_and_log(request: Request, call_next) -> Response:
+        started = time.monotonic()
+        client = request.client.host if request.client else "unknown"
+        if not limiter.allow(client):
+            response: Response = PlainTextResponse("too many requests", status_code=429,
+                                                   headers={"Retry-After": "60"})
+        else:
+            response = await call_next(request)
+        who = getattr(request.state, "who", None)
+        log.info("%s %s %s %s %.0fms%s", client, request.method, request.url.path, response.status_code,
+                 (time.monotonic() - started) * 1000, f" address {_digest(who)}" if who else "")
+        return response
+
+    app = Starlette(
+        routes=[
+            Route(unsubscribe_path, unsubscribe, methods=["GET", "POST"]),
+            Route(resubscribe_path, resubscribe, methods=["POST"]),
+            Route("/", index),
+            Route("/{number:int}/", issue),
+        ],
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.serve.allowed_hosts)),
+                    Middleware(BaseHTTPMiddleware, dispatch=guard_and_log)],
+    )
+    return app
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Run the app with uvicorn until interrupted."""
+    import uvicorn
+
+    app = create_app(settings)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=True,
+                    forwarded_allow_ips="127.0.0.1")
+    except OSError as err:
+        raise WeeklyError(f"{host}:{port}: cannot listen: {err.strerror or err}") from err
+
+
+def _file(path: Path, response_class, page):
+    if not path.is_file():
+        return page("Not found", "<p>No such issue in the archive.</p>", status=404)
+    return response_class(path, media_type="text/html; charset=utf-8")
+
+
+def _digest(email: str) -> str:
+    """An address as it appears in logs: enough to follow one reader, nothing to read."""
+    return hashlib.sha256(email.lower().encode()).hexdigest()[:12]
+
+
+class _RateLimit:
+    """At most `per_minute` requests in any 60 seconds per client (a sliding window in memory)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, client: str) -> bool:
+        now = time.monotonic()
+        window = self.seen[client]
+        while window and now - window[0] > 60:
+            window.popleft()
+        if len(window) >= self.per_minute:
+            return False
+        window.append(now)
+        return True
