@@ -321,9 +321,10 @@ def _summary(composed) -> int:
     sections = draft.sections
     print(f"DW Weekly #{draft.number} ({draft.date_range}) from {composed.item_count} items: "
           f"{len(sections.radar)} Radar, {len(sections.reading_corner)} Reading Corner, {len(sections.events)} events")
-    if composed.undated or composed.outside_week:
-        print(f"note: of {composed.item_count} items, {composed.undated} are undated (taken as this week's) and "
-              f"{composed.outside_week} are dated outside {draft.date_range} (left out)", file=sys.stderr)
+    parts = [f"{composed.undated} undated (taken as this week's)" if composed.undated else "",
+             f"{composed.outside_week} dated outside {draft.date_range} (left out)" if composed.outside_week else ""]
+    if any(parts):
+        print(f"note: of {composed.item_count} items, " + " and ".join(filter(None, parts)), file=sys.stderr)
     for path in composed.written:
         print(f"  {path}")
     return status

@@ -138,7 +138,7 @@ def test_build_and_items_say_how_many_items_are_undated_or_outside_the_week(tmp_
                           env={**os.environ, "WEEKLY_OUTPUT__DIR": str(tmp_path / "out")})
     assert composed.returncode == 0, composed.stderr
     (note,) = [line for line in composed.stderr.splitlines() if line.startswith("note: of ")]
-    assert note == ("note: of 65 items, 10 are undated (taken as this week's) and 1 are dated outside "
+    assert note == ("note: of 65 items, 10 undated (taken as this week's) and 1 dated outside "
                     "25 January – 1 February 2018 (left out)")
     listed = run_weekly("items", *feeds)
     assert "dates: 55 dated, from 8 December 2017 to 31 January 2018; 10 undated" in listed.stdout
