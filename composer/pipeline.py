@@ -1,9 +1,10 @@
-"""The whole flow, top to bottom: ingest -> curate -> summarise -> (draft) -> render -> files.
+"""The whole flow, top to bottom: ingest -> curate -> summarise -> (draft) -> render -> files -> gate -> send.
 
 Each step is one stage's public function; this module only wires them together with the settings,
 so the flow reads here in one place and each stage stays testable alone. The draft (issue.yaml) is
 the hand-off point: `compose` stops there, `render` starts there, `build` does both and keeps the
-archive index of every issue built under the output folder.
+archive index of every issue built under the output folder. `gate` is `weekly check`, `send_checked`
+is `weekly send` behind it, and `run_for_cron` is `weekly run`, the whole week for cron.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def gate(issue: IssueFolder, settings: Settings) -> list[Problem]:
 
 
 def send_checked(issue: IssueFolder, settings: Settings, options: SendOptions, confirm: Callable[[Plan], bool],
-         progress: Callable[[int, int], None], force: bool = False) -> Sent:
+                 progress: Callable[[int, int], None], force: bool = False) -> Sent:
     """`weekly send`: the gate, then the send. A failing issue is refused unless `force`, which is logged.
     A test copy to the editor (`options.test_to`) skips the gate: it is how an editor looks at the issue."""
     from composer.deliver.send import send_issue
@@ -219,8 +220,7 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
                 reason = (f"#{slot.number} was already sent ({counts[State.SENT]} sent, {counts[State.UNKNOWN]} "
                           f"unknown, {counts[State.FAILED]} failed); the next issue is due from "
                           f"{_day(slot.week_start + WEEK + DUE)}")
-                log.info("%s", reason)
-                raise WeeklyError(reason)
+                raise WeeklyError(reason)  # _logged writes it to the log too
             composed = Composed(draft=built.draft, problems=ingested.problems, item_count=len(ingested.items))
             log.info("resuming #%s in %s: %s still pending", slot.number, built.path, counts[State.PENDING])
         else:
