@@ -152,6 +152,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     app = create_app(settings)
+    handler = logging.StreamHandler()  # to stderr: systemd's journal, or the terminal
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=True,
                     forwarded_allow_ips="127.0.0.1")
