@@ -556,14 +556,15 @@ def _run(args) -> int:
 
 
 def _serve(args) -> int:
-    from composer.serve import serve
+    from composer.serve import create_app, serve
 
     settings = _settings(args)
     host, port = args.host or settings.serve.host, settings.serve.port if args.port is None else args.port
     if not 0 <= port <= 65535:
         raise WeeklyError(f"--port must be between 0 and 65535, not {port}")
+    app = create_app(settings)
     print(f"serving unsubscribe and the archive on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
-    serve(settings, host, port)
+    serve(app, host, port)
     return 0
 
 

@@ -147,11 +147,10 @@ def create_app(settings: Settings):
     return app
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
-    """Run the app with uvicorn until interrupted."""
+def serve(app, host: str, port: int) -> None:
+    """Run `app` (create_app's) with uvicorn until interrupted."""
     import uvicorn
 
-    app = create_app(settings)
     handler = logging.StreamHandler()  # to stderr: systemd's journal, or the terminal
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     log.addHandler(handler)
