@@ -132,7 +132,7 @@ def test_two_senders_of_one_issue_send_each_copy_once(issue, tmp_path):
     sender refuses with one line naming the other, the other sends to all."""
     subscribers = write_list(tmp_path / "list.csv", 320)
     with Server() as server:
-        server.recorder.delay = 0.01
+        server.recorder.delay = 0.02  # 320 copies take seconds: the two senders surely overlap
         command = [sys.executable, "-m", "composer", "send", str(issue), "--list", str(subscribers), "--yes"]
         senders = [subprocess.Popen(command, cwd=ROOT, env=env_for(server, tmp_path), stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True) for _ in range(2)]
