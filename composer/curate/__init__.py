@@ -72,15 +72,14 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
     week_end = week_start + WEEK
     left_out: list[LeftOut] = []
     patterns = TaxonomyPatterns(rules.taxonomy)
-    unpublished = []
+    candidates = []
     for item in ingested.items:
         reason = _reason_to_leave(item, rules, patterns, week_start, week_end)
-        if reason and not _matches(item, rules.pins):
+        if reason and not _matches(item, rules.pins):  # an editor's pin overrides every reason
             left_out.append(_left(item, reason))
         else:
-            unpublished.append(item)
-    items = unpublished
-    stories = _stories(items, ingested.past_issues, rules, week_end, patterns, left_out)
+            candidates.append(item)
+    stories = _stories(candidates, ingested.past_issues, rules, week_end, patterns, left_out)
     picked = []
     for story in stories:
         if _matches(story.item, rules.blocks):
