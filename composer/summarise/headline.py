@@ -139,10 +139,30 @@ def _third_person(participle: str) -> str:
 
 
 def _lemma(word: str, upos: str) -> str:
-    from lemminflect import getLemma  # deferred: its tables load in a tenth of a second
+    """The dictionary form of `word`. A regular form ("announced", "launches", "videos") is confirmed by
+    lemminflect's inflection table alone; only an irregular one loads its lemma table (0.17 s more)."""
+    from lemminflect import getAllInflections
 
-    lemmas = getLemma(word.lower(), upos=upos)
+    lowered = word.lower()
+    for stem in _regular_stems(lowered):
+        if any(lowered in forms for forms in getAllInflections(stem, upos=upos).values()):
+            return stem
+    from lemminflect import getLemma  # deferred: irregular forms ("brought", "children") only
+
+    lemmas = getLemma(lowered, upos=upos)
     return lemmas[0] if lemmas else word
+
+
+def _regular_stems(word: str) -> list[str]:
+    """The stems a regular inflection of `word` could come from: announced -> announce, committed -> commit."""
+    stems = []
+    for ending in ("ies", "ied", "es", "ed", "ing", "s", "d"):
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            stem = word[: -len(ending)]
+            stems += [stem + "y"] if ending in ("ies", "ied") else [stem, stem + "e"]
+            if len(stem) > 2 and stem[-1] == stem[-2]:
+                stems.append(stem[:-1])  # committed -> commit
+    return list(dict.fromkeys(stems))
 
 
 def _inflect(lemma: str, tag: str) -> str:
