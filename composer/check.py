@@ -25,10 +25,10 @@ _DESKTOP_QUERY = re.compile(r"@media[^{]*min-width:\s*480px[^{]*\{(.*?\})\s*\}",
 
 
 class Gate(Contract):
-    """What the checks need from the settings."""
+    """What the checks need from the settings (pipeline.gate builds it; the defaults live in config)."""
 
-    unsubscribe_url: str = "https://dig.watch/newsletter/unsubscribe"
-    min_radar: int = 6
+    unsubscribe_url: str
+    min_radar: int
     fallback_url: str | None = None  # where entries without a URL link (brand.fallback_url)
 
 

@@ -11,11 +11,14 @@ from conftest import run_weekly
 from issue_fixtures import full_draft
 
 from composer.check import Gate, check_issue
-from composer.config import Settings
+from composer.config import BrandSettings, IssueSettings, Settings
 from composer.draft import write_draft
 from composer.issues import IssueFolder
 from composer.pipeline import render_to_dir
 
+
+# The gate as the default settings make it.
+GATE = Gate(unsubscribe_url=BrandSettings().unsubscribe_url, min_radar=IssueSettings().min_radar)
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
@@ -31,12 +34,12 @@ def _broken(good, tmp_path, name: str, change) -> list[str]:
     shutil.copytree(good, folder)
     path = folder / name
     path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
-    return [str(problem) for problem in check_issue(IssueFolder(folder), Gate())]
+    return [str(problem) for problem in check_issue(IssueFolder(folder), GATE)]
 
 
 def test_rendered_issue_passes_and_command_exits_0(good):
     """No problem on a fresh render; `weekly check` says it is ready and exits 0."""
-    assert check_issue(IssueFolder(good), Gate()) == []
+    assert check_issue(IssueFolder(good), GATE) == []
     done = run_weekly("check", str(good))
     assert done.returncode == 0 and "ready to send" in done.stdout
 
