@@ -16,7 +16,6 @@ from composer.draft import write_draft
 from composer.issues import IssueFolder
 from composer.pipeline import render_to_dir
 
-
 # The gate as the default settings make it.
 GATE = Gate(unsubscribe_url=BrandSettings().unsubscribe_url, min_radar=IssueSettings().min_radar)
 
