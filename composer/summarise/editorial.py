@@ -17,7 +17,7 @@ from typing import NamedTuple
 from composer.language import STOPWORDS, content_words, ends_sentence, split_sentences
 from composer.models import Entry, Item
 
-MAX_ISSUE_HEADLINE = 80
+MAX_ISSUE_HEADLINE = 60  # "DW Weekly #210 – " and this fit the 78 characters of a Subject
 _MAX_STORY_PARAGRAPHS = 4
 _STORIES_PER_PARAGRAPH = 3
 _SEARCHED_PARAGRAPHS = 8
@@ -74,7 +74,7 @@ class Editorial(NamedTuple):
 
 def issue_headline(radar: tuple[Entry, ...], themes: dict[str, str], phrases: tuple[str, ...]) -> str:
     """DW style: the leading basket's theme, a colon, then 2-4 topic phrases of the week's stories
-    ("Rules and reckonings: antitrust, data centres, stablecoins and online safety"), at most 80
+    ("Rules and reckonings: antitrust, data centres and stablecoins"), at most 60
     characters; a phrase is a cue of topics.toml as the story writes it, never a number or a name cut short."""
     if not radar:
         return "A quiet week in digital policy"
