@@ -170,8 +170,7 @@ class _Pool:
         self.outages = 0
         self.consecutive_errors = 0 if state is State.SENT else self.consecutive_errors + 1
         self._finish_one()
-        if self.consecutive_errors >= self.settings.pause_after_errors:
-            self._stop(SendStopped(f"{self.consecutive_errors} recipient errors in a row (last: {reply}); paused"))
+        self._pause_after_errors(reply)
 
     def _finish_one(self) -> None:
         self.outstanding -= 1
@@ -185,11 +184,17 @@ class _Pool:
             return
         self.callbacks.retrying(job, reply)
         self.consecutive_errors += 1
-        if self.consecutive_errors >= self.settings.pause_after_errors:
+        if self._pause_after_errors(reply):
             self._finish_one()  # the job stays pending in the ledger
-            self._stop(SendStopped(f"{self.consecutive_errors} recipient errors in a row (last: {reply}); paused"))
             return
         self._later(job, job.attempts)
+
+    def _pause_after_errors(self, reply: str) -> bool:
+        """Stop once `pause_after_errors` recipient errors came in a row; True if the run is stopping now."""
+        if self.consecutive_errors < self.settings.pause_after_errors:
+            return False
+        self._stop(SendStopped(f"{self.consecutive_errors} recipient errors in a row (last: {reply}); paused"))
+        return True
 
     def _outage(self, job: Job, reason: str) -> None:
         """The server, not the recipient, failed: requeue the job uncounted; stop after too many in a row."""
