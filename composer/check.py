@@ -59,7 +59,7 @@ def check_issue(issue: IssueFolder, gate: Gate) -> list[Problem]:
 
 def _unlinked(draft: Draft, fallback_url: str | None) -> list[str]:
     """Entries with no URL of their own: readers reach a search at best."""
-    entries = (*draft.sections.radar, *draft.sections.reading_corner, *draft.sections.events)
+    entries = draft.sections.entries()
     missing = [entry.title for entry in entries if not entry.url]
     if not missing:
         return []
@@ -69,8 +69,7 @@ def _unlinked(draft: Draft, fallback_url: str | None) -> list[str]:
 
 def _editorial_drift(draft: Draft) -> list[str]:
     """Stories the editorial tells that the issue no longer has (an editor deleted the entry)."""
-    present = {entry.item_id for entry in (*draft.sections.radar, *draft.sections.reading_corner,
-                                           *draft.sections.events)}
+    present = {entry.item_id for entry in draft.sections.entries()}
     return [f"the editorial tells {title[:60]!r}, which is no longer in the issue; edit the editorial"
             for item_id, title in draft.editorial_items.items() if item_id not in present]
 
@@ -165,7 +164,7 @@ def _missing_entries(flat_text: str, draft: Draft, links: bool = True) -> list[s
     """Each entry's title, teaser and (with `links`) link the text (whitespace folded) lacks: part of the
     issue lost on the way from the draft (a template or the HTML toolchain cutting it short)."""
     missing = []
-    for entry in (*draft.sections.radar, *draft.sections.reading_corner, *draft.sections.events):
+    for entry in draft.sections.entries():
         for part in (entry.title, entry.teaser, entry.url if links else None):
             if part and " ".join(part.split()) not in flat_text:
                 missing.append(f"lacks {part[:60]!r} of the entry {entry.title[:40]!r}")

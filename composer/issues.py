@@ -131,9 +131,15 @@ class Archive:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._issues: list[IssueFolder] | None = None  # read once: numbering, coverage and ids all need them
 
     def issues(self) -> list[IssueFolder]:
-        """Every issue folder with a readable draft, newest number first."""
+        """Every issue folder with a readable draft, newest number first (read once, until `write`)."""
+        if self._issues is None:
+            self._issues = self._read_issues()
+        return self._issues
+
+    def _read_issues(self) -> list[IssueFolder]:
         found = []
         for draft_path in sorted(self.root.glob(f"*/{DRAFT}")):
             folder = IssueFolder(draft_path.parent)
@@ -161,8 +167,7 @@ class Archive:
     def published_items(self, before: int) -> dict[str, int]:
         """The item id of every entry of the issues built here numbered below `before`, with its issue."""
         return {entry.item_id: folder.number for folder in reversed(self.issues()) if folder.number < before
-                for entry in (*folder.draft.sections.radar, *folder.draft.sections.reading_corner,
-                              *folder.draft.sections.events) if entry.item_id}
+                for entry in folder.draft.sections.entries() if entry.item_id}
 
     def as_past_issues(self, before: int) -> tuple[PastIssue, ...]:
         """The issues built here numbered below `before`, as past issues: what they covered, so a later
@@ -180,6 +185,7 @@ class Archive:
         """Write the issue into `folder` (default root/NUMBER); refresh the index when it is in the archive."""
         issue = IssueFolder(folder) if folder else self.folder(draft.number)
         written = issue.write(draft, rendered, sender)
+        self._issues = None  # the archive changed
         if issue.path.resolve().parent == self.root.resolve():
             written.append(self.write_index(brand))
         return written

@@ -141,6 +141,10 @@ class Sections(Contract):
     reading_corner: tuple[Entry, ...] = ()
     events: tuple[Entry, ...] = ()
 
+    def entries(self) -> tuple[Entry, ...]:
+        """Every entry of the issue, section by section."""
+        return (*self.radar, *self.reading_corner, *self.events)
+
 
 class Draft(Contract):
     """The issue as an editor sees and may correct it (issue.yaml)."""
