@@ -509,11 +509,8 @@ def _status(args) -> int:
 
     settings = _settings(args)
     issue = str(IssueFolder(args.folder).number)
-    ledger = Ledger(settings.ledger.path)
-    try:
+    with Ledger.at(settings.ledger) as ledger:
         counts, problems = ledger.counts(issue), ledger.problems(issue)
-    finally:
-        ledger.close()
     print(f"DW Weekly #{issue}: " + ", ".join(f"{state} {count}" for state, count in counts.items()))
     for address, state, reply in problems:
         print(f"  {state:8} {address}  {reply}")
@@ -529,11 +526,8 @@ def _unsubscribe(args) -> int:
         raise WeeklyError("no signing key: set WEEKLY_SIGNING_KEY to the key the issue was sent with")
     list_id = settings.list.id
     email = verify(args.token, settings.signing_key.get_secret_value().encode(), list_id)
-    ledger = Ledger(settings.ledger.path)
-    try:
+    with Ledger.at(settings.ledger) as ledger:
         new = ledger.suppress(email, "unsubscribed")
-    finally:
-        ledger.close()
     print(f"{email} unsubscribed from {list_id}" if new else f"{email} was already unsubscribed")
     return 0
 
@@ -575,13 +569,10 @@ def _bounces(args) -> int:
     settings = _settings(args)
     if not settings.signing_key:
         raise WeeklyError("no signing key: set WEEKLY_SIGNING_KEY (mailed unsubscriptions carry signed tokens)")
-    ledger = Ledger(settings.ledger.path, settings.ledger.busy_timeout_seconds)
-    try:
+    with Ledger.at(settings.ledger) as ledger:
         report = process_bounces(args.source, ledger, settings.signing_key.get_secret_value().encode(),
                                  settings.list.id, settings.bounces.soft_limit,
                                  settings.imap.password.get_secret_value() if settings.imap.password else None)
-    finally:
-        ledger.close()
     for outcome in report.outcomes:
         if outcome.kind in ("unmatched", "ignored"):
             print(f"note: {outcome.kind}: {outcome.address or ''} {outcome.detail}".replace("  ", " "), file=sys.stderr)
@@ -600,8 +591,7 @@ def _suppressed(args) -> int:
     from composer.deliver.subscribers import valid_address
 
     settings = _settings(args)
-    ledger = Ledger(settings.ledger.path, settings.ledger.busy_timeout_seconds)
-    try:
+    with Ledger.at(settings.ledger) as ledger:
         if args.add or args.remove:
             address = args.add or args.remove
             if not valid_address(address):
@@ -612,8 +602,6 @@ def _suppressed(args) -> int:
             print(f"{address} {verb}" if changed else f"{address} was already {verb}")
             return 0
         rows = ledger.suppressions()
-    finally:
-        ledger.close()
     day = lambda seconds: datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d")  # noqa: E731
     if args.export:
         try:

@@ -207,11 +207,8 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
         archive = Archive(settings.output.dir)
         slot = archive.next_issue(ingested.past_issues, today, options.issue_number, options.week_start,
                                   this_week=True)
-        ledger = Ledger(settings.ledger.path, settings.ledger.busy_timeout_seconds)
-        try:
+        with Ledger.at(settings.ledger) as ledger:
             counts = ledger.counts(str(slot.number))
-        finally:
-            ledger.close()
         built = archive.folder(slot.number)
         retrying = bool(retry and (retry.retry_failed or retry.retry_unknown))
         if counts[State.SENT] + counts[State.UNKNOWN]:

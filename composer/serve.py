@@ -56,8 +56,6 @@ def create_app(settings: Settings):
     unsubscribe_path = urlsplit(settings.brand.unsubscribe_url).path or "/unsubscribe"
     resubscribe_path = unsubscribe_path.rsplit("/", 1)[0] + "/resubscribe"
 
-    def ledger() -> Ledger:
-        return Ledger(settings.ledger.path, settings.ledger.busy_timeout_seconds)
 
     def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status,
@@ -79,20 +77,14 @@ def create_app(settings: Settings):
             form = parse_qs((await request.body()).decode("utf-8", "replace"))
             if form.get("List-Unsubscribe") != ["One-Click"]:
                 return PlainTextResponse("expected List-Unsubscribe=One-Click", status_code=400)
-            store = ledger()
-            try:
+            with Ledger.at(settings.ledger) as store:
                 store.suppress(email, "unsubscribed")
-            finally:
-                store.close()
             request.state.who = email
             return page("You are unsubscribed", "<p>You will receive no more issues. Changed your mind?</p>"
                         f'<form method="post" action="{resubscribe_path}?token={token}"><button>Resubscribe</button>'
                         "</form>")
-        store = ledger()
-        try:
+        with Ledger.at(settings.ledger) as store:
             gone = store.is_suppressed(email)
-        finally:
-            store.close()
         request.state.who = email
         if gone:
             return page("You are unsubscribed", f"<p>{escape(email)} receives no more issues.</p>"
@@ -106,11 +98,8 @@ def create_app(settings: Settings):
         email = checked(request)
         if email is None:
             return page("Link not valid", "<p>This link is damaged or not ours.</p>", status=400)
-        store = ledger()
-        try:
+        with Ledger.at(settings.ledger) as store:
             store.unsuppress(email)
-        finally:
-            store.close()
         request.state.who = email
         return page("Welcome back", f"<p>{escape(email)} will receive the next issues again.</p>")
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from composer.config import LedgerSettings
 from composer.deliver.subscribers import Subscriber
 from composer.errors import WeeklyError
 from composer.models import RecipientState as State
@@ -81,7 +82,7 @@ class LedgerError(WeeklyError):
 
 
 def _guarded(method: Callable) -> Callable:
-    """SQLite's errors, and the ledger file vanishing, as a LedgerError naming the file."""
+    """SQLite's errors as a LedgerError naming the file."""
 
     @functools.wraps(method)
     def guarded(self: Ledger, *args, **kwargs):
@@ -114,6 +115,17 @@ class Ledger:
             self._inode = os.stat(path).st_ino
         except (OSError, sqlite3.Error) as err:
             raise LedgerError(f"{path}: cannot open the send ledger: {err}") from err
+
+    @classmethod
+    def at(cls, settings: LedgerSettings) -> Ledger:
+        """The ledger the settings name, with their busy timeout."""
+        return cls(settings.path, settings.busy_timeout_seconds)
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def still_there(self) -> bool:
         """False once the ledger file was deleted or replaced under us: what we write now would be lost."""

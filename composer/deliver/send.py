@@ -74,8 +74,7 @@ def _send_list(built: IssueFolder, mail: MailSettings, options: SendOptions, iss
                template: MessageTemplate, key: bytes, confirm: Callable[[Plan], bool],
                progress: Callable[[int, int], None]) -> SendReport:
     """The send proper, under the issue's lock: no other process sends this issue meanwhile."""
-    ledger = Ledger(mail.ledger.path, mail.ledger.busy_timeout_seconds)
-    try:
+    with Ledger.at(mail.ledger) as ledger:
         recovered = ledger.recover(issue)
         invalid = _Invalid()
         if options.retry_failed:
@@ -90,20 +89,15 @@ def _send_list(built: IssueFolder, mail: MailSettings, options: SendOptions, iss
         run = _run(ledger, issue, template, key, mail, plan.to_send, options.limit, progress)
         return SendReport(plan=plan, sent_now=run.sent, counts=ledger.counts(issue), recovered_unknown=recovered,
                           invalid_rows=shown_invalid, stopped=run.stopped)
-    finally:
-        ledger.close()
 
 
 def _dry_run(mail: MailSettings, issue: str, options: SendOptions, subject: str, server: str) -> SendReport:
     """The plan, with the list loaded into the ledger inside a transaction that is rolled back."""
-    ledger = Ledger(mail.ledger.path, mail.ledger.busy_timeout_seconds)
-    try:
+    with Ledger.at(mail.ledger) as ledger:
         invalid = _Invalid()
         with ledger.dry_run():
             plan = _load(ledger, issue, options, invalid, subject, server)
         return SendReport(plan=plan, counts=ledger.counts(issue), invalid_rows=tuple(invalid.shown))
-    finally:
-        ledger.close()
 
 
 def _load(ledger: Ledger, issue: str, options: SendOptions, invalid: _Invalid, subject: str, server: str) -> Plan:
