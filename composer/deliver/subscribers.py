@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from composer.errors import WeeklyError
 from composer.models import Problem
+from composer.wide_text import wide_encoding
 
 # Deliberately plain: one @, no spaces or control characters, a dotted domain. SMTP decides the rest.
 _ADDRESS = re.compile(r"^[^@\s\x00-\x1f\x7f<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
@@ -71,20 +72,15 @@ def _bad(path: Path, line: int, message: str) -> Problem:
     return Problem(level="error", path=str(path), line=line, message=message)
 
 
-_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
-         (b"\xfe\xff", "UTF-16"))
-
-
 def _check_utf8(path: Path) -> None:
     """WeeklyError naming the line and the likely encoding unless the whole file is UTF-8 (read in chunks)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     line = 1
     with path.open("rb") as raw:
         start = raw.read(4)
-        encoding = next((name for bom, name in _BOMS if start.startswith(bom)), None)
-        if encoding is None and len(start) >= 2 and (start[0] == 0 or start[1] == 0):
-            encoding = "UTF-16"  # ASCII text in UTF-16 without a byte order mark
-        if encoding:
+        wide = wide_encoding(start)
+        if wide:
+            encoding = wide[0][:6].upper()  # "UTF-16", "UTF-32": what iconv calls them
             raise WeeklyError(f"{path}: the list is {encoding}, not UTF-8: save it as UTF-8 "
                               f"(e.g. `iconv -f {encoding} -t UTF-8 {path} > list.csv`)")
         chunk = start

@@ -18,6 +18,7 @@ from composer.ingest.feed import parse_feed
 from composer.ingest.jsonitems import parse_json
 from composer.ingest.text import parse_text
 from composer.models import Ingested, Item, PastIssue, Problem
+from composer.wide_text import wide_encoding
 
 _FORMATS = {
     ".txt": "text", ".text": "text",
@@ -102,29 +103,17 @@ def _read_file(path: Path, max_bytes: int) -> tuple[list[Item], list[PastIssue],
     return items, past, problems + tidy_problems
 
 
-# UTF-16 and UTF-32, by byte order mark or, without one, by how "<?" or "{" or "[" or a letter looks in them
-# (XML 1.0, appendix F). UTF-8 (with or without its mark) needs nothing.
-_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
-         (b"\xfe\xff", "utf-16-be"))
 _XML_DECLARED = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']+(["'])""")
 
 
 def _as_utf8(data: bytes) -> bytes:
-    """`data` as UTF-8: UTF-16 and UTF-32 are decoded (a feed's XML declaration then says utf-8)."""
-    encoding, skip = next(((name, len(bom)) for bom, name in _BOMS if data.startswith(bom)), (None, 0))
-    if encoding is None and len(data) >= 4:
-        head = data[:4]
-        if head[:3] == b"\x00\x00\x00" and head[3]:
-            encoding = "utf-32-be"
-        elif head[0] and head[1:] == b"\x00\x00\x00":
-            encoding = "utf-32-le"
-        elif head[0] == 0 and head[1] and head[2] == 0:
-            encoding = "utf-16-be"
-        elif head[0] and head[1] == 0 and head[2] and head[3] == 0:
-            encoding = "utf-16-le"
-    if encoding is None:
+    """`data` as UTF-8: UTF-16 and UTF-32 are decoded (a feed's XML declaration then says utf-8); UTF-8,
+    with or without its mark, is returned as it is."""
+    wide = wide_encoding(data)
+    if wide is None:
         return data
-    utf8 = data[skip:].decode(encoding).encode("utf-8")
+    codec, skip = wide
+    utf8 = data[skip:].decode(codec).encode("utf-8")
     return _XML_DECLARED.sub(rb"\1utf-8\2", utf8)
 
 

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from composer.language import STOPWORDS, content_words, ends_sentence, split_sentences
 from composer.models import Entry, Item
+from composer.summarise.teaser import NEEDS_CONTEXT
 
 MAX_ISSUE_HEADLINE = 60  # "DW Weekly #210 – " and this fit the 78 characters of a Subject
 _MAX_STORY_PARAGRAPHS = 4
@@ -31,8 +32,6 @@ _OPENERS = {
     "Development": "On development and digital cooperation",
     "Sociocultural": "On the sociocultural front",
 }
-_NEEDS_CONTEXT = frozenset("however meanwhile but and also this these that those it its he she they his her their "
-                           "such then instead moreover furthermore additionally yet still".split())
 # Places and the words that point to them, for "Staying in …" and "On the other side of the Atlantic".
 _PLACES = {
     "the EU": ("eu", "european union", "european commission", "brussels", "europe", "european"),
@@ -140,7 +139,7 @@ def _retelling(story: Story) -> str:
     for position, sentence in enumerate(s for paragraph in paragraphs for s in split_sentences(paragraph)):
         text = " ".join(sentence.split())
         first = text.split(" ", 1)[0].strip(",")
-        if (text in teaser or not ends_sentence(text) or first.lower() in _NEEDS_CONTEXT
+        if (text in teaser or not ends_sentence(text) or first.lower() in NEEDS_CONTEXT
                 or not _RETELLING[0] <= len(text) <= _RETELLING[1]):
             continue
         overlap = len(title_words & set(content_words(text)))

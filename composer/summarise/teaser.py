@@ -15,7 +15,8 @@ MAX_TEASER = 220
 _TARGET = 150
 _PARAGRAPHS_SEARCHED = 5
 _REPEAT = 0.6
-_NEEDS_CONTEXT = frozenset(
+# Words that open a sentence leaning on the one before it: such a sentence cannot stand alone.
+NEEDS_CONTEXT = frozenset(
     "however meanwhile but and also this these that those it its he she they his her their such then "
     "instead moreover furthermore additionally yet still".split()
 )
@@ -43,7 +44,7 @@ def _cost(index: int, text: str, title_words: set[str]) -> tuple[float, int]:
     repeats = len(title_words & set(words)) / len(title_words) if title_words else 0.0
     cost = index * 1.0 + abs(len(text) - _TARGET) / 60
     cost += 4 if repeats >= _REPEAT else 0
-    cost += 3 if first in _NEEDS_CONTEXT else 0
+    cost += 3 if first in NEEDS_CONTEXT else 0
     return cost, len(text)
 
 
