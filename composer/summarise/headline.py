@@ -204,8 +204,8 @@ def _shorten(text: str) -> str:
 _OPEN_ENDINGS = frozenset(
     "a an the of and or but nor to in for with by on at from into onto about over under between through during "
     "against among via per than as like such that which who whom whose whether if while when where because since "
-    "its their his her our your my this these those its has have had is are was were will would could can may "
-    "might should must be been being do does did says said say according including including amid despite".split())
+    "its their his her our your my this these those has have had is are was were will would could can may "
+    "might should must be been being do does did says said say according including amid despite".split())
 
 
 def defects(headline: str) -> list[str]:
