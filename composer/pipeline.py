@@ -25,7 +25,7 @@ from composer.errors import WeeklyError
 from composer.ingest import load_items
 from composer.issues import DUE, WEEK, Archive, IssueFolder, IssueSlot
 from composer.locks import exclusive
-from composer.models import Draft, Ingested, Plan, Problem, SendReport
+from composer.models import Draft, Ingested, Plan, Problem, Selection, SendReport
 from composer.models import RecipientState as State
 from composer.render import render
 from composer.summarise import Style, summarise
@@ -57,6 +57,7 @@ class Composed(BaseModel):
     outside_week: int = 0
     notes: tuple[str, ...] = ()
     written: tuple[Path, ...] = ()
+    selection: Selection | None = None  # what curate chose and why, item by item (`weekly why`)
 
 
 def compose(paths: list[Path], settings: Settings, options: ComposeOptions, today: date) -> Composed:
@@ -96,7 +97,7 @@ def _compose(ingested: Ingested, slot: IssueSlot, archive: Archive, settings: Se
     selection = curate(known, rules)
     draft, notes = summarise(selection, style_for(settings.issue, taxonomy), _llm(settings))
     return Composed(draft=draft, problems=ingested.problems, item_count=len(ingested.items), notes=notes,
-                    undated=selection.undated, outside_week=selection.outside_week)
+                    undated=selection.undated, outside_week=selection.outside_week, selection=selection)
 
 
 def style_for(issue: IssueSettings, taxonomy: Taxonomy) -> Style:

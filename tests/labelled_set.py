@@ -77,7 +77,7 @@ def figures(labelled: list[Labelled], patterns: TaxonomyPatterns | None = None) 
         if not entry.on_beat and judged:
             accepts.append(entry)
         if entry.on_beat:
-            basket = classify(entry.item, patterns)[0]
+            basket = classify(entry.item, patterns).basket
             right += basket == entry.basket
             if basket != entry.basket:
                 confusions[(entry.basket, basket)] += 1
