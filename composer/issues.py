@@ -4,7 +4,7 @@ An issue's folder holds the draft it was rendered from and what render made of i
 
     issue.yaml  the draft (an editor may change it)    index.html  the email
     issue.txt   the email's plain-text part             web.html    the archive (web) version
-    issue.mjml  the MJML source, for debugging          issue.eml   a complete message (To is a placeholder)
+    issue.mjml  the MJML source, for debugging          issue.eml   the copy one reader gets, as sent
 
 The archive is the output folder: one folder per issue, named by its number, and index.html listing
 them newest first. `next_issue` decides the next issue's number and week from the past issues found in
@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 
 from composer.atomic import write_atomic
-from composer.config import BrandSettings
+from composer.config import BrandSettings, MailSettings
 from composer.draft import DraftError, read_draft, write_draft
 from composer.errors import WeeklyError
 from composer.models import Contract, Draft, PastEntry, PastIssue, RenderedIssue
@@ -97,11 +97,11 @@ class IssueFolder:
     def render_command(self) -> str:
         return f"render the issue first (`weekly render {self.draft_path} -o {self.path}`)"
 
-    def write(self, draft: Draft, rendered: RenderedIssue, sender: str) -> list[Path]:
+    def write(self, draft: Draft, rendered: RenderedIssue, mail: MailSettings) -> list[Path]:
         """Write the draft and every rendered file, each replaced atomically; returns the paths written."""
-        from composer.deliver.message import build_message
+        from composer.deliver.message import sample_message
 
-        eml = build_message(rendered, sender).as_bytes().decode("utf-8", errors="replace")
+        eml = sample_message(rendered, draft.number, mail).decode("utf-8", errors="replace")
         files = {EMAIL: rendered.html, TEXT: rendered.text, WEB: rendered.web_html, MJML: rendered.mjml, EML: eml}
         written = [write_draft(draft, self.draft_path)] if draft != self._draft_on_disk() else []
         try:
@@ -180,11 +180,11 @@ class Archive:
                       source=str(folder.draft_path))
             for folder in self.issues() if folder.number < before)
 
-    def write(self, draft: Draft, rendered: RenderedIssue, sender: str, brand: BrandSettings,
+    def write(self, draft: Draft, rendered: RenderedIssue, mail: MailSettings, brand: BrandSettings,
               folder: Path | None = None) -> list[Path]:
         """Write the issue into `folder` (default root/NUMBER); refresh the index when it is in the archive."""
         issue = IssueFolder(folder) if folder else self.folder(draft.number)
-        written = issue.write(draft, rendered, sender)
+        written = issue.write(draft, rendered, mail)
         self._issues = None  # the archive changed
         if issue.path.resolve().parent == self.root.resolve():
             written.append(self.write_index(brand))

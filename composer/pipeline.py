@@ -28,6 +28,7 @@ from composer.locks import exclusive
 from composer.models import Draft, Ingested, Plan, Problem, SendReport
 from composer.models import RecipientState as State
 from composer.render import render
+from composer.render.strings import strings_for
 from composer.summarise import Style, summarise
 from composer.summarise.llm import OpenAIChat
 
@@ -127,7 +128,8 @@ def render_to_dir(draft: Draft, out_dir: Path | None, settings: Settings) -> lis
     """The issue of `draft` written to `out_dir` (default OUTPUT_DIR/NUMBER), the draft beside it; the
     archive index OUTPUT_DIR/index.html is refreshed when the folder is in the archive."""
     archive = Archive(settings.output.dir)
-    return archive.write(draft, render(draft, settings.brand), settings.smtp.sender, settings.brand, out_dir)
+    return archive.write(draft, render(draft, settings.brand, strings_for(settings.issue)), settings.mail, settings.brand,
+                         out_dir)
 
 
 def render_file(draft_path: Path, out_dir: Path | None, settings: Settings) -> list[Path]:
@@ -146,8 +148,7 @@ def gate(issue: IssueFolder, settings: Settings) -> list[Problem]:
     """`weekly check`: what keeps the built issue from being sent (empty: it may go)."""
     from composer.check import Gate, check_issue
 
-    return check_issue(issue, Gate(unsubscribe_url=settings.brand.unsubscribe_url,
-                                   min_radar=settings.issue.min_radar, fallback_url=settings.brand.fallback_url))
+    return check_issue(issue, Gate.of(settings))
 
 
 def send_checked(issue: IssueFolder, settings: Settings, options: SendOptions, confirm: Callable[[Plan], bool],

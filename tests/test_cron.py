@@ -6,7 +6,7 @@ import json
 import os
 from datetime import date, timedelta
 
-from conftest import KEY, run_weekly, write_list
+from conftest import IDENTITY, KEY, run_weekly, write_list
 from smtp_server import Server
 
 FRIDAYS = [date(2025, 5, 2) + timedelta(weeks=week) for week in range(4)]
@@ -50,7 +50,7 @@ def test_a_month_of_fridays(tmp_path):
     subscribers = write_list(tmp_path / "list.csv", 5)
     outcomes = []
     with Server() as server:
-        env = {**os.environ, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_LEDGER__PATH": str(tmp_path / "state" / "ledger.db"),
+        env = {**os.environ, **IDENTITY, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_LEDGER__PATH": str(tmp_path / "state" / "ledger.db"),
                "WEEKLY_LOG__FILE": str(tmp_path / "state" / "weekly.log"), "WEEKLY_OUTPUT__DIR": str(tmp_path / "out"),
                "WEEKLY_LIST__SUBSCRIBERS": str(subscribers), "WEEKLY_SMTP__HOST": "127.0.0.1",
                "WEEKLY_SMTP__PORT": str(server.port), "WEEKLY_SMTP__SECURITY": "none"}

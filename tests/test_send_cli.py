@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import KEY, ROOT, run_weekly, write_list
+from conftest import IDENTITY, KEY, ROOT, run_weekly, write_list
 from smtp_server import Server
 
 from composer.deliver.ledger import Ledger
@@ -28,7 +28,7 @@ def issue(tmp_path_factory) -> Path:
 
 
 def env_for(server: Server | None, tmp_path: Path, **extra: str) -> dict:
-    env = {**os.environ, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_LEDGER__PATH": str(tmp_path / "ledger.sqlite3"),
+    env = {**os.environ, **IDENTITY, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_LEDGER__PATH": str(tmp_path / "ledger.sqlite3"),
            "WEEKLY_LOG__FILE": str(tmp_path / "weekly.log"), **extra}
     if server:
         env.update(WEEKLY_SMTP__HOST="127.0.0.1", WEEKLY_SMTP__PORT=str(server.port), WEEKLY_SMTP__SECURITY="none",

@@ -59,8 +59,7 @@ def send_issue(built: IssueFolder, mail: MailSettings, options: SendOptions, con
     server = f"{mail.smtp.host}:{mail.smtp.port} ({mail.smtp.security})"
     if options.dry_run:
         return _dry_run(mail, issue, options, subject, server)
-    template = MessageTemplate(built, mail.smtp.sender, mail.unsubscribe_url, mail.list.id, mail.list.name,
-                               mail.list.unsubscribe_mailto, one_click=not options.to)
+    template = MessageTemplate(built, mail, issue, one_click=not options.to)
     if options.test_to:
         return _send_test(options.test_to, template, key, mail, issue, subject, server, confirm)
     lock = mail.ledger.path.parent / f"send-{issue}.lock"
