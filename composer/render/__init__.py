@@ -121,6 +121,9 @@ def _inline(html: str) -> str:
         keep_style_tags=False,  # rules that cannot be inlined (@media) are kept in a <style> block
         remove_classes=False,  # the dark-mode and layout media queries select by class
         disable_validation=True,
+        # premailer would copy an inlined img rule's width:100% into width="100%" over our whole-pixel width
+        # attribute, which is what Outlook for Windows sizes images by.
+        disable_basic_attributes=["width", "height"],
         cssutils_logging_level=logging.CRITICAL,
     ).transform().replace(' data-premailer="ignore"', "")
     # lxml drops the doctype MJML wrote; without it clients render in quirks mode.
