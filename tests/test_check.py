@@ -15,7 +15,7 @@ from composer.check import Gate, check_issue
 from composer.config import BrandSettings, DkimSettings, IssueSettings, Settings
 from composer.draft import write_draft
 from composer.issues import IssueFolder
-from composer.pipeline import render_to_dir
+from composer.pipeline import render_draft
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def good(tmp_path_factory):
     """A folder rendered from the 12/4/4 fixture draft, with its issue.yaml."""
     folder = tmp_path_factory.mktemp("issue")
     write_draft(full_draft(), folder / "issue.yaml")
-    render_to_dir(full_draft(), folder, Settings())
+    render_draft(full_draft(), folder, Settings())
     return folder
 
 

@@ -23,14 +23,15 @@ from composer.deliver.tokens import verify
 from composer.errors import WeeklyError
 from composer.issues import IssueFolder
 from composer.pipeline import ComposeOptions, build
+from composer.store import open_store
 
 
 def _settings(tmp_path: Path, dkim_keys, server: Server | None = None, **extra) -> Settings:
     return Settings(
         smtp={"host": "127.0.0.1", "port": server.port if server else 25, "security": "none", "connections": 2,
               "sender": SENDER, **extra.pop("smtp", {})},
-        list={"unsubscribe_mailto": MAILTO, **extra.pop("list", {})}, dkim=dkim_keys.settings() if dkim_keys else {}, signing_key=KEY,
-        ledger={"path": str(tmp_path / "ledger.sqlite3")}, output={"dir": str(tmp_path / "out")}, **extra)
+        list={"unsubscribe_mailto": MAILTO, **extra.pop("list", {})}, dkim=dkim_keys.settings() if dkim_keys else {},
+        signing_key=KEY, output={"dir": str(tmp_path / "out")}, **extra)
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +48,10 @@ def received(issue, dkim_keys, tmp_path_factory) -> list[bytes]:
     """Five readers' copies as the test SMTP server received them."""
     work = tmp_path_factory.mktemp("send")
     with Server() as server:
-        report = send_issue(IssueFolder(issue), _settings(work, dkim_keys, server).mail,
-                            SendOptions(list_file=write_list(work / "list.csv", 5)), confirm=lambda plan: True)
+        settings = _settings(work, dkim_keys, server)
+        with open_store(settings.store, settings.list.id) as store:
+            report = send_issue(IssueFolder(issue), store, settings.mail,
+                                SendOptions(list_file=write_list(work / "list.csv", 5)), confirm=lambda plan: True)
     assert report.sent_now == 5
     return [raw for _, _, raw in server.recorder.messages]
 
