@@ -34,6 +34,7 @@ from composer.curate import events
 from composer.curate.classify import Filing, Fit, TaxonomyPatterns, classify, fit
 from composer.curate.rank import ScoreParts, score_parts
 from composer.curate.similarity import Vector, centrality, cosine, duplicate_groups, tfidf
+from composer.errors import WeeklyError
 from composer.language import STOPWORDS, guess_language
 from composer.models import (
     LEFT_OUT_GROUPS,
@@ -70,6 +71,8 @@ class CurateRules(Contract):
     blocks: tuple[str, ...] = Field((), description="Item ids (or their first characters) or title words to leave out.")
     published: dict[str, int] = Field(default_factory=dict,
                                       description="Ids of items earlier issues published, with the issue number.")
+    seen_before: dict[str, int] = Field(default_factory=dict, description="Undated items first seen for an earlier "
+                                        "issue, with its number: news of that week, not of this one.")
     languages: tuple[str, ...] = Field(("en",), description="Languages the issue takes; other ones are left out.")
     undated: Literal["rank_below", "leave_out"] = Field("rank_below", description="What to do with undated items.")
     issue_number: int = Field(ge=1)
@@ -110,8 +113,16 @@ class _Ledger:
         return tuple(left for _, (left, _order) in ordered)
 
 
+class CurateError(WeeklyError):
+    """What the editor asked for cannot be done (a pin that names no item)."""
+
+
 def curate(ingested: Ingested, rules: CurateRules) -> Selection:
     """The selection for the issue the rules name, with every other item and why it was left out."""
+    for pin in rules.pins:
+        if not any(_matches(item, (pin,)) for item in ingested.items):
+            raise CurateError(f"--pin {pin!r} matches no item of the inputs (give an item id prefix from "
+                              "`weekly items --json`, or words of its title)")
     week_start = rules.week_start
     week_end = week_start + WEEK
     patterns = TaxonomyPatterns(rules.taxonomy)
@@ -142,7 +153,7 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
         radar=radar,
         reading_corner=reading,
         events=upcoming,
-        undated=sum(item.published is None for item in ingested.items),
+        undated=sum(item.published is None and item.id not in rules.seen_before for item in ingested.items),
         outside_week=sum(left.group == "outside_week" for left, _ in ledger.left_out),
         left_out=ledger.sorted_left_out(),
         explanations=tuple(_explain(item, ledger) for item in _unique(ingested.items)),
@@ -154,6 +165,8 @@ def _reason_to_leave(item: Item, rules: CurateRules, patterns: TaxonomyPatterns,
     """Why `item` cannot be in this issue, before stories are formed (None: it may)."""
     if item.id in rules.published:
         return "published", f"published in #{rules.published[item.id]}"
+    if item.published is None and item.id in rules.seen_before:
+        return "outside_week", f"undated, first seen for #{rules.seen_before[item.id]}"
     event = events.is_event(item, end)
     if not (item.published is None or event or start <= item.published.date() <= end):
         return "outside_week", f"outside the week (dated {item.published:%Y-%m-%d})"
