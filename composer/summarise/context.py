@@ -17,6 +17,7 @@ import re
 from functools import lru_cache
 
 from composer.language import STOPWORDS
+from composer.summarise.names import PLACE_WORDS
 
 _PRONOUNS = frozenset("he she it they him them".split())
 _FIRST_PERSON = frozenset("i we me us my our ours myself ourselves".split())
@@ -54,7 +55,7 @@ _QUOTE_SPEAKER = re.compile(rf"(?:[,”’\"']\s*|^)(?:he|she|they|it)\s+(?:also
 _SPEAKER_AFTER = re.compile(rf"\b(?:{_SPEECH})\s+(?:he|she|they)\b(?!\s+\w+ed\b)", re.I)
 _DEFINITE_SPEAKER = re.compile(rf"(?:[,”’\"']\s*)(?:{_SPEECH})\s+the\s+([a-z][\w-]*)\b|[,”’\"']\s*the\s+([a-z][\w-]*)"
                                rf"\s+(?:{_SPEECH})\b")
-_QUOTED = re.compile(r"“[^”]*”|‘[^’]*’(?!\w)|\"[^\"]*\"")
+_QUOTED = re.compile(r"“[^”]*”|‘[^’‘]*[’‘](?!\w)|\"[^\"]*\"")
 _TOKEN = re.compile(r"[€$£]?[\w][\w’'.&+-]*[\w%]|[\w%]|,|;|:|[–—]")
 _AUXILIARIES = frozenset("is are was were has have had will would can could may might should must shall does do did "
                          "be been being".split())
@@ -99,8 +100,9 @@ def leans(sentence: str, before: str = "", heading: str = "", article: str = "")
         pointing = _pointing_back(_TOKEN.findall(unquoted), seen)
         if pointing:
             return f"'{pointing}' points back at an earlier sentence"
-    first_person = next((word for word in _TOKEN.findall(unquoted) if word.lower() in _FIRST_PERSON
-                         and word != "US"), None)
+    words = _TOKEN.findall(unquoted)
+    first_person = next((word for index, word in enumerate(words) if word.lower() in _FIRST_PERSON and word != "US"
+                         and (word != "I" or (index + 1 < len(words) and words[index + 1].islower()))), None)
     if first_person:
         return f"speaks in the article's own voice ('{first_person}')"
     definite = _bare_definite(subject, seen)
@@ -220,10 +222,11 @@ def _full_names(article: str) -> dict[str, tuple[str, ...]]:
     names: dict[str, set[str]] = {}
     for match in _NAME.finditer(article):
         words = [word.removesuffix("’s").removesuffix("'s") for word in match[0].split()]
-        if len(words) < 2 or not words[-1].isalpha():
+        if len(words) < 2 or not words[-1].isalpha() or not words[-2].isalpha():
             continue
         first, last = words[-2], words[-1]
-        if first in _NOT_FIRST_NAMES or not first.isalpha() or first.isupper() or _lemmas(first.lower()):
+        if (first in _NOT_FIRST_NAMES or not (first.istitle() and last.istitle()) or first.lower() in STOPWORDS
+                or _lemmas(first.lower()) or last.lower() in PLACE_WORDS):
             continue
         names.setdefault(last, set()).add(f"{first} {last}")
     return {last: tuple(full) for last, full in names.items()}
