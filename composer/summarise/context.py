@@ -19,7 +19,7 @@ from functools import lru_cache
 from composer.language import STOPWORDS
 from composer.summarise.names import PLACE_WORDS
 
-_PRONOUNS = frozenset("he she it they him them".split())
+_PRONOUNS = frozenset("he she it they him them ones".split())
 _FIRST_PERSON = frozenset("i we me us my our ours myself ourselves".split())
 _POSSESSIVES = frozenset("his her its their".split())
 _DEMONSTRATIVES = frozenset("this these that those such".split())
@@ -31,7 +31,7 @@ _CONNECTIVE_PHRASES = ("in contrast", "in addition", "as a result", "on the othe
                        "by contrast", "for its part", "for their part", "in response", "in turn", "even so",
                        "on top of that", "as such", "to that end", "in this case", "in that case", "the same",
                        "the latter", "the former", "other than that", "apart from that", "despite this",
-                       "after that", "before that", "because of this", "as well as this", "not only that")
+                       "after that", "before that", "because of this", "as well as this", "not only", "not just")
 # "This week, …" points at the calendar, not at an earlier sentence.
 _TIME_WORDS = frozenset("week weekend month year morning afternoon evening day days time summer winter spring autumn "
                         "fall quarter season decade century".split())
@@ -93,8 +93,8 @@ def leans(sentence: str, before: str = "", heading: str = "", article: str = "")
             return f"its subject is the pronoun '{subject[0]}'"
         if first in _POSSESSIVES or (tokens[0].lower() in _POSSESSIVES):
             return f"opens with the possessive '{subject[0] if first in _POSSESSIVES else tokens[0]}'"
-        if lowered[0] in _DEMONSTRATIVES and lowered[0] != "that" and len(lowered) > 1 and (
-                lowered[1] in _AUXILIARIES or _is_finite_verb(lowered[1], "it")):
+        if lowered[0] in _DEMONSTRATIVES and len(lowered) > 1 and (
+                _auxiliary(lowered[1]) or _is_finite_verb(lowered[1], "it")):
             return f"its subject is '{tokens[0]}', which points back at an earlier sentence"
     if not before:
         pointing = _pointing_back(_TOKEN.findall(unquoted), seen)
@@ -128,6 +128,9 @@ def _pointing_back(tokens: list[str], seen: str) -> str | None:
     """'this way', 'these rules', 'such content': a demonstrative with a noun that is not the calendar."""
     for index, token in enumerate(tokens[:-1]):
         word, following = token.lower(), tokens[index + 1].lower()
+        if word in ("this", "these") and index and (_auxiliary(following) or following in (",", ";", ":")
+                                                    or following in _POSTMODIFIERS):
+            return token  # "the egregiousness of this is …": a pronoun for what came before
         if (word in ("this", "these", "those", "such") and following.isalpha() and following not in _TIME_WORDS
                 and following not in _AUXILIARIES and following not in _RELATIVES and following not in STOPWORDS
                 and following != "as" and not _introduced(following, seen)):
@@ -150,7 +153,7 @@ def _subject(clause: list[str]) -> list[str]:
     """The words before the main clause's first verb (at most 10)."""
     for index, token in enumerate(clause[:10]):
         lower = token.lower()
-        if index and (lower in _AUXILIARIES or _is_finite_verb(lower, clause[index - 1].lower())):
+        if index and (_auxiliary(lower) or _is_finite_verb(lower, clause[index - 1].lower())):
             return clause[:index]
         if token in (",", ";", ":", "–", "—") and index:
             return clause[:index]
@@ -169,7 +172,12 @@ def _bare_definite(subject: list[str], seen: str) -> str | None:
             return None  # "The White House", "The 2025 Internet Governance Forum": a name
         if any(token.lower() in _POSTMODIFIERS or token.lower() in _RELATIVES for token in phrase):
             return None  # "the creation of the robotics unit": it says which
-        head = phrase[-1].lower()
+        nouns = [token.lower() for token in phrase]
+        while nouns and (nouns[-1] in STOPWORDS or nouns[-1].endswith("ly")):
+            nouns.pop()  # "the move also aims": the head is 'move'
+        if not nouns:
+            return None
+        phrase, head = phrase[: len(nouns)], nouns[-1]
         if head in _UNIQUE or head in STOPWORDS or _introduced(head, seen):
             return None
         return " ".join(token.lower() for token in phrase)
@@ -190,6 +198,11 @@ def _shell_noun(tokens: list[str], start: int, seen: str) -> str | None:
         if noun in _SHELL_NOUNS or not named_before:
             return noun
     return None
+
+
+def _auxiliary(word: str) -> bool:
+    """'is', 'has', and the negative contractions ("didn’t", "won't")."""
+    return word in _AUXILIARIES or word.endswith(("n’t", "n't"))
 
 
 def _introduced(noun: str, seen: str) -> bool:

@@ -47,19 +47,34 @@ def names(text: str, article: str = "") -> list[str]:
     """The names in `text`, in order: capitalised phrases, less a first word that only starts the sentence
     ("Global AI adoption" -> "AI"): a word counts as a name where the article (or the text) writes it
     capitalised inside a sentence, or it has capitals inside ("TikTok", "IBM")."""
-    evidence = f"{article} {text}"
+    evidence = article or text
     found = []
     for match in NAME.finditer(text):
         words = match[0].split()
-        starts_sentence = match.start() == 0 or re.search(r"[.!?:]\s*[‘“\"']?$", text[: match.start()]) is not None
-        while words and (words[0] in _NOT_NAMES or (starts_sentence and not _written_as_name(words[0], evidence))):
+        inner = next((index for index, word in enumerate(words[1:-1], 1) if word.lower() in STOPWORDS
+                      and word[:1].isupper()), None)
+        if inner is not None:
+            words = words[:inner]  # Title Case: "Greylock And First Round" -> "Greylock"
+        words = [word for word in words if not re.match(r"^I(?:[’'].*)?$", word)]
+        while words and words[0] in _NOT_NAMES:
             words.pop(0)
-            starts_sentence = False
+        if not _written_inside(" ".join(words), evidence):
+            # At a sentence's start or in a title in Title Case, a capital proves nothing: keep the words
+            # the article writes as names ("Global AI adoption" -> "AI"; "We Will Be Launching" -> none).
+            while words and not _written_as_name(words[0], evidence):
+                words.pop(0)
+            while words and not _written_as_name(words[-1], evidence):
+                words.pop()
         while words and words[-1].lower() in ("of", "de", "for", "and"):
             words.pop()
         if words:
             found.append(" ".join(words).removesuffix("’s").removesuffix("'s"))
     return found
+
+
+def _written_inside(phrase: str, evidence: str) -> bool:
+    """The phrase of several words appears inside a sentence of the evidence ("the Internet Governance Forum")."""
+    return " " in phrase and re.search(rf"(?<=[a-z,;] ){re.escape(phrase)}\b", evidence) is not None
 
 
 def _written_as_name(word: str, evidence: str) -> bool:
