@@ -82,9 +82,9 @@ def leans(sentence: str, before: str = "", heading: str = "", article: str = "")
         return None
     lowered = [token.lower() for token in tokens]
     opening = " ".join(lowered[:5])
-    if not before:
-        if lowered[0] in _CONNECTIVES or any(re.match(rf"{phrase}\b", opening) for phrase in _CONNECTIVE_PHRASES):
-            return f"opens with '{tokens[0]}', which continues an earlier sentence"
+    if not before and (lowered[0] in _CONNECTIVES
+                       or any(re.match(rf"{phrase}\b", opening) for phrase in _CONNECTIVE_PHRASES)):
+        return f"opens with '{tokens[0]}', which continues an earlier sentence"
     clause = _main_clause(tokens)
     subject = _subject(clause)
     first = subject[0].lower() if subject else ""

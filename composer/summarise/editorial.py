@@ -14,7 +14,6 @@ Every fixed phrase comes from summarise.phrases.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import NamedTuple
 
 from composer.language import STOPWORDS, content_words, ends_sentence, split_sentences
@@ -141,15 +140,16 @@ def editorial(radar: list[Story], reading_corner: list[Story], pointer: str, the
     opening = opening[:1].upper() + opening[1:]
     paragraphs = [f"{opening} {tellings[lead]}" if lead is not None else opening]
     told.update(_told([radar[lead]] if lead is not None else []))
-    previous = (radar[lead], tellings[lead]) if lead is not None else None
+    previous: tuple[Story, str] | None = None
+    if lead is not None and (lead_telling := tellings[lead]):
+        previous = (radar[lead], lead_telling)
     remaining = [index for index in _by_basket(radar) if index != lead and tellings[index]]
     used: set[str] = set()
     in_paragraph = 1
     while remaining:
         index = _next_story(remaining, radar, tellings, previous)
         remaining.remove(index)
-        story, telling = radar[index], tellings[index]
-        assert telling is not None
+        story, telling = radar[index], tellings[index] or ""
         kind, opener = _transition(previous, (story, telling), cues, used)
         if not opener and not any(radar[i].entry.topic == story.entry.topic for i in _told_indexes(told, radar)):
             opener = _basket_opener(story, telling, cues, used)
@@ -163,10 +163,10 @@ def editorial(radar: list[Story], reading_corner: list[Story], pointer: str, the
             in_paragraph = 1
         told.update(_told([story]))
         previous = (story, telling)
-    blog = next(((story, telling) for story in reading_corner[:1] if (telling := _retelling(story))), None)
-    if blog:
-        paragraphs.append(f"{phrases.BLOG}: {_lowered(blog[1], blog[0])}")
-        told.update(_told([blog[0]]))
+    blog_telling = _retelling(reading_corner[0]) if reading_corner else None
+    if blog_telling:
+        paragraphs.append(f"{phrases.BLOG}: {_lowered(blog_telling, reading_corner[0])}")
+        told.update(_told(reading_corner[:1]))
     paragraphs.append(_pointer(pointer, True, bool(reading_corner), events))
     return Editorial(tuple(paragraphs), told)
 
@@ -310,6 +310,3 @@ def _told(stories: list[Story]) -> dict[str, str]:
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
-
-def _leading_basket(radar: list[Story]) -> str:
-    return Counter(story.entry.topic for story in radar).most_common(1)[0][0] or ""

@@ -57,26 +57,31 @@ def headline(lead_sentence: str) -> str:
     """A headline of at most 90 characters made from `lead_sentence`: the first sound one of the cuts
     tried (the first clause boundary, then later ones), else the first."""
     text = _PARENTHESES.sub("", lead_sentence).strip().rstrip(SENTENCE_END)
+    text = re.sub(r"(?<=\w)([—–])(?=\w)", r" \1 ", text)  # "was revealed—a flaw": a clause boundary
     for long, short in _PHRASES:
         text = text.replace(long, short)
     remainder = _LEADING_PHRASE.sub("", text, count=1)
     if len(remainder) >= _MIN_HEADLINE:
         text = remainder[:1].upper() + remainder[1:]
-    text = _PARTICIPLE_APPOSITIVE.sub("", text, count=1)
-    text = _DESCRIBED_NAME.sub(r"\1 ", text)
-    text = _NAME_APPOSITIVE.sub(r"\1 ", text)
-    text = _present_tense(text)
+    bases = [text]
+    framing, _, rest = text.partition(", ")
+    if framing.split(" ", 1)[0] in _FRAMING and len(framing) <= 90 and len(rest) >= _MIN_HEADLINE:
+        bases.append(rest[:1].upper() + rest[1:])  # a longer framing lead-in ("In the run up to the IPO …, ")
     tried = []
-    for skip in range(_CUTS_TRIED):
-        cut = re.sub(r"^(?:The|A|An)\s+(?=\S)", "", _shorten(text, skip))
-        cut = cut[:1].upper() + cut[1:]
-        if not defects(cut):
-            return cut
-        tried.append(cut)
+    for base in bases:
+        base = _present_tense(_NAME_APPOSITIVE.sub(r"\1 ", _DESCRIBED_NAME.sub(r"\1 ", _PARTICIPLE_APPOSITIVE.sub(
+            "", base, count=1))))
+        for skip in range(_CUTS_TRIED):
+            cut = re.sub(r"^(?:The|A|An)\s+(?=\S)", "", _shorten(base, skip))
+            cut = _agreeing(cut[:1].upper() + cut[1:])
+            if not defects(cut):
+                return cut
+            tried.append(cut)
     return tried[0]
 
 
-_CUTS_TRIED = 3
+_CUTS_TRIED = 4
+_FRAMING = frozenset({"In", "On", "At", "As", "During", "After", "Following", "Amid", "Despite", "Ahead"})
 
 
 def _present_tense(text: str) -> str:
@@ -88,6 +93,8 @@ def _present_tense(text: str) -> str:
     rest = text[match.end() :]
     auxiliary, passive = match[1], bool(match[2])
     verb, _, tail = rest.partition(" ")
+    if verb in _DETERMINERS and auxiliary in ("has", "have"):
+        return f"{subject} {text[match.start():]}"  # 'Rene Ritchie has a look': 'has' is the verb
     if verb.endswith("ly") and verb.islower() and tail:
         adverb, (verb, _, tail) = verb, tail.partition(" ")  # 'has globally banned' -> 'globally bans'
         subject = f"{subject} {adverb}"
@@ -133,12 +140,17 @@ def _simple_past_to_present(text: str) -> str:
     words = text.split(" ")
     for index, word in enumerate(words[1:9], 1):
         following = words[index + 1].lower() if index + 1 < len(words) else ""
-        if (word.islower() and word.endswith("ed") and words[index - 1].lower() not in _PREPOSITIONS
-                and following in _VERB_FOLLOWERS):
+        if (word.islower() and (word.endswith("ed") or _irregular_past(word))
+                and words[index - 1].lower() not in _PREPOSITIONS and following in _VERB_FOLLOWERS):
             subject = _proper_subject(" ".join(words[:index]))
             tail = re.sub(r"^(?:a|an|the)\s+", "", " ".join(words[index + 1 :]))
             return f"{subject} {_agree(subject, _third_person(word))} {tail}".strip()
     return text
+
+
+def _irregular_past(word: str) -> bool:
+    lemmas = _lemmas(word).get("VERB", ())
+    return any(lemma != word and word in _all_forms(lemma, "VBD") for lemma in lemmas)
 
 
 def _proper_subject(subject: str) -> str:
@@ -220,6 +232,7 @@ def _shorten(text: str, skip: int = 0) -> str:
             break
     if len(text) > MAX_HEADLINE:
         cuts = [m.start() for m in _PHRASE_CUT.finditer(text) if _MIN_HEADLINE <= m.start() <= MAX_HEADLINE]
+        cuts = [cut for cut in cuts if not open_ending(text[:cut])] or cuts
         # A phrase boundary keeps the headline whole; a word boundary is the fallback for long phrases.
         text = text[: cuts[-1]] if cuts and cuts[-1] >= _GOOD_HEADLINE else text[: MAX_HEADLINE + 1].rsplit(" ", 1)[0]
     opening = max(text.rfind("‘"), text.rfind("“"))
@@ -228,7 +241,7 @@ def _shorten(text: str, skip: int = 0) -> str:
     previous = None
     while previous != text:
         previous, text = text, _DANGLING.sub("", text).rstrip(",;:")
-    while _ending_defects(text) and len(text.split()) > 3:
+    while open_ending(text) and len(text.split()) > 3:
         text = text.rsplit(" ", 1)[0].rstrip(",;:")  # never end on a word that leaves the sense open
     return text
 
@@ -247,12 +260,12 @@ _MODALS = frozenset("is are was were has have had will would can could may might
 
 def defects(headline: str) -> list[str]:
     """What makes a headline broken; empty for a sound one. Also bench/quality.py's defect count: a fragment
-    (see _ending_defects), a verb that does not agree with a plural head noun ("Attackers begins"), or a
+    (see open_ending), a verb that does not agree with a plural head noun ("Attackers begins"), or a
     reported event not in the present tense ("TikTok globally banned the hashtag", "Google has announced")."""
     words = headline.split()
     if not words:
         return ["empty"]
-    found = _ending_defects(headline)
+    found = open_ending(headline)
     if not _has_verb(words):
         found.append("has no verb: it says who, not what they do")
     if headline.startswith("According to"):
@@ -278,7 +291,7 @@ _PAST = re.compile(r"\b(?:has|have|had)\s+(?:\w+ly\s+)?(?:been\s+)?[a-z]+(?:ed|e
 _DETERMINERS = frozenset("a an the its their his her this these those our".split())
 
 
-def _ending_defects(headline: str) -> list[str]:
+def open_ending(headline: str) -> list[str]:
     """What leaves a headline's sense open at its end: a function word, a participle awaiting its object
     ("…a lawsuit brought", "…charges stemming"), an open clause, a lone letter, "a €5"."""
     words = headline.split()
@@ -287,9 +300,7 @@ def _ending_defects(headline: str) -> list[str]:
     before = words[-2].strip(",").lower() if len(words) > 1 else ""
     if last in _OPEN_ENDINGS:
         found.append(f"ends on '{last}'")
-    elif len(words) >= 5 and _is_participle(last):
-        found.append(f"ends on a participle awaiting its object ('{last}')")
-    elif len(words) >= 4 and last.endswith("ing") and _waiting_ing(last, before):
+    elif (len(words) >= 5 and _is_participle(last)) or (len(words) >= 4 and last.endswith("ing") and _waiting_ing(last, before)):
         found.append(f"ends on a participle awaiting its object ('{last}')")
     if len(last) == 1 and last.isalpha() and last not in ("i",):
         found.append("ends on a lone letter")
@@ -300,9 +311,9 @@ def _ending_defects(headline: str) -> list[str]:
     lemmas = _lemmas(last)
     if before in ("a", "an", "the") and "ADJ" in lemmas and "NOUN" not in lemmas:
         found.append(f"ends on an adjective awaiting its noun ('{last}')")
-    if before in ("not", "to", "n’t", "n't") or before in _MODALS:
-        if lemmas.get("VERB") == (last,) and "NOUN" not in lemmas:
-            found.append(f"ends on a verb awaiting its complement ('{before} {last}')")
+    if (before in ("not", "to", "n’t", "n't") or before in _MODALS) and lemmas.get("VERB") == (last,) \
+            and "NOUN" not in lemmas:
+        found.append(f"ends on a verb awaiting its complement ('{before} {last}')")
     return found
 
 
@@ -318,9 +329,9 @@ def _has_verb(words: list[str]) -> bool:
         if lowered not in lemmas["VERB"] and not lowered.endswith("ing") and "ADJ" not in lemmas:
             return True
         previous = words[index - 1]
-        if previous.lower().endswith("s") or previous[:1].isupper() or previous.lower() in ("we", "they", "you"):
-            if not lowered.endswith("ing") and previous.lower() not in _DETERMINERS:
-                return True
+        subject_like = previous.lower().endswith("s") or previous[:1].isupper() or previous.lower() in ("we", "they")
+        if subject_like and not lowered.endswith("ing") and previous.lower() not in _DETERMINERS:
+            return True
     return False
 
 
@@ -349,6 +360,18 @@ def _disagreement(words: list[str]) -> str | None:
             and not bare.endswith(("ss", "us", "is")):
         return f"'{head} … {words[verb]}': a plural subject with a singular verb"
     return None
+
+
+def _agreeing(text: str) -> str:
+    """The verb of a plural head noun in its plural form ('Market reports provides' -> '… provide')."""
+    words = text.split(" ")
+    if not _disagreement(words):
+        return text
+    verb = next(index for index, word in enumerate(words[1:7], 1) if word.islower() and word.endswith("s")
+                and "VERB" in _lemmas(word) and "NOUN" not in _lemmas(word)
+                and words[index - 1].lower() not in _PREPOSITIONS)
+    words[verb] = _inflect(_lemmas(words[verb])["VERB"][0], "VBP")
+    return " ".join(words)
 
 
 def _simple_past(words: list[str]) -> str | None:
