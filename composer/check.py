@@ -47,10 +47,11 @@ def check_issue(issue: IssueFolder, gate: Gate) -> list[Problem]:
         draft = issue.draft
         found += [(TEXT, problem) for problem in _missing_entries(" ".join(text.split()), draft)]
         found += [(EMAIL, problem) for problem in _missing_entries(email.text(), draft, links=False)]
-        if len(draft.sections.radar) < gate.min_radar:
-            found.append((DRAFT, f"a thin issue: {len(draft.sections.radar)} Radar entries, fewer than "
-                                 f"issue.min_radar ({gate.min_radar})"))
     problems = [Problem(level="error", path=str(issue.path / name), message=message) for name, message in found]
+    if issue.has(DRAFT) and len(issue.draft.sections.radar) < gate.min_radar:
+        problems.append(Problem(level="error", path=str(issue.draft_path), code="thin",
+                                message=f"a thin issue: {len(issue.draft.sections.radar)} Radar entries, fewer than "
+                                        f"issue.min_radar ({gate.min_radar})"))
     if issue.has(DRAFT):
         problems += [Problem(level="warning", path=str(issue.draft_path), message=message)
                      for message in (*_editorial_drift(issue.draft), *_unlinked(issue.draft, gate.fallback_url))]

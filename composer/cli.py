@@ -111,6 +111,16 @@ def _parser() -> argparse.ArgumentParser:
                      "weekly check out/210")
     check.add_argument("folder", type=Path, metavar="DIR", help="the folder `render` or `build` wrote")
 
+    approve = _command(commands, "approve", _approve,
+                       "approve an issue's draft as it is now: `weekly run --send` sends only approved issues",
+                       "weekly approve 210\n  weekly approve --by 'Ana (editor)'   # the newest unsent issue")
+    approve.add_argument("number", type=int, nargs="?", metavar="N", help="the issue (default: the newest unsent one)")
+    approve.add_argument("--by", metavar="NAME", help="who approves (default: the login name)")
+
+    _command(commands, "issues", _issues,
+             "list the issues: number, week, state (composed, edited, approved, sending, sent, stopped) and counts",
+             "weekly issues")
+
     preview = _command(commands, "preview", _preview,
                        "show the email at 600 and 375 px in a local browser page, or write screenshots",
                        "weekly preview out/210/issue.yaml --port 8025\n  weekly preview out/210 --png docs/ --dark")
@@ -151,10 +161,12 @@ def _parser() -> argparse.ArgumentParser:
 
     run = _command(commands, "run", _run,
                    "build this week's issue and, with --send, check it and send it (for cron; exit 1 says why not)",
-                   "weekly run\n  weekly run --send seeds/ feeds/   # to list.subscribers, once a week\n"
-                   "  weekly run --send --today 2025-05-09   # as if run on that day")
+                   "weekly run feeds/   # Wednesday: the draft for the editor\n"
+                   "  weekly run --send feeds/   # Friday: the approved issue to list.subscribers\n"
+                   "  weekly run --send feeds/ --today 2025-05-09   # as if run on that day")
     _issue_options(run)
-    run.add_argument("--send", action="store_true", help="send the issue to list.subscribers after building it")
+    run.add_argument("--send", action="store_true",
+                     help="send this week's issue to list.subscribers once approved (issue.approval) and checked")
     _retry_options(run)
 
     serve = _command(commands, "serve", _serve,
@@ -206,13 +218,15 @@ def _issue_options(sub: argparse.ArgumentParser) -> None:
                      help="the date to compose on (default: today); used when no past issue dates the week")
     sub.add_argument("--topics", type=Path, metavar="FILE",
                      help="the baskets and cue words (default: config/topics.toml if present, else the bundled one)")
+    sub.add_argument("--replace", action="store_true",
+                     help="write over a draft an editor changed (it is kept as issue.yaml.N first)")
 
 
 def _compose_args(args):
     from composer.pipeline import ComposeOptions
 
     options = ComposeOptions(issue_number=args.issue, week_start=args.week, pins=tuple(args.pin),
-                             blocks=tuple(args.block), topics=args.topics)
+                             blocks=tuple(args.block), topics=args.topics, replace=args.replace)
     return args.paths or DEFAULT_INPUTS, options, args.today or date.today()
 
 
@@ -319,12 +333,19 @@ def _summary(composed) -> int:
         print(f"note: {note}", file=sys.stderr)
     draft = composed.draft
     sections = draft.sections
-    print(f"DW Weekly #{draft.number} ({draft.date_range}) from {composed.item_count} items: "
+    if composed.kept:
+        print(f"DW Weekly #{draft.number} ({draft.date_range}): kept as the editor left it ({composed.kept}); "
+              f"{len(sections.radar)} Radar, {len(sections.reading_corner)} Reading Corner, {len(sections.events)} events")
+        return status
+    how = "rebuilt in place from" if composed.rebuilt else "from"
+    print(f"DW Weekly #{draft.number} ({draft.date_range}) {how} {composed.item_count} items: "
           f"{len(sections.radar)} Radar, {len(sections.reading_corner)} Reading Corner, {len(sections.events)} events")
     parts = [f"{composed.undated} undated (taken as this week's)" if composed.undated else "",
              f"{composed.outside_week} dated outside {draft.date_range} (left out)" if composed.outside_week else ""]
     if any(parts):
         print(f"note: of {composed.item_count} items, " + " and ".join(filter(None, parts)), file=sys.stderr)
+    if composed.backup:
+        print(f"note: the editor's draft was kept as {composed.backup}", file=sys.stderr)
     for path in composed.written:
         print(f"  {path}")
     return status
@@ -342,6 +363,37 @@ def _check(args) -> int:
         print(f"error: {errors} problem(s); fix them before sending", file=sys.stderr)
         return 1
     print(f"{args.folder}: ready to send")
+    return 0
+
+
+def _approve(args) -> int:
+    import getpass
+
+    from composer.pipeline import approve
+
+    approved = approve(args.number, _settings(args), args.by or getpass.getuser())
+    for problem in approved.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    for path in approved.rendered:
+        print(f"  {path}")
+    print(f"#{approved.number} approved by {approved.by}: `weekly run --send` sends {approved.folder} as it is now "
+          "(an edit after this needs a new approval)")
+    return 0
+
+
+def _issues(args) -> int:
+    from composer.pipeline import overview
+
+    views = overview(_settings(args))
+    if not views:
+        print("no issues yet: `weekly build` makes the first", file=sys.stderr)
+        return 0
+    print(f"{'issue':>6}  {'week':<25} {'state':<9} {'edited':<6}  ledger")
+    for view in views:
+        week = f"{view.week_start:%d %b} – {view.week_end:%d %b %Y}" if view.week_start and view.week_end else "?"
+        counts = ", ".join(f"{state.value} {count}" for state, count in view.counts.items() if count) or "-"
+        extra = f" (by {view.approved_by})" if view.approved_by else f" ({view.reason})" if view.reason else ""
+        print(f"{view.number:>6}  {week:<25} {view.state.value:<9} {'yes' if view.edited else 'no':<6}  {counts}{extra}")
     return 0
 
 
@@ -394,7 +446,7 @@ def _send(args) -> int:
     return _send_summary(args.folder, sent.report, options, resume=resume)
 
 
-def _send_summary(folder: Path, report, options, resume: str) -> int:
+def _send_summary(folder: Path | None, report, options, resume: str) -> int:
     from composer.models import RecipientState as State
 
     for row in report.invalid_rows:
@@ -452,6 +504,8 @@ def _confirmer(yes: bool):
 
 def _resume_command(args) -> str:
     words = ["weekly", "send", str(args.folder)]
+    if args.test_to:  # the test copy again, never a send to the whole list
+        return " ".join([*words, "--test-to", args.test_to])
     if args.list_file:
         words += ["--list", str(args.list_file)]
     if args.to:
@@ -504,31 +558,20 @@ class _Progress:
 
 
 def _status(args) -> int:
-    from composer.deliver.ledger import Ledger
-    from composer.issues import IssueFolder
+    from composer.commands.readers import status
 
-    settings = _settings(args)
-    issue = str(IssueFolder(args.folder).number)
-    with Ledger.at(settings.ledger) as ledger:
-        counts, problems = ledger.counts(issue), ledger.problems(issue)
-    print(f"DW Weekly #{issue}: " + ", ".join(f"{state} {count}" for state, count in counts.items()))
-    for address, state, reply in problems:
-        print(f"  {state:8} {address}  {reply}")
+    found = status(args.folder, _settings(args))
+    print(f"DW Weekly #{found.number}: " + ", ".join(f"{state.value} {count}" for state, count in found.counts.items()))
+    for address, state, reply in found.problems:
+        print(f"  {state.value:8} {address}  {reply}")
     return 0
 
 
 def _unsubscribe(args) -> int:
-    from composer.deliver.ledger import Ledger
-    from composer.deliver.tokens import verify
+    from composer.commands.readers import unsubscribe
 
-    settings = _settings(args)
-    if not settings.signing_key:
-        raise WeeklyError("no signing key: set WEEKLY_SIGNING_KEY to the key the issue was sent with")
-    list_id = settings.list.id
-    email = verify(args.token, settings.signing_key.get_secret_value().encode(), list_id)
-    with Ledger.at(settings.ledger) as ledger:
-        new = ledger.suppress(email, "unsubscribed")
-    print(f"{email} unsubscribed from {list_id}" if new else f"{email} was already unsubscribed")
+    done = unsubscribe(args.token, _settings(args))
+    print(f"{done.email} unsubscribed from {done.list_id}" if done.new else f"{done.email} was already unsubscribed")
     return 0
 
 
@@ -541,11 +584,15 @@ def _run(args) -> int:
     retry = SendOptions(retry_failed=args.retry_failed, retry_unknown=args.retry_unknown)
     with _resumable("the same `weekly run --send` command: it sends this week's issue to those still pending"):
         outcome = run_for_cron(paths, settings, options, today, send=args.send, retry=retry)
-    status = _summary(outcome.composed)
+    status = 0
+    resume = f"weekly run --send {' '.join(map(str, args.paths))}".rstrip()
+    if outcome.resumed_report is not None:
+        print(f"finished #{outcome.resumed}, left part-way before:")
+        status = _send_summary(outcome.folder, outcome.resumed_report, retry, resume)
+    if outcome.composed is not None:
+        status = max(status, _summary(outcome.composed))
     if outcome.report is not None:
-        folder = outcome.folder
-        resume = f"weekly send {folder} --list {settings.list.subscribers} --yes"
-        status = max(status, _send_summary(folder, outcome.report, retry, resume))
+        status = max(status, _send_summary(outcome.folder, outcome.report, retry, resume))
     return status
 
 
@@ -563,16 +610,9 @@ def _serve(args) -> int:
 
 
 def _bounces(args) -> int:
-    from composer.deliver.bounces import process_bounces
-    from composer.deliver.ledger import Ledger
+    from composer.commands.readers import bounces
 
-    settings = _settings(args)
-    if not settings.signing_key:
-        raise WeeklyError("no signing key: set WEEKLY_SIGNING_KEY (mailed unsubscriptions carry signed tokens)")
-    with Ledger.at(settings.ledger) as ledger:
-        report = process_bounces(args.source, ledger, settings.signing_key.get_secret_value().encode(),
-                                 settings.list.id, settings.bounces.soft_limit,
-                                 settings.imap.password.get_secret_value() if settings.imap.password else None)
+    report = bounces(args.source, _settings(args))
     for outcome in report.outcomes:
         if outcome.kind in ("unmatched", "ignored"):
             print(f"note: {outcome.kind}: {outcome.address or ''} {outcome.detail}".replace("  ", " "), file=sys.stderr)
@@ -584,50 +624,39 @@ def _bounces(args) -> int:
 
 
 def _suppressed(args) -> int:
-    import csv
     from datetime import UTC, datetime
 
-    from composer.deliver.ledger import Ledger
-    from composer.deliver.subscribers import valid_address
+    from composer.commands import readers
 
     settings = _settings(args)
-    with Ledger.at(settings.ledger) as ledger:
-        if args.add or args.remove:
-            address = args.add or args.remove
-            if not valid_address(address):
-                raise WeeklyError(f"{address!r} is not a valid address")
-            changed = ledger.suppress(address, f"manual: {args.reason}" if args.reason != "manual" else "manual") \
-                if args.add else ledger.unsuppress(address)
-            verb = "suppressed" if args.add else "no longer suppressed"
-            print(f"{address} {verb}" if changed else f"{address} was already {verb}")
-            return 0
-        rows = ledger.suppressions()
-    day = lambda seconds: datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d")  # noqa: E731
-    if args.export:
-        try:
-            with args.export.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["email", "reason", "added"])
-                writer.writerows([row.email, row.reason, day(row.added)] for row in rows)
-        except OSError as err:
-            raise WeeklyError(f"{args.export}: cannot write: {err.strerror or err}") from err
-        print(f"{len(rows)} suppressed addresses written to {args.export}")
+    if args.add or args.remove:
+        reason = f"manual: {args.reason}" if args.reason != "manual" else "manual"
+        done = readers.suppress(args.add, reason, settings) if args.add else readers.unsuppress(args.remove, settings)
+        verb = "suppressed" if args.add else "no longer suppressed"
+        print(f"{done.address} {verb}" if done.changed else f"{done.address} was already {verb}")
         return 0
+    if args.export:
+        count = readers.export_suppressions(args.export, settings)
+        print(f"{count} suppressed addresses written to {args.export}")
+        return 0
+    rows = readers.suppressions(settings)
     for row in rows:
-        print(f"{day(row.added)}  {row.email}  {row.reason}")
+        print(f"{datetime.fromtimestamp(row.added, UTC):%Y-%m-%d}  {row.email}  {row.reason}")
     print(f"{len(rows)} suppressed", file=sys.stderr)
     return 0
 
 
 def _config(args) -> int:
-    settings = _settings(args)
-    for name, value in settings.model_dump(mode="json").items():
+    values = _settings(args).model_dump(mode="json")
+    # TOML: the top-level keys first, or they would read as keys of the last [section]
+    for name, value in values.items():
+        if not isinstance(value, dict):
+            print(_toml_line(name, value))
+    for name, value in values.items():
         if isinstance(value, dict):
             print(f"\n[{name}]")
             for key, inner in value.items():
                 print(_toml_line(key, inner))
-        else:
-            print(_toml_line(name, value))
     return 0
 
 

@@ -21,7 +21,8 @@ from composer.errors import ConfigError, invalid_key
 
 DEFAULT_CONFIG = Path("config/weekly.toml")
 MIN_KEY_BYTES = 32  # an unsubscribe token's HMAC key: shorter ones can be guessed
-SECRET_KEYS = (("smtp", "password"), ("llm", "api_key"), ("imap", "password"), ("signing_key",))
+SECRET_KEYS = (("smtp", "password"), ("llm", "api_key"), ("imap", "password"), ("store", "password"),
+               ("signing_key",))
 
 
 class Section(BaseModel):
@@ -51,6 +52,10 @@ class IssueSettings(Section):
     min_radar: int = Field(6, ge=0, le=12, description="Fewer Radar entries than this fail the gate: a thin issue.")
     languages: tuple[str, ...] = Field(("en",), description="Languages the issue takes (ISO 639-1 codes).")
     undated: Literal["rank_below", "leave_out"] = Field("rank_below", description="What to do with undated items.")
+    approval: Literal["required", "auto"] = Field("required", description="`weekly run --send` sends only an issue "
+                                                  "an editor approved (`weekly approve N`), or (auto) what it built.")
+    first_number: int | None = Field(None, ge=1, description="The first issue's number, when no past issue is in "
+                                     "the inputs and none was sent from the store.")
 
     @model_validator(mode="after")
     def _min_fits(self) -> IssueSettings:
@@ -96,9 +101,22 @@ class ListSettings(Section):
     unsubscribe_mailto: str = "unsubscribe@example.org"
 
 
-class LedgerSettings(Section):
-    path: Path = Path("state/ledger.sqlite3")
+class StoreSettings(Section):
+    """Where `weekly` keeps the send ledger, suppressions, issue states and the items seen (composer.store)."""
+
+    url: str = Field("state/ledger.sqlite3", description="An SQLite file (the default), or postgresql://USER@HOST/DB "
+                     "when `weekly serve` and the sender run on two machines.")
+    password: SecretStr | None = Field(None, description="The PostgreSQL password (or PGPASSWORD, ~/.pgpass).")
     busy_timeout_seconds: float = Field(30, gt=0, description="How long a write waits for another process's lock.")
+    connect_timeout_seconds: float = Field(10, gt=0, description="For reaching a PostgreSQL server.")
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_url(cls, url: str) -> str:
+        if "://" in url and "@" in url.split("://", 1)[1].split("/", 1)[0] and \
+                ":" in url.split("://", 1)[1].split("@", 1)[0]:
+            raise ValueError("holds a password: leave it out of the URL and set WEEKLY_STORE__PASSWORD")
+        return url
 
 
 class LogSettings(Section):
@@ -106,11 +124,10 @@ class LogSettings(Section):
 
 
 class MailSettings(Section):
-    """What sending needs and nothing more (`Settings.mail`): the server, the list, the ledger, the links."""
+    """What sending needs and nothing more (`Settings.mail`): the server, the list, the links."""
 
     smtp: SmtpSettings
     list: ListSettings
-    ledger: LedgerSettings
     unsubscribe_url: str
     signing_key: SecretStr | None = None
 
@@ -157,7 +174,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     llm: LlmSettings = LlmSettings()
     list: ListSettings = ListSettings()
-    ledger: LedgerSettings = LedgerSettings()
+    store: StoreSettings = StoreSettings()
     log: LogSettings = LogSettings()
     serve: ServeSettings = ServeSettings()
     bounces: BouncesSettings = BouncesSettings()
@@ -174,8 +191,7 @@ class Settings(BaseSettings):
 
     @property
     def mail(self) -> MailSettings:
-        return MailSettings(smtp=self.smtp, list=self.list, ledger=self.ledger,
-                            unsubscribe_url=self.brand.unsubscribe_url, signing_key=self.signing_key)
+        return MailSettings(smtp=self.smtp, list=self.list, unsubscribe_url=self.brand.unsubscribe_url, signing_key=self.signing_key)
 
     @classmethod
     def settings_customise_sources(
@@ -211,6 +227,8 @@ def load_settings(
         return Settings(_env_file=env_file)
     except ValidationError as err:
         key, reason = invalid_key(err)
+        if key.startswith("ledger"):
+            reason = "renamed: the send ledger is now part of the store, set store.url (WEEKLY_STORE__URL)"
         env = "WEEKLY_" + key.replace(".", "__").upper()
         raise ConfigError(f"setting {key} (from {path}, .env or {env}): {reason}") from err
     finally:

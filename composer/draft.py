@@ -1,7 +1,8 @@
 """The draft file (issue.yaml): what `compose` writes, an editor may edit, `render` and `send` read.
 
 Writing is deterministic (keys in the Draft's order, no timestamps), so composing the same inputs
-twice gives byte-identical files. Reading refuses a missing or unknown key by its dotted name.
+twice gives byte-identical files. Reading refuses a missing or unknown key by its dotted name. The file
+carries its format's `version`: one from a newer weekly is refused by name, one without it is version 1.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from composer.atomic import write_atomic
 from composer.errors import WeeklyError, invalid_key
-from composer.models import Draft
+from composer.models import DRAFT_VERSION, Draft
 
 
 class DraftError(WeeklyError):
@@ -43,6 +44,10 @@ def read_draft(path: Path) -> Draft:
         raise DraftError(f"{where}: not valid YAML: {getattr(err, 'problem', None) or err}") from err
     if not isinstance(data, dict):
         raise DraftError(f"{path}: a draft is a mapping of keys (number, headline, …), not {type(data).__name__}")
+    version = data.get("version", 1)
+    if isinstance(version, int) and not isinstance(version, bool) and version > DRAFT_VERSION:
+        raise DraftError(f"{path}: a draft of version {version}, written by a newer weekly; this one reads version "
+                         f"{DRAFT_VERSION}: upgrade weekly")
     try:
         return Draft.model_validate(data)
     except ValidationError as err:

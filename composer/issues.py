@@ -1,29 +1,32 @@
-"""The built issues on disk: the one module that knows their file names, and how issues are numbered.
+"""The built issues on disk: the one module that knows their file names.
 
 An issue's folder holds the draft it was rendered from and what render made of it:
 
     issue.yaml  the draft (an editor may change it)    index.html  the email
     issue.txt   the email's plain-text part             web.html    the archive (web) version
-    issue.mjml  the MJML source, for debugging          issue.eml   a complete message (To is a placeholder)
+    issue.mjml  the MJML source, for debugging          issue.eml   a complete message, as a reader gets it
+    delivery.json  once a send began: which store recorded it, and how far it got
 
 The archive is the output folder: one folder per issue, named by its number, and index.html listing
-them newest first. `next_issue` decides the next issue's number and week from the past issues found in
-the inputs and the newest issue already built, so a cron job never reuses last week's number.
+them newest first. An issue's life (composed, approved, sent …) is the store's (composer.lifecycle);
+delivery.json is the folder's own memory of a send, so a lost or different store cannot send it again.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import json
+from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import default
 from functools import cached_property
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from composer.atomic import write_atomic
-from composer.config import BrandSettings
 from composer.draft import DraftError, read_draft, write_draft
 from composer.errors import WeeklyError
-from composer.models import Contract, Draft, PastEntry, PastIssue, RenderedIssue
+from composer.models import Draft, Problem, RenderedIssue
 
 DRAFT = "issue.yaml"
 EMAIL = "index.html"
@@ -31,9 +34,21 @@ TEXT = "issue.txt"
 WEB = "web.html"
 MJML = "issue.mjml"
 EML = "issue.eml"
+DELIVERY = "delivery.json"
 ARCHIVE_INDEX = "index.html"
-WEEK = timedelta(days=7)
-DUE = timedelta(days=6)  # the next issue is due a week after the last one ended; a day early still counts
+
+
+class Delivery(BaseModel):
+    """What a folder remembers of its send, whatever happens to the store."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    store_id: str
+    store: str  # where the store was (a path, or a URL without its password)
+    list_id: str
+    started: datetime
+    state: str  # sending, sent, stopped
+    counts: dict[str, int] = {}
 
 
 class IssueFolder:
@@ -97,11 +112,9 @@ class IssueFolder:
     def render_command(self) -> str:
         return f"render the issue first (`weekly render {self.draft_path} -o {self.path}`)"
 
-    def write(self, draft: Draft, rendered: RenderedIssue, sender: str) -> list[Path]:
-        """Write the draft and every rendered file, each replaced atomically; returns the paths written."""
-        from composer.deliver.message import build_message
-
-        eml = build_message(rendered, sender).as_bytes().decode("utf-8", errors="replace")
+    def write(self, draft: Draft, rendered: RenderedIssue, eml: str) -> list[Path]:
+        """Write the draft and every rendered file, each replaced atomically; returns the paths written.
+        The draft is rewritten only when what it says changed: an editor's comments and key order stay."""
         files = {EMAIL: rendered.html, TEXT: rendered.text, WEB: rendered.web_html, MJML: rendered.mjml, EML: eml}
         written = [write_draft(draft, self.draft_path)] if draft != self._draft_on_disk() else []
         try:
@@ -112,18 +125,28 @@ class IssueFolder:
         return written
 
     def _draft_on_disk(self) -> Draft | None:
-        # Rendering a draft into its own folder must not rewrite the editor's file (comments, key order).
         try:
             return read_draft(self.draft_path) if self.draft_path.is_file() else None
         except DraftError:
             return None
 
+    @property
+    def delivery(self) -> Delivery | None:
+        """What the folder remembers of a send, or None if none began (an unreadable file counts as one)."""
+        path = self.path / DELIVERY
+        if not path.is_file():
+            return None
+        try:
+            return Delivery.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValidationError) as err:
+            raise WeeklyError(f"{path}: cannot read what this folder remembers of its send ({err}); it may have "
+                              "been sent: check, and delete the file only if it was not") from err
 
-class IssueSlot(Contract):
-    """The next issue's number and first day."""
-
-    number: int
-    week_start: date
+    def remember(self, delivery: Delivery) -> None:
+        try:
+            write_atomic(self.path / DELIVERY, json.dumps(delivery.model_dump(mode="json"), indent=2) + "\n")
+        except OSError as err:
+            raise WeeklyError(f"{self.path / DELIVERY}: cannot record the send: {err.strerror or err}") from err
 
 
 class Archive:
@@ -131,22 +154,25 @@ class Archive:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._issues: list[IssueFolder] | None = None  # read once: numbering, coverage and ids all need them
+        self.problems: list[Problem] = []  # drafts found but not readable: reported, never silently dropped
+        self._issues: list[IssueFolder] | None = None
 
     def issues(self) -> list[IssueFolder]:
-        """Every issue folder with a readable draft, newest number first (read once, until `write`)."""
+        """Every issue folder with a readable draft, newest number first (read once, until `write_index`)."""
         if self._issues is None:
             self._issues = self._read_issues()
         return self._issues
 
     def _read_issues(self) -> list[IssueFolder]:
-        found = []
+        found, self.problems = [], []
         for draft_path in sorted(self.root.glob(f"*/{DRAFT}")):
             folder = IssueFolder(draft_path.parent)
             try:
-                folder.draft  # noqa: B018 (read now, so a broken one is skipped here)
-            except DraftError:
-                continue  # a hand-broken draft must not stop the build of this week's issue
+                folder.draft  # noqa: B018 (read now, so a broken one is reported here)
+            except DraftError as err:
+                self.problems.append(Problem(level="warning", path=str(draft_path),
+                                             message=f"not in the archive: {str(err).split(': ', 1)[-1]}"))
+                continue
             found.append(folder)
         found.sort(key=lambda folder: (folder.number, folder.path.name), reverse=True)
         return found
@@ -158,69 +184,10 @@ class Archive:
     def folder(self, number: int) -> IssueFolder:
         return IssueFolder(self.root / str(number))
 
-    def next_issue(self, past_issues: tuple[PastIssue, ...], today: date, number: int | None = None,
-                   week_start: date | None = None, this_week: bool = False) -> IssueSlot:
-        """The next issue (see `next_issue`), from the past issues in the inputs and the newest built here."""
-        latest = self.latest()
-        return next_issue(past_issues, latest.draft if latest else None, today, number, week_start, this_week)
+    def contains(self, folder: IssueFolder) -> bool:
+        return folder.path.resolve().parent == self.root.resolve()
 
-    def published_items(self, before: int) -> dict[str, int]:
-        """The item id of every entry of the issues built here numbered below `before`, with its issue."""
-        return {entry.item_id: folder.number for folder in reversed(self.issues()) if folder.number < before
-                for entry in folder.draft.sections.entries() if entry.item_id}
-
-    def as_past_issues(self, before: int) -> tuple[PastIssue, ...]:
-        """The issues built here numbered below `before`, as past issues: what they covered, so a later
-        issue does not tell the same story again (their events are not carried forward)."""
-        return tuple(
-            PastIssue(number=folder.number, headline=folder.draft.headline, week_start=folder.draft.week_start,
-                      week_end=folder.draft.week_end, editorial=folder.draft.editorial,
-                      radar=tuple(PastEntry(teaser=f"{entry.title}. {entry.teaser}") for entry in
-                                  (*folder.draft.sections.radar, *folder.draft.sections.reading_corner)),
-                      source=str(folder.draft_path))
-            for folder in self.issues() if folder.number < before)
-
-    def write(self, draft: Draft, rendered: RenderedIssue, sender: str, brand: BrandSettings,
-              folder: Path | None = None) -> list[Path]:
-        """Write the issue into `folder` (default root/NUMBER); refresh the index when it is in the archive."""
-        issue = IssueFolder(folder) if folder else self.folder(draft.number)
-        written = issue.write(draft, rendered, sender)
-        self._issues = None  # the archive changed
-        if issue.path.resolve().parent == self.root.resolve():
-            written.append(self.write_index(brand))
-        return written
-
-    def write_index(self, brand: BrandSettings) -> Path:
-        """Rewrite root/index.html from the issue folders that have a web version."""
-        from composer.render import page
-
-        issues = [{"folder": folder.path.name, "draft": folder.draft} for folder in self.issues() if folder.has(WEB)]
-        return write_atomic(self.root / ARCHIVE_INDEX, page("archive.html.j2", brand=brand, issues=issues))
-
-
-def next_issue(past_issues: tuple[PastIssue, ...], latest: Draft | None, today: date, number: int | None = None,
-               week_start: date | None = None, this_week: bool = False) -> IssueSlot:
-    """The next issue's number and first day (pure). What the editor said (`number`, `week_start`) wins.
-
-    For an editor (`weekly build`, `compose`): the issue after the newest past issue pasted in the inputs,
-    for the week after it, as DW Weekly's numbering goes on. With none, the newest issue built here again
-    while its week lasts, else the next one.
-    For cron (`this_week`, `weekly run`): the newest of the past issues in the inputs and the issues built
-    here decides. A built issue stays the current one until the next is due (DUE after its week ended),
-    so a rerun, or a run the next day, finds the same issue (already sent) instead of a new empty one;
-    after that, the next number for the week up to `today`, starting where the last one ended.
-    """
-    newest_past = max(past_issues, key=lambda issue: issue.number, default=None)
-    if newest_past is not None and not this_week:
-        slot = IssueSlot(number=newest_past.number + 1, week_start=newest_past.week_end or today - WEEK)
-    elif latest is not None and (newest_past is None or latest.number > newest_past.number):
-        if today < latest.week_end + (DUE if this_week else timedelta(days=1)):
-            slot = IssueSlot(number=latest.number, week_start=latest.week_start)
-        else:
-            slot = IssueSlot(number=latest.number + 1, week_start=max(latest.week_end, today - WEEK))
-    elif newest_past is not None:
-        slot = IssueSlot(number=newest_past.number + 1,
-                         week_start=max(newest_past.week_end or today - WEEK, today - WEEK))
-    else:
-        slot = IssueSlot(number=1, week_start=today - WEEK)
-    return IssueSlot(number=number or slot.number, week_start=week_start or slot.week_start)
+    def write_index(self, page: str) -> Path:
+        """Write root/index.html (the page rendered from `issues()`)."""
+        self._issues = None
+        return write_atomic(self.root / ARCHIVE_INDEX, page)

@@ -76,6 +76,7 @@ class Problem(Contract):
     path: str
     message: str
     line: int | None = None
+    code: str | None = Field(None, description="What kind of problem, for code that decides on it (e.g. 'thin').")
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -146,9 +147,14 @@ class Sections(Contract):
         return (*self.radar, *self.reading_corner, *self.events)
 
 
+DRAFT_VERSION = 1
+
+
 class Draft(Contract):
     """The issue as an editor sees and may correct it (issue.yaml)."""
 
+    version: int = Field(DRAFT_VERSION, ge=1, le=DRAFT_VERSION, description="The draft file's format "
+                         "(a file without it is version 1).")
     number: int = Field(ge=1)
     headline: str
     week_start: date
@@ -175,6 +181,15 @@ class RenderedIssue(Contract):
     html: str = Field(description="The email: compiled, CSS inlined, media queries kept.")
     text: str = Field(description="The plain-text part: the whole newsletter, readable alone.")
     web_html: str = Field(description="The archive version, without the per-subscriber links.")
+
+
+class Subscriber(BaseModel):
+    """One reader of the list: the address mail goes to, and the name to greet (may be empty)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    email: str
+    name: str = ""
 
 
 class RecipientState(StrEnum):

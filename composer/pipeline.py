@@ -1,18 +1,26 @@
 """The whole flow, top to bottom: ingest -> curate -> summarise -> (draft) -> render -> files -> gate -> send.
 
-Each step is one stage's public function; this module only wires them together with the settings,
-so the flow reads here in one place and each stage stays testable alone. The draft (issue.yaml) is
-the hand-off point: `compose` stops there, `render` starts there, `build` does both and keeps the
-archive index of every issue built under the output folder. `gate` is `weekly check`, `send_checked`
-is `weekly send` behind it, and `run_for_cron` is `weekly run`, the whole week for cron.
+Each step is one stage's public function; this module wires them to the settings, the files and the
+store, so the flow reads here in one place and each stage stays testable alone. The draft (issue.yaml) is
+the hand-off point: `compose` stops there, `render` starts there, `build` does both. Which issue to make,
+and whether a draft may be replaced, is `lifecycle.decide`'s and the store's, never a guess from files:
+
+- an issue sent in part is finished first (cron resumes it; `build` says so and stops);
+- an unsent issue nobody touched is rebuilt in place (same number, same week): rebuilding is idempotent;
+- a draft an editor changed is never written over (`--replace` keeps it as issue.yaml.N first);
+- only a sent issue numbers the next one and makes its stories "published";
+- an undated item is news of the issue it was first seen for (the store's items), never of a later one.
+
+`gate` is `weekly check`, `send_checked` is `weekly send` behind it, `approve` is `weekly approve`, and
+`run_for_cron` is `weekly run`, the whole week for cron.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,19 +28,37 @@ from pydantic import BaseModel, ConfigDict
 
 from composer.config import IssueSettings, Settings, Taxonomy, load_taxonomy
 from composer.curate import CurateRules, curate
-from composer.draft import read_draft, write_draft
+from composer.draft import DraftError, read_draft, write_draft
 from composer.errors import WeeklyError
 from composer.ingest import load_items
-from composer.issues import DUE, WEEK, Archive, IssueFolder, IssueSlot
-from composer.locks import exclusive
-from composer.models import Draft, Ingested, Plan, Problem, SendReport
+from composer.issues import DELIVERY, Archive, Delivery, IssueFolder
+from composer.lifecycle import (
+    AlreadySent,
+    Asked,
+    Compose,
+    IssueRecord,
+    IssueState,
+    Keep,
+    Known,
+    Refused,
+    Resume,
+    Slot,
+    Stored,
+    decide,
+    draft_hash,
+    state_of,
+)
+from composer.models import Draft, Ingested, PastEntry, PastIssue, Plan, Problem, SendReport
 from composer.models import RecipientState as State
-from composer.render import render
+from composer.render import page, render
+from composer.store import Store, open_store
 from composer.summarise import Style, summarise
 from composer.summarise.llm import OpenAIChat
 
 if TYPE_CHECKING:  # sending is imported only by the commands that send (aiosmtplib is slow to import)
     from composer.deliver.send import SendOptions
+
+_UNREADABLE = "unreadable"  # the hash of a draft file that cannot be read: not the machine's, so edited
 
 
 class ComposeOptions(BaseModel):
@@ -45,6 +71,7 @@ class ComposeOptions(BaseModel):
     pins: tuple[str, ...] = ()
     blocks: tuple[str, ...] = ()
     topics: Path | None = None  # the taxonomy file, instead of config/topics.toml or the bundled one
+    replace: bool = False  # write over a draft an editor changed (kept as issue.yaml.N first)
 
 
 class Composed(BaseModel):
@@ -57,14 +84,64 @@ class Composed(BaseModel):
     outside_week: int = 0
     notes: tuple[str, ...] = ()
     written: tuple[Path, ...] = ()
+    rebuilt: bool = False  # an unsent issue composed again in place
+    kept: IssueState | None = None  # the editor's issue (edited or approved), left as it is
+    backup: Path | None = None  # where --replace kept the editor's draft
+
+
+def open_settings_store(settings: Settings) -> Store:
+    """The store the settings name, for this list."""
+    return open_store(settings.store, settings.list.id, settings.output.dir)
+
+
+# ---- compose and build ------------------------------------------------------------------------------
 
 
 def compose(paths: list[Path], settings: Settings, options: ComposeOptions, today: date) -> Composed:
-    """Read the inputs and write nothing: the draft of the next issue, and the input problems met."""
+    """The draft of the issue to make now (lifecycle.decide), written nowhere; the store learns the items."""
     ingested = _ingest(paths, settings)
-    archive = Archive(settings.output.dir)
-    slot = archive.next_issue(ingested.past_issues, today, options.issue_number, options.week_start)
-    return _compose(ingested, slot, archive, settings, options)
+    with open_settings_store(settings) as store:
+        slot = _slot(_decide(store, ingested, settings, options, today, for_cron=False))
+        return _compose(ingested, slot.slot, store, settings, options)
+
+
+def compose_to_file(paths: list[Path], draft_path: Path, settings: Settings, options: ComposeOptions,
+                    today: date) -> Composed:
+    """`weekly compose`: the draft written to `draft_path`, unless that is a draft an editor changed."""
+    ingested = _ingest(paths, settings)
+    with open_settings_store(settings) as store:
+        decision = _slot(_decide(store, ingested, settings, options, today, for_cron=False))
+        composed = _compose(ingested, decision.slot, store, settings, options)
+        record = store.issues.get(decision.slot.number)
+        backup = _guard_draft(draft_path, record, draft_hash(composed.draft), options.replace)
+        return composed.model_copy(update={"written": (write_draft(composed.draft, draft_path),), "backup": backup,
+                                           "rebuilt": decision.rebuild})
+
+
+def build(paths: list[Path], out_dir: Path | None, settings: Settings, options: ComposeOptions,
+          today: date) -> Composed:
+    """`weekly build`: compose the issue to make now and render it into its folder (default OUTPUT_DIR/NUMBER)."""
+    ingested = _ingest(paths, settings)
+    with open_settings_store(settings) as store:
+        decision = _slot(_decide(store, ingested, settings, options, today, for_cron=False))
+        return _build(ingested, decision, out_dir, store, settings, options)
+
+
+def _build(ingested: Ingested, decision: Compose, out_dir: Path | None, store: Store, settings: Settings,
+           options: ComposeOptions) -> Composed:
+    number = decision.slot.number
+    with store.lock(f"issue:{number}", f"issue {number} is being sent or built by {{holder}}; not rebuilt"):
+        composed = _compose(ingested, decision.slot, store, settings, options)
+        archive = Archive(settings.output.dir)
+        folder = IssueFolder(out_dir) if out_dir else archive.folder(number)
+        _refuse_if_delivered(folder, store)
+        record = store.issues.get(number)
+        backup = _guard_draft(folder.draft_path, record, draft_hash(composed.draft), options.replace)
+        written = _render_into(composed.draft, folder, settings, archive)
+        store.issues.composed(number, decision.slot.week_start, decision.slot.week_end, folder.path,
+                              draft_hash(composed.draft), _item_ids(composed.draft))
+    return composed.model_copy(update={"written": tuple(written), "rebuilt": decision.rebuild, "backup": backup,
+                                       "problems": (*composed.problems, *archive.problems)})
 
 
 def _ingest(paths: list[Path], settings: Settings) -> Ingested:
@@ -75,9 +152,40 @@ def _ingest(paths: list[Path], settings: Settings) -> Ingested:
     return ingested
 
 
-def _compose(ingested: Ingested, slot: IssueSlot, archive: Archive, settings: Settings,
-             options: ComposeOptions) -> Composed:
-    """The draft of the issue `slot` names, leaving out the stories earlier issues built here published."""
+def _decide(store: Store, ingested: Ingested, settings: Settings, options: ComposeOptions, today: date,
+            for_cron: bool):
+    asked = Asked(number=options.issue_number, week_start=options.week_start, for_cron=for_cron,
+                  first_number=settings.issue.first_number)
+    return decide(known_issues(store), ingested.past_issues, today, asked)
+
+
+def _slot(decision) -> Compose:
+    """The issue an editor's command composes, or WeeklyError saying why none can be."""
+    match decision:
+        case Compose():
+            return decision
+        case Refused(reason=reason):
+            raise WeeklyError(reason)
+        case Resume(issue=issue):
+            raise WeeklyError(f"#{issue.number} was sent in part and is not finished ({issue.record.reason or 'stopped'})"
+                              f"; finish it first: `weekly send {issue.record.folder} --yes` (or `weekly run --send`)")
+        case Keep(issue=issue):
+            raise WeeklyError(f"{_draft_of(issue)} was {issue.state} by an editor and is not sent yet; it is not "
+                              f"rebuilt: render it with `weekly render {_draft_of(issue)}`, or rebuild over it with "
+                              "--replace (the draft is kept as issue.yaml.N first)")
+    raise AssertionError(f"no editor's command decides {decision!r}")
+
+
+def _draft_of(issue: Known) -> Path:
+    return (issue.record.folder or Path(f"#{issue.number}")) / "issue.yaml"
+
+
+def _compose(ingested: Ingested, slot: Slot, store: Store, settings: Settings, options: ComposeOptions) -> Composed:
+    """The draft of `slot`: its stories neither published by a sent issue nor undated news of an earlier one."""
+    seen = store.items.see(ingested.items, slot.number)
+    sent = [record for record in store.issues.all() if record.stored is Stored.SENT and record.number < slot.number]
+    firsts = {item.id: seen[item.id].first_issue for item in ingested.items if item.published is None}
+    stale = {item: first for item, first in firsts.items() if first is not None and first < slot.number}
     taxonomy = load_taxonomy(options.topics)
     rules = CurateRules(
         taxonomy=taxonomy,
@@ -86,17 +194,74 @@ def _compose(ingested: Ingested, slot: IssueSlot, archive: Archive, settings: Se
         undated=settings.issue.undated,
         pins=options.pins,
         blocks=options.blocks,
-        published=archive.published_items(before=slot.number),
+        published=store.issues.items_of(record.number for record in sent),
+        seen_before=stale,
         issue_number=slot.number,
         week_start=slot.week_start,
     )
-    # Issues already built here count as past issues for "covered": a later week never retells their stories.
-    known = ingested.model_copy(update={"past_issues": (*ingested.past_issues,
-                                                        *archive.as_past_issues(before=slot.number))})
+    # Issues sent from this store count as past issues for "covered": a later week never retells their stories.
+    known = ingested.model_copy(update={"past_issues": (*ingested.past_issues, *_as_past_issues(sent))})
     selection = curate(known, rules)
     draft, notes = summarise(selection, style_for(settings.issue, taxonomy), _llm(settings))
     return Composed(draft=draft, problems=ingested.problems, item_count=len(ingested.items), notes=notes,
                     undated=selection.undated, outside_week=selection.outside_week)
+
+
+def _as_past_issues(sent: list[IssueRecord]) -> tuple[PastIssue, ...]:
+    """Sent issues as past issues: what they covered (their events are not carried forward)."""
+    found = []
+    for record in sent:
+        if record.folder is None or not (record.folder / "issue.yaml").is_file():
+            continue
+        try:
+            draft = read_draft(record.folder / "issue.yaml")
+        except DraftError:
+            continue  # reported by the archive; its stories still count as published by id
+        found.append(PastIssue(number=draft.number, headline=draft.headline, week_start=draft.week_start,
+                               week_end=draft.week_end, editorial=draft.editorial,
+                               radar=tuple(PastEntry(teaser=f"{entry.title}. {entry.teaser}") for entry in
+                                           (*draft.sections.radar, *draft.sections.reading_corner)),
+                               source=str(record.folder / "issue.yaml")))
+    return tuple(found)
+
+
+def _guard_draft(path: Path, record: IssueRecord | None, new_hash: str, replace: bool) -> Path | None:
+    """May `path` be written with a new draft? Yes when missing, unchanged, or the machine's own; a draft an
+    editor changed is refused, or with `replace` kept as issue.yaml.N (returned) first."""
+    if not path.is_file():
+        return None
+    on_disk = _hash_of(path)
+    if on_disk == new_hash or (record is not None and on_disk == record.machine_hash):
+        return None
+    if not replace:
+        raise WeeklyError(f"{path} was changed by an editor (it is not the draft weekly wrote); nothing written: "
+                          f"render it with `weekly render {path}`, or write over it with --replace (it is kept as "
+                          f"{path.name}.N first)")
+    backup = next(path.with_name(f"{path.name}.{n}") for n in range(1, 10_000)
+                  if not path.with_name(f"{path.name}.{n}").exists())
+    path.rename(backup)
+    return backup
+
+
+def _hash_of(path: Path) -> str:
+    try:
+        return draft_hash(read_draft(path))
+    except DraftError:
+        return _UNREADABLE
+
+
+def _item_ids(draft: Draft) -> list[str]:
+    return [entry.item_id for entry in draft.sections.entries() if entry.item_id]
+
+
+def known_issues(store: Store) -> list[Known]:
+    """Every issue of the store with the state it is in now (its draft on disk read and hashed)."""
+    found = []
+    for record in store.issues.all():
+        draft = record.folder / "issue.yaml" if record.folder else None
+        current = _hash_of(draft) if draft and draft.is_file() else None
+        found.append(Known(record=record, state=state_of(record, current)))
+    return found
 
 
 def style_for(issue: IssueSettings, taxonomy: Taxonomy) -> Style:
@@ -117,30 +282,45 @@ def _llm(settings: Settings) -> OpenAIChat | None:
     return OpenAIChat(llm.base_url, llm.model, key, llm.timeout_seconds)
 
 
-def compose_to_file(paths: list[Path], draft_path: Path, settings: Settings, options: ComposeOptions,
-                    today: date) -> Composed:
-    """`weekly compose`: the draft written to `draft_path`."""
-    composed = compose(paths, settings, options, today)
-    return composed.model_copy(update={"written": (write_draft(composed.draft, draft_path),)})
-
-
-def render_to_dir(draft: Draft, out_dir: Path | None, settings: Settings) -> list[Path]:
-    """The issue of `draft` written to `out_dir` (default OUTPUT_DIR/NUMBER), the draft beside it; the
-    archive index OUTPUT_DIR/index.html is refreshed when the folder is in the archive."""
-    archive = Archive(settings.output.dir)
-    return archive.write(draft, render(draft, settings.brand), settings.smtp.sender, settings.brand, out_dir)
+# ---- render -------------------------------------------------------------------------------------------
 
 
 def render_file(draft_path: Path, out_dir: Path | None, settings: Settings) -> list[Path]:
-    """`weekly render`: the draft file an editor may have changed, rendered."""
-    return render_to_dir(read_draft(draft_path), out_dir, settings)
+    """`weekly render`: the draft file an editor may have changed, rendered into `out_dir` (default
+    OUTPUT_DIR/NUMBER); the store learns which draft the email files now show."""
+    return render_draft(read_draft(draft_path), out_dir, settings)
 
 
-def build(paths: list[Path], out_dir: Path | None, settings: Settings, options: ComposeOptions,
-          today: date) -> Composed:
-    """`weekly build`: compose, then render with the draft kept beside the email (see render_to_dir)."""
-    composed = compose(paths, settings, options, today)
-    return composed.model_copy(update={"written": tuple(render_to_dir(composed.draft, out_dir, settings))})
+def render_draft(draft: Draft, out_dir: Path | None, settings: Settings) -> list[Path]:
+    """`draft` rendered into `out_dir` (default OUTPUT_DIR/NUMBER), recorded in the store."""
+    archive = Archive(settings.output.dir)
+    folder = IssueFolder(out_dir) if out_dir else archive.folder(draft.number)
+    with open_settings_store(settings) as store, \
+            store.lock(f"issue:{draft.number}", f"issue {draft.number} is being sent by {{holder}}; not rendered"):
+        return _render_recorded(draft, folder, settings, archive, store)
+
+
+def _render_recorded(draft: Draft, folder: IssueFolder, settings: Settings, archive: Archive, store: Store) -> list[Path]:
+    written = _render_into(draft, folder, settings, archive)
+    store.issues.rendered(draft.number, draft.week_start, draft.week_end, folder.path, draft_hash(draft),
+                          _item_ids(draft))
+    return written
+
+
+def _render_into(draft: Draft, folder: IssueFolder, settings: Settings, archive: Archive) -> list[Path]:
+    """Render `draft` into `folder` (the draft beside the email); refresh the index when it is in the archive."""
+    from composer.deliver.message import build_message
+
+    rendered = render(draft, settings.brand)
+    eml = build_message(rendered, settings.smtp.sender).as_bytes().decode("utf-8", errors="replace")
+    written = folder.write(draft, rendered, eml)
+    if archive.contains(folder):
+        issues = [{"folder": issue.path.name, "draft": issue.draft} for issue in archive.issues() if issue.has("web.html")]
+        written.append(archive.write_index(page("archive.html.j2", brand=settings.brand, issues=issues)))
+    return written
+
+
+# ---- the gate, approval and sending -------------------------------------------------------------------
 
 
 def gate(issue: IssueFolder, settings: Settings) -> list[Problem]:
@@ -151,21 +331,87 @@ def gate(issue: IssueFolder, settings: Settings) -> list[Problem]:
                                    min_radar=settings.issue.min_radar, fallback_url=settings.brand.fallback_url))
 
 
-def send_checked(issue: IssueFolder, settings: Settings, options: SendOptions, confirm: Callable[[Plan], bool],
-                 progress: Callable[[int, int], None], force: bool = False) -> Sent:
-    """`weekly send`: the gate, then the send. A failing issue is refused unless `force`, which is logged.
-    A test copy to the editor (`options.test_to`) skips the gate: it is how an editor looks at the issue."""
-    from composer.deliver.send import send_issue
+class Approved(BaseModel):
+    model_config = ConfigDict(frozen=True)
 
-    problems = [] if options.test_to else _errors(gate(issue, settings))
-    if problems and not force:
-        raise WeeklyError(f"{issue.path} fails `weekly check` ({len(problems)} problem(s)); nothing sent: fix it "
-                          "and render it again, or send it anyway with --force", tuple(problems))
-    if problems:
-        with _logged(settings.log.file) as log:
-            log.warning("sending #%s despite %s problem(s) (--force): %s", issue.number, len(problems),
-                        "; ".join(map(str, problems)))
-    return Sent(report=send_issue(issue, settings.mail, options, confirm, progress), overridden=tuple(problems))
+    number: int
+    folder: Path
+    by: str
+    rendered: tuple[Path, ...] = ()  # the files rendered again because the draft had changed since
+    warnings: tuple[Problem, ...] = ()
+
+
+def approve(number: int | None, settings: Settings, by: str) -> Approved:
+    """`weekly approve`: the issue's draft as it is now, rendered and checked, is the one cron may send."""
+    with open_settings_store(settings) as store:
+        issue = _issue_to_approve(store, number)
+        n = issue.number
+        with store.lock(f"issue:{n}", f"issue {n} is being sent or built by {{holder}}; try again when it ends"):
+            assert issue.record.folder is not None
+            folder = IssueFolder(issue.record.folder)
+            draft = folder.draft
+            current = draft_hash(draft)
+            rendered: list[Path] = []
+            if issue.record.rendered_hash != current or not folder.has("index.html"):
+                rendered = _render_recorded(draft, folder, settings, Archive(settings.output.dir), store)
+                folder = IssueFolder(folder.path)
+            problems = gate(folder, settings)
+            errors = _errors(problems)
+            if errors:
+                raise WeeklyError(f"#{n} fails `weekly check` ({len(errors)} problem(s)); not approved: fix "
+                                  f"{folder.draft_path} and approve it again", tuple(errors))
+            store.issues.approved(n, current, by)
+    return Approved(number=n, folder=folder.path, by=by, rendered=tuple(rendered),
+                    warnings=tuple(problem for problem in problems if problem.level == "warning"))
+
+
+def _issue_to_approve(store: Store, number: int | None) -> Known:
+    issues = known_issues(store)
+    if number is None:
+        unsent = [issue for issue in issues if issue.state in (IssueState.COMPOSED, IssueState.EDITED,
+                                                                IssueState.APPROVED)]
+        if not unsent:
+            raise WeeklyError("no unsent issue to approve: build one first (`weekly build`)")
+        return max(unsent, key=lambda issue: issue.number)
+    issue = next((issue for issue in issues if issue.number == number), None)
+    if issue is None or issue.record.folder is None:
+        raise WeeklyError(f"#{number} is not an issue built here: build it first (`weekly build --issue {number}`)")
+    if issue.state in (IssueState.SENT, IssueState.SENDING, IssueState.STOPPED):
+        raise WeeklyError(f"#{number} was already sent ({issue.state}); there is nothing to approve")
+    return issue
+
+
+class IssueView(BaseModel):
+    """One line of `weekly issues`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    week_start: date | None
+    week_end: date | None
+    state: IssueState
+    edited: bool
+    counts: dict[State, int]
+    folder: Path | None
+    approved_by: str | None = None
+    reason: str | None = None
+
+
+def overview(settings: Settings) -> list[IssueView]:
+    """`weekly issues`: every issue of the list, newest first, with its state and its ledger's counts."""
+    views = []
+    with open_settings_store(settings) as store:
+        for issue in known_issues(store):
+            record, state = issue.record, issue.state
+            if record.stored is Stored.SENDING and store.busy(f"issue:{record.number}"):
+                state = IssueState.SENDING
+            draft = record.folder / "issue.yaml" if record.folder else None
+            edited = bool(draft and draft.is_file() and _hash_of(draft) != record.machine_hash)
+            views.append(IssueView(number=record.number, week_start=record.week_start, week_end=record.week_end,
+                                   state=state, edited=edited, counts=store.recipients.counts(record.number),
+                                   folder=record.folder, approved_by=record.approved_by if state is
+                                   IssueState.APPROVED else None, reason=record.reason))
+    return views
 
 
 class Sent(BaseModel):
@@ -175,79 +421,220 @@ class Sent(BaseModel):
     overridden: tuple[Problem, ...] = ()  # the gate's problems that --force sent past
 
 
+def send_checked(issue: IssueFolder, settings: Settings, options: SendOptions, confirm: Callable[[Plan], bool],
+                 progress: Callable[[int, int], None], force: bool = False) -> Sent:
+    """`weekly send`: the gate, then the send, under the issue's lock (held from the plan to the last
+    message, so nothing rebuilds the issue while its sender waits for a yes). A failing issue is refused
+    unless `force`, which is logged. A test copy (`options.test_to`) skips the gate: it is how an editor
+    looks at the issue."""
+    with open_settings_store(settings) as store:
+        number = issue.number
+        refusal = (f"another `weekly` is sending or building issue {number} ({{holder}}); nothing was sent from "
+                   f"here: follow it with `weekly status {issue.path}`")
+        with store.lock(f"issue:{number}", refusal):
+            problems = [] if options.test_to else _errors(gate(issue, settings))
+            if problems and not force:
+                raise WeeklyError(f"{issue.path} fails `weekly check` ({len(problems)} problem(s)); nothing sent: fix "
+                                  "it and render it again, or send it anyway with --force", tuple(problems))
+            if problems:
+                with _logged(settings.log.file) as log:
+                    log.warning("sending #%s despite %s problem(s) (--force): %s", number, len(problems),
+                                "; ".join(map(str, problems)))
+            return Sent(report=_send(issue, store, settings, options, confirm, progress), overridden=tuple(problems))
+
+
+def _send(folder: IssueFolder, store: Store, settings: Settings, options: SendOptions,
+          confirm: Callable[[Plan], bool], progress: Callable[[int, int], None] = lambda done, total: None
+          ) -> SendReport:
+    """Send `folder` (the caller holds its lock), keeping the issue's life in the store and the folder."""
+    from composer.deliver.send import send_issue
+
+    if options.test_to or options.dry_run:
+        return send_issue(folder, store, settings.mail, options, confirm, progress)
+    number = folder.number
+    _refuse_if_delivered(folder, store)
+    current = draft_hash(folder.draft)
+    record = store.issues.get(number)
+    if record is None:
+        store.issues.rendered(number, folder.draft.week_start, folder.draft.week_end, folder.path, current,
+                              _item_ids(folder.draft))
+    elif record.folder == folder.path.resolve() and record.rendered_hash not in (None, current):
+        raise WeeklyError(f"{folder.draft_path} changed since it was rendered; nothing sent: render it again "
+                          f"(`weekly render {folder.draft_path}`) and check it")
+    started: dict[str, datetime] = {}
+
+    def confirm_and_mark(plan: Plan) -> bool:
+        if not confirm(plan):
+            return False
+        started["at"] = datetime.now(UTC)
+        store.issues.sending(number)
+        folder.remember(Delivery(store_id=store.id, store=store.where, list_id=store.list_id, started=started["at"],
+                                 state="sending"))
+        return True
+
+    report = send_issue(folder, store, settings.mail, options, confirm_and_mark, progress)
+    if started:
+        pending = report.counts.get(State.PENDING, 0)
+        stopped = report.stopped or (f"{pending} still pending" if pending else None)
+        store.issues.finished(number, stopped)
+        folder.remember(Delivery(store_id=store.id, store=store.where, list_id=store.list_id, started=started["at"],
+                                 state="stopped" if stopped else "sent",
+                                 counts={state.value: count for state, count in report.counts.items()}))
+    return report
+
+
+def _refuse_if_delivered(folder: IssueFolder, store: Store) -> None:
+    """A folder whose send this store does not know (a lost, new or other store) is never sent or rebuilt."""
+    delivery = folder.delivery
+    if delivery is None:
+        return
+    record = store.issues.get(folder.number) if folder.has("issue.yaml") else None
+    known = delivery.store_id == store.id and record is not None and record.stored in (
+        Stored.SENDING, Stored.SENT, Stored.STOPPED)
+    if not known:
+        raise WeeklyError(
+            f"{folder.path} was sent ({delivery.state}, from {delivery.started:%Y-%m-%d %H:%M} UTC) with the store "
+            f"{delivery.store}, and this store ({store.where}) has no record of it: going on could mail its readers "
+            f"twice. Use the store it was sent with (store.url), or, only if you are sure nobody got it, delete "
+            f"{folder.path / DELIVERY}")
+
+
+# ---- cron ---------------------------------------------------------------------------------------------
+
+
 class CronOutcome(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    composed: Composed
-    folder: Path
+    composed: Composed | None = None
+    folder: Path | None = None
     report: SendReport | None = None
+    resumed: int | None = None  # an issue left part-way that this run finished first
+    resumed_report: SendReport | None = None
 
 
 def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions, today: date, send: bool,
                  retry: SendOptions | None = None) -> CronOutcome:
-    """`weekly run`: build this week's issue and, with `send`, check it and send it to list.subscribers.
+    """`weekly run`: this week's issue, by lifecycle.decide (cron's view: the calendar decides the week).
 
-    This week's issue is the newest built here while it is current, else the next one (issues.next_issue,
-    this_week). It is sent only if it passes the gate, which a thin issue (too few new stories) fails;
-    otherwise, or when it already went to everybody, WeeklyError says why in one line. An issue already
-    sent, even in part, is never built again over its files: a run that was stopped resumes, sending to
-    those still pending. A lock keeps two runs apart; each run is logged to log.file. `retry` carries
-    --retry-failed and --retry-unknown.
+    An issue sent in part is finished first (with `send`; without, the run says so and stops); an issue the
+    editor edited or approved is kept as it is; otherwise this week's issue is built (or rebuilt in place).
+    With `send` it goes out when approved (issue.approval = "required", the default) or as built ("auto"),
+    after the gate; a thin issue, an unapproved one, or one sent already end the run with a WeeklyError
+    saying so. A lock keeps two runs apart; each run is logged to log.file.
     """
-    from composer.deliver.ledger import Ledger
     from composer.deliver.send import SendOptions as Options
-    from composer.deliver.send import send_issue
 
     if send and not settings.list.subscribers:
         raise WeeklyError("weekly run --send needs list.subscribers: set WEEKLY_LIST__SUBSCRIBERS to the CSV file")
-    lock = settings.ledger.path.parent / "weekly.lock"
-    refusal = f"another weekly run is in progress (pid {{pid}}, lock {lock}); try again when it ends"
-    with exclusive(lock, refusal), _logged(settings.log.file) as log:
+    sending = (retry or Options()).model_copy(update={"list_file": settings.list.subscribers})
+    with _logged(settings.log.file) as log, open_settings_store(settings) as store, \
+            store.lock("run", "another weekly run is in progress ({holder}); try again when it ends"):
         log.info("run started (send=%s, today=%s)", send, today)
         ingested = _ingest(paths, settings)
-        archive = Archive(settings.output.dir)
-        slot = archive.next_issue(ingested.past_issues, today, options.issue_number, options.week_start,
-                                  this_week=True)
-        with Ledger.at(settings.ledger) as ledger:
-            counts = ledger.counts(str(slot.number))
-        built = archive.folder(slot.number)
-        retrying = bool(retry and (retry.retry_failed or retry.retry_unknown))
-        if counts[State.SENT] + counts[State.UNKNOWN]:
-            # Sent (maybe in part) already: never built again over what readers got; only the rest goes out.
-            if not (send and (counts[State.PENDING] or retrying)):
-                reason = (f"#{slot.number} was already sent ({counts[State.SENT]} sent, {counts[State.UNKNOWN]} "
-                          f"unknown, {counts[State.FAILED]} failed); the next issue is due from "
-                          f"{_day(slot.week_start + WEEK + DUE)}")
-                raise WeeklyError(reason)  # _logged writes it to the log too
-            composed = Composed(draft=built.draft, problems=ingested.problems, item_count=len(ingested.items))
-            log.info("resuming #%s in %s: %s still pending", slot.number, built.path, counts[State.PENDING])
-        else:
-            composed = _compose(ingested, slot, archive, settings, options)
-            composed = composed.model_copy(update={"written": tuple(render_to_dir(composed.draft, None, settings))})
-            log.info("built #%s (%s) from %s items into %s", slot.number, composed.draft.date_range,
-                     composed.item_count, built.path)
+        decision = _decide(store, ingested, settings, options, today, for_cron=True)
+        resumed = None
+        if isinstance(decision, Resume):
+            resumed = _resume(decision.issue, store, settings, sending, send, log)
+            if resumed.report.stopped or resumed.report.counts.get(State.PENDING):
+                return CronOutcome(resumed=decision.issue.number, resumed_report=resumed.report,
+                                   folder=decision.issue.record.folder)
+            decision = _decide(store, ingested, settings, options, today, for_cron=True)
+        outcome = _this_week(decision, ingested, store, settings, options, log)
+        if resumed is not None:
+            outcome = outcome.model_copy(update={"resumed": resumed.number, "resumed_report": resumed.report})
         if not send:
-            return CronOutcome(composed=composed, folder=built.path)
-        problems = _errors(gate(built, settings))
+            return outcome
+        assert outcome.folder is not None and outcome.composed is not None
+        report = _send_this_week(IssueFolder(outcome.folder), outcome.composed, store, settings, sending, log)
+        return outcome.model_copy(update={"report": report})
+
+
+class _Resumed(BaseModel):
+    number: int
+    report: SendReport
+
+
+def _resume(issue: Known, store: Store, settings: Settings, sending: SendOptions, send: bool,
+            log: logging.Logger) -> _Resumed:
+    record = issue.record
+    counts = store.recipients.counts(record.number)
+    if not send or record.folder is None:
+        raise WeeklyError(f"#{record.number} was sent in part and is not finished ({record.reason or 'stopped'}; "
+                          f"{counts[State.PENDING]} pending): finish it with `weekly run --send` before a new issue")
+    log.info("resuming #%s in %s: %s still pending", record.number, record.folder, counts[State.PENDING])
+    folder = IssueFolder(record.folder)
+    with store.lock(f"issue:{record.number}", f"issue {record.number} is being sent by {{holder}}; not resumed"):
+        report = _send(folder, store, settings, sending, lambda plan: True)
+    log.info("resumed #%s: sent %s now; ledger %s%s", record.number, report.sent_now, _plain(report.counts),
+             f"; stopped: {report.stopped}" if report.stopped else "")
+    return _Resumed(number=record.number, report=report)
+
+
+def _this_week(decision, ingested: Ingested, store: Store, settings: Settings, options: ComposeOptions,
+               log: logging.Logger) -> CronOutcome:
+    """Build (or keep) this week's issue, or say why there is none."""
+    match decision:
+        case AlreadySent(issue=issue, next_due=next_due):
+            counts = store.recipients.counts(issue.number)
+            raise WeeklyError(f"#{issue.number} was already sent ({counts[State.SENT]} sent, {counts[State.UNKNOWN]} "
+                              f"unknown, {counts[State.FAILED]} failed); the next issue is due from {_day(next_due)}")
+        case Refused(reason=reason):
+            raise WeeklyError(reason)
+        case Keep(issue=issue):
+            assert issue.record.folder is not None
+            folder = IssueFolder(issue.record.folder)
+            log.info("kept #%s (%s by the editor) in %s", issue.number, issue.state, folder.path)
+            return CronOutcome(composed=Composed(draft=folder.draft, problems=ingested.problems,
+                                                 item_count=len(ingested.items), kept=issue.state),
+                               folder=folder.path)
+        case Compose():
+            composed = _build(ingested, decision, None, store, settings, options)
+            folder = Archive(settings.output.dir).folder(decision.slot.number)
+            log.info("%s #%s (%s) from %s items into %s", "rebuilt" if decision.rebuild else "built",
+                     decision.slot.number, composed.draft.date_range, composed.item_count, folder.path)
+            return CronOutcome(composed=composed, folder=folder.path)
+    raise AssertionError(f"cron does not decide {decision!r}")
+
+
+def _send_this_week(folder: IssueFolder, composed: Composed, store: Store, settings: Settings, sending: SendOptions,
+                    log: logging.Logger) -> SendReport:
+    number = folder.number
+    with store.lock(f"issue:{number}", f"issue {number} is being sent by {{holder}}; not sent from here"):
+        record = store.issues.get(number)
+        assert record is not None
+        state = state_of(record, draft_hash(folder.draft))
+        if settings.issue.approval == "required" and state is not IssueState.APPROVED:
+            raise WeeklyError(f"#{number} is not approved ({state}); nothing sent: review {folder.draft_path}, then "
+                              f"`weekly approve {number}` (or set issue.approval = \"auto\")")
+        if record.rendered_hash != draft_hash(folder.draft):  # edited since rendered, and sent as built ("auto")
+            _render_recorded(folder.draft, folder, settings, Archive(settings.output.dir), store)
+            folder = IssueFolder(folder.path)
+        problems = _errors(gate(folder, settings))
         if problems:
-            thin = all("a thin issue" in problem.message for problem in problems)
-            reason = (f"nothing new this week: #{slot.number} has {len(composed.draft.sections.radar)} new Radar "
-                      f"stories, fewer than issue.min_radar ({settings.issue.min_radar}); built in {built.path}, "
-                      "not sent" if thin else
-                      f"{built.path} fails `weekly check` ({len(problems)} problem(s)); nothing sent")
+            thin = all(problem.code == "thin" for problem in problems)
+            reason = (f"nothing new this week: #{number} has {len(folder.draft.sections.radar)} new Radar stories, "
+                      f"fewer than issue.min_radar ({settings.issue.min_radar}); built in {folder.path}, not sent"
+                      if thin else f"{folder.path} fails `weekly check` ({len(problems)} problem(s)); nothing sent")
             log.error("%s: %s", reason, "; ".join(map(str, problems)))
             raise WeeklyError(reason, () if thin else tuple(problems))
-        options_ = (retry or Options()).model_copy(update={"list_file": settings.list.subscribers})
-        report = send_issue(built, settings.mail, options_, lambda plan: True)
-        log.info("sent %s now; ledger %s%s", report.sent_now, dict(report.counts),
-                 f"; stopped: {report.stopped}" if report.stopped else "")
-        return CronOutcome(composed=composed, folder=built.path, report=report)
+        report = _send(folder, store, settings, sending, lambda plan: True)
+    log.info("sent #%s: %s now; ledger %s%s", number, report.sent_now, _plain(report.counts),
+             f"; stopped: {report.stopped}" if report.stopped else "")
+    return report
+
+
+def _plain(counts: dict[State, int]) -> str:
+    """Counts as a reader of the log wants them: "sent 5, failed 1"."""
+    return ", ".join(f"{state.value} {count}" for state, count in counts.items() if count) or "empty"
 
 
 @contextmanager
-def _logged(log_file: Path):
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(log_file, encoding="utf-8")
+def _logged(log_file: Path) -> Iterator[logging.Logger]:
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+    except OSError as err:
+        raise WeeklyError(f"{log_file}: cannot write the log: {err.strerror or err}") from err
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log = logging.getLogger("weekly.run")
     log.setLevel(logging.INFO)
@@ -268,3 +655,4 @@ def _errors(problems: list[Problem]) -> list[Problem]:
 
 def _day(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
+

@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from html import escape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from composer.config import Settings
-from composer.deliver.ledger import Ledger
 from composer.deliver.tokens import TokenError, verify
 from composer.errors import WeeklyError
 from composer.issues import ARCHIVE_INDEX, WEB
+from composer.store import Store, open_store
 
 log = logging.getLogger("weekly.serve")
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"
@@ -39,6 +42,7 @@ padding:.6em 1.2em;background:#0b3c5d;color:#fff;border:0;border-radius:4px;curs
 def create_app(settings: Settings):
     """The ASGI application for `settings` (imported here: a web stack is not needed to build an issue)."""
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.middleware import Middleware
     from starlette.middleware.base import BaseHTTPMiddleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -55,7 +59,15 @@ def create_app(settings: Settings):
     # The unsubscribe URL's own path, so the links in sent mail work through a proxy that passes paths on.
     unsubscribe_path = urlsplit(settings.brand.unsubscribe_url).path or "/unsubscribe"
     resubscribe_path = unsubscribe_path.rsplit("/", 1)[0] + "/resubscribe"
+    store = open_store(settings.store, list_id, archive)  # one connection for the server's life
+    store_lock = threading.Lock()
 
+    async def in_store(work: Callable[[Store], object]):
+        """Store work off the event loop, one call at a time on the server's connection."""
+        def locked():
+            with store_lock:
+                return work(store)
+        return await run_in_threadpool(locked)
 
     def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status,
@@ -77,14 +89,12 @@ def create_app(settings: Settings):
             form = parse_qs((await request.body()).decode("utf-8", "replace"))
             if form.get("List-Unsubscribe") != ["One-Click"]:
                 return PlainTextResponse("expected List-Unsubscribe=One-Click", status_code=400)
-            with Ledger.at(settings.ledger) as store:
-                store.suppress(email, "unsubscribed")
+            await in_store(lambda store: store.suppressions.add(email, "unsubscribed"))
             request.state.who = email
             return page("You are unsubscribed", "<p>You will receive no more issues. Changed your mind?</p>"
                         f'<form method="post" action="{resubscribe_path}?token={token}"><button>Resubscribe</button>'
                         "</form>")
-        with Ledger.at(settings.ledger) as store:
-            gone = store.is_suppressed(email)
+        gone = await in_store(lambda store: email in store.suppressions)
         request.state.who = email
         if gone:
             return page("You are unsubscribed", f"<p>{escape(email)} receives no more issues.</p>"
@@ -98,8 +108,7 @@ def create_app(settings: Settings):
         email = checked(request)
         if email is None:
             return page("Link not valid", "<p>This link is damaged or not ours.</p>", status=400)
-        with Ledger.at(settings.ledger) as store:
-            store.unsuppress(email)
+        await in_store(lambda store: store.suppressions.remove(email))
         request.state.who = email
         return page("Welcome back", f"<p>{escape(email)} will receive the next issues again.</p>")
 
@@ -132,8 +141,22 @@ def create_app(settings: Settings):
         ],
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.serve.allowed_hosts)),
                     Middleware(BaseHTTPMiddleware, dispatch=guard_and_log)],
+        lifespan=_closing(store),
     )
     return app
+
+
+def _closing(store: Store):
+    """The app's lifespan: the store's connection closes when the server stops."""
+
+    @asynccontextmanager
+    async def lifespan(app) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            store.close()
+
+    return lifespan
 
 
 def serve(app, host: str, port: int) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from composer.cli import main
+from composer.config import StoreSettings
 from composer.ingest import load_items
+from composer.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -65,3 +68,65 @@ def write_list(path: Path, count: int, extra_rows: list[list[str]] = ()) -> Path
             writer.writerow([f"reader{number}@example.org", f"Reader {number}", "CH"])
         writer.writerows(extra_rows)
     return path
+
+
+# ---- the store: every test has its own, on SQLite, and on PostgreSQL too where it matters ----------------
+# A module or test marked `both_backends` runs once per backend; the others on SQLite. PostgreSQL is a
+# private server started for the session (tests/pg_server.py): absent locally, those runs skip; in CI
+# (CI=true, where .ci/run installs it) they fail instead.
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_backends: run on SQLite and on PostgreSQL")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_store(tmp_path_factory):
+    """A store for what a module builds once (its module-scoped fixtures), out of the checkout."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WEEKLY_STORE__URL", str(tmp_path_factory.mktemp("module-store") / "store.sqlite3"))
+        yield
+
+
+def pytest_generate_tests(metafunc):
+    if "store_backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_backends") is not None
+        metafunc.parametrize("store_backend", BACKENDS if both else BACKENDS[:1], indirect=True)
+
+
+@pytest.fixture
+def store_backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    from pg_server import Postgres
+
+    server = Postgres()
+    try:
+        yield server if server.start() else None
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def store_url(store_backend, request, tmp_path, monkeypatch) -> str:
+    """This test's store, in WEEKLY_STORE__URL (so Settings(), the CLI and child processes all use it)."""
+    if store_backend == "sqlite":
+        url = str(tmp_path / "store.sqlite3")
+    else:
+        server = request.getfixturevalue("postgres")
+        if server is None:
+            message = "PostgreSQL is not installed (Debian's postgresql package)"
+            pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+        url = server.schema_url(f"t_{secrets.token_hex(6)}")
+    monkeypatch.setenv("WEEKLY_STORE__URL", url)
+    return url
+
+
+def open_test_store(list_id: str = "dw-weekly.dig.watch") -> Store:
+    """The current test's store, opened as weekly opens it (close it after use)."""
+    return open_store(StoreSettings(url=os.environ["WEEKLY_STORE__URL"]), list_id)

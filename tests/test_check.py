@@ -14,7 +14,7 @@ from composer.check import Gate, check_issue
 from composer.config import BrandSettings, IssueSettings, Settings
 from composer.draft import write_draft
 from composer.issues import IssueFolder
-from composer.pipeline import render_to_dir
+from composer.pipeline import render_draft
 
 # The gate as the default settings make it.
 GATE = Gate(unsubscribe_url=BrandSettings().unsubscribe_url, min_radar=IssueSettings().min_radar)
@@ -24,7 +24,7 @@ def good(tmp_path_factory):
     """A folder rendered from the 12/4/4 fixture draft, with its issue.yaml."""
     folder = tmp_path_factory.mktemp("issue")
     write_draft(full_draft(), folder / "issue.yaml")
-    render_to_dir(full_draft(), folder, Settings())
+    render_draft(full_draft(), folder, Settings())
     return folder
 
 

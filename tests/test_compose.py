@@ -181,14 +181,19 @@ def test_bad_draft_is_refused_with_the_key_named(tmp_path, composed, change, mes
     assert not (tmp_path / "out").exists()
 
 
-def test_feed_only_weeks_continue_numbering_from_the_archive(tmp_path):
-    """With no past issue in the inputs: #1, the same #1 on a rerun that week, #2 the next week."""
+def test_feed_only_weeks_number_from_a_setting_and_only_a_sent_issue_moves_on(tmp_path):
+    """With no past issue in the inputs or the store: refused in one line, or #issue.first_number; a rebuild
+    that week or the next keeps #1 (unsent: its stories are not published), byte for byte the same draft."""
     week = tmp_path / "week.jsonl"
     week.write_text("".join(
         f'{{"title": "Story {n} about a regulator and a platform", "paragraphs": ["A regulator acted on platform {n} '
         f'this week, and the platform said it would appeal the decision in court."]}}\n' for n in range(12)),
         encoding="utf-8")
     env = {**os.environ, "WEEKLY_OUTPUT__DIR": str(tmp_path / "out")}
+    refused = run_weekly("build", str(week), "--today", "2026-11-20", env=env)
+    assert refused.returncode == 1 and refused.stderr.startswith("error: no past issue to number this one from")
+    assert refused.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
+    env["WEEKLY_ISSUE__FIRST_NUMBER"] = "1"
 
     def built(today: str):
         done = run_weekly("build", str(week), "--today", today, env=env)
@@ -196,9 +201,8 @@ def test_feed_only_weeks_continue_numbering_from_the_archive(tmp_path):
         return sorted(path.parent.name for path in (tmp_path / "out").glob("*/issue.yaml"))
 
     assert built("2026-11-20") == ["1"]
-    first = read_draft(tmp_path / "out" / "1" / "issue.yaml")
+    first = (tmp_path / "out" / "1" / "issue.yaml").read_bytes()
     assert built("2026-11-20") == ["1"]
-    assert read_draft(tmp_path / "out" / "1" / "issue.yaml") == first
-    assert built("2026-11-27") == ["1", "2"]
-    second = read_draft(tmp_path / "out" / "2" / "issue.yaml")
-    assert second.week_start == first.week_end
+    assert (tmp_path / "out" / "1" / "issue.yaml").read_bytes() == first
+    assert built("2026-11-27") == ["1"]
+    assert (tmp_path / "out" / "1" / "issue.yaml").read_bytes() == first

@@ -6,8 +6,11 @@ import json
 import os
 from datetime import date, timedelta
 
+import pytest
 from conftest import KEY, run_weekly, write_list
 from smtp_server import Server
+
+pytestmark = pytest.mark.both_backends
 
 FRIDAYS = [date(2025, 5, 2) + timedelta(weeks=week) for week in range(4)]
 _PLACES = ["Brazil", "Canada", "Denmark", "Estonia", "France", "Ghana", "India", "Japan", "Kenya", "Mexico",
@@ -50,7 +53,7 @@ def test_a_month_of_fridays(tmp_path):
     subscribers = write_list(tmp_path / "list.csv", 5)
     outcomes = []
     with Server() as server:
-        env = {**os.environ, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_LEDGER__PATH": str(tmp_path / "state" / "ledger.db"),
+        env = {**os.environ, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_ISSUE__APPROVAL": "auto",
                "WEEKLY_LOG__FILE": str(tmp_path / "state" / "weekly.log"), "WEEKLY_OUTPUT__DIR": str(tmp_path / "out"),
                "WEEKLY_LIST__SUBSCRIBERS": str(subscribers), "WEEKLY_SMTP__HOST": "127.0.0.1",
                "WEEKLY_SMTP__PORT": str(server.port), "WEEKLY_SMTP__SECURITY": "none"}

@@ -134,7 +134,7 @@ def test_json_feed_is_read_as_a_feed():
 def test_build_and_items_say_how_many_items_are_undated_or_outside_the_week(tmp_path):
     """One summary line each: an editor sees at once why an issue is thin."""
     feeds = [str(CORPUS / "guardian-us-2018.rss"), str(CORPUS / "uol-noticias-undated.rss")]
-    composed = run_weekly("compose", *feeds, "--today", "2018-02-01", "-o", str(tmp_path / "issue.yaml"),
+    composed = run_weekly("compose", *feeds, "--today", "2018-02-01", "--issue", "1", "-o", str(tmp_path / "issue.yaml"),
                           env={**os.environ, "WEEKLY_OUTPUT__DIR": str(tmp_path / "out")})
     assert composed.returncode == 0, composed.stderr
     (note,) = [line for line in composed.stderr.splitlines() if line.startswith("note: of ")]

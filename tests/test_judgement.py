@@ -39,7 +39,7 @@ def test_a_real_week_makes_an_issue_an_editor_could_sign(path, tmp_path):
     """Radar holds only English stories on the beat; no generated headline and no issue headline is a
     fragment; no editorial sentence repeats a teaser; a thin week does not pretend."""
     today = _week_of(path)
-    settings = Settings(output={"dir": str(tmp_path / "out")})
+    settings = Settings(output={"dir": str(tmp_path / "out")}, issue={"first_number": 1})
     options = ComposeOptions(week_start=today - timedelta(days=7)) if today else ComposeOptions()
     composed = compose([path], settings, options, today or load_items([SEEDS]).past_issues[0].week_end)
     draft = composed.draft

@@ -13,12 +13,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import KEY, SEEDS, write_list
+from conftest import KEY, SEEDS, open_test_store, write_list
 from pydantic import ValidationError
 from smtp_server import Server, password_is, self_signed_certificate
 
-from composer.config import LedgerSettings, Settings
-from composer.deliver.ledger import Ledger
+from composer.config import Settings, StoreSettings
 from composer.deliver.message import build_message
 from composer.deliver.send import SendOptions, send_issue
 from composer.deliver.tokens import TokenError, sign, verify
@@ -26,6 +25,9 @@ from composer.errors import WeeklyError
 from composer.issues import IssueFolder
 from composer.models import RenderedIssue
 from composer.pipeline import ComposeOptions, build
+from composer.store import open_store
+
+pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture(scope="module")
@@ -36,23 +38,25 @@ def issue(tmp_path_factory) -> Path:
     return folder
 
 
-def settings_for(server: Server, tmp_path: Path, **smtp) -> Settings:
+def settings_for(server: Server, list_id: str = "dw-weekly.dig.watch", **smtp) -> Settings:
+    """Settings for the test's server; the store is the test's own (WEEKLY_STORE__URL), rows kept per `list_id`."""
     return Settings(
         smtp={"host": "127.0.0.1", "port": server.port, "security": "none", "connections": 4,
               "retry_base_seconds": 0.01, "retries": 3, **smtp},
-        signing_key=KEY, ledger={"path": str(tmp_path / "ledger.sqlite3")},
+        signing_key=KEY, list={"id": list_id},
     )
 
 
 def send(issue, settings, **options):
-    return send_issue(IssueFolder(issue), settings.mail, SendOptions(**options), confirm=lambda plan: True)
+    with open_store(settings.store, settings.list.id) as store:
+        return send_issue(IssueFolder(issue), store, settings.mail, SendOptions(**options), confirm=lambda plan: True)
 
 
 def test_every_recipient_gets_exactly_one_message_with_every_header(issue, tmp_path):
     """40 readers (plus a duplicate in other case and an invalid row): 40 messages, one each, all headers."""
     subscribers = write_list(tmp_path / "list.csv", 40, [["READER3@example.org", "dup", ""], ["nope", "x", ""]])
     with Server() as server:
-        report = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        report = send(issue, settings_for(server), list_file=subscribers)
     assert report.sent_now == 40 and report.counts["sent"] == 40
     assert [str(row) for row in report.invalid_rows] == [f"{subscribers}:43: 'nope' is not a valid address"]
     received = server.recorder.received()
@@ -83,8 +87,8 @@ def test_second_send_of_the_same_issue_sends_nothing(issue, tmp_path):
     """The ledger remembers: a rerun finds nobody pending."""
     subscribers = write_list(tmp_path / "list.csv", 10)
     with Server() as server:
-        send(issue, settings_for(server, tmp_path), list_file=subscribers)
-        again = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        send(issue, settings_for(server), list_file=subscribers)
+        again = send(issue, settings_for(server), list_file=subscribers)
     assert again.sent_now == 0 and again.plan.to_send == 0
     assert len(server.recorder.messages) == 10
 
@@ -95,17 +99,16 @@ def test_451_is_retried_550_fails_without_retry(issue, tmp_path):
     with Server() as server:
         server.recorder.temporary = {"reader1@example.org": 2, "reader2@example.org": 1}
         server.recorder.permanent = {"reader5@example.org"}
-        report = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        report = send(issue, settings_for(server), list_file=subscribers)
     received = server.recorder.received()
     assert received["reader1@example.org"] == 1 and received["reader2@example.org"] == 1
     assert server.recorder.rcpt_attempts["reader1@example.org"] == 3
     assert "reader5@example.org" not in received
     assert server.recorder.rcpt_attempts["reader5@example.org"] == 1
     assert report.counts["sent"] == 11 and report.counts["failed"] == 1
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
-    assert ledger.problems("210") == [("reader5@example.org", "failed", "550 5.1.1 No such user here")]
-    assert not ledger.suppress("reader5@example.org", "again"), "a 5.1.1 bounce suppresses the address"
-    ledger.close()
+    with open_test_store() as store:
+        assert store.recipients.problems(210) == [("reader5@example.org", "failed", "550 5.1.1 No such user here")]
+        assert not store.suppressions.add("reader5@example.org", "again"), "a 5.1.1 bounce suppresses the address"
 
 
 def test_connection_lost_after_the_dot_is_unknown_and_never_resent(issue, tmp_path):
@@ -113,8 +116,8 @@ def test_connection_lost_after_the_dot_is_unknown_and_never_resent(issue, tmp_pa
     subscribers = write_list(tmp_path / "list.csv", 8)
     with Server() as server:
         server.recorder.drop_after_dot = {"reader4@example.org"}
-        first = send(issue, settings_for(server, tmp_path), list_file=subscribers)
-        second = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        first = send(issue, settings_for(server), list_file=subscribers)
+        second = send(issue, settings_for(server), list_file=subscribers)
     assert first.counts["unknown"] == 1 and first.counts["sent"] == 7
     assert second.sent_now == 0
     assert server.recorder.rcpt_attempts["reader4@example.org"] == 1
@@ -125,11 +128,11 @@ def test_too_many_errors_in_a_row_pause_and_resume(issue, tmp_path):
     subscribers = write_list(tmp_path / "list.csv", 30)
     with Server() as server:
         server.recorder.always = "451 4.3.2 System not accepting network messages"
-        paused = send(issue, settings_for(server, tmp_path, pause_after_errors=5, retries=10), list_file=subscribers)
+        paused = send(issue, settings_for(server, pause_after_errors=5, retries=10), list_file=subscribers)
         assert paused.stopped and "errors in a row" in paused.stopped
         assert paused.counts["pending"] == 30 and paused.counts["sent"] == 0
         server.recorder.always = ""
-        resumed = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        resumed = send(issue, settings_for(server), list_file=subscribers)
     assert resumed.counts["sent"] == 30
     assert set(server.recorder.received().values()) == {1}
 
@@ -138,20 +141,19 @@ def test_dry_run_sends_and_records_nothing(issue, tmp_path):
     """--dry-run counts what would go out and leaves the ledger empty."""
     subscribers = write_list(tmp_path / "list.csv", 5)
     with Server() as server:
-        report = send(issue, settings_for(server, tmp_path), list_file=subscribers, dry_run=True)
+        report = send(issue, settings_for(server), list_file=subscribers, dry_run=True)
     assert report.plan.to_send == 5 and server.recorder.messages == []
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
-    assert sum(ledger.counts("210").values()) == 0
-    ledger.close()
+    with open_test_store() as store:
+        assert sum(store.recipients.counts(210).values()) == 0
 
 
 def test_limit_test_to_and_list_address(issue, tmp_path):
     """--limit sends N; --test-to sends one copy outside the ledger; --to sends one message to a list."""
     subscribers = write_list(tmp_path / "list.csv", 6)
     with Server() as server:
-        limited = send(issue, settings_for(server, tmp_path), list_file=subscribers, limit=2)
-        test = send(issue, settings_for(server, tmp_path), test_to="editor@example.org")
-        listed = send(issue, settings_for(server, tmp_path / "other"), to="dw-weekly@lists.example.org")
+        limited = send(issue, settings_for(server), list_file=subscribers, limit=2)
+        test = send(issue, settings_for(server), test_to="editor@example.org")
+        listed = send(issue, settings_for(server, "other.example.org"), to="dw-weekly@lists.example.org")
     assert limited.sent_now == 2 and limited.counts["pending"] == 4
     assert test.sent_now == 1 and not test.counts
     assert listed.counts["sent"] == 1
@@ -172,7 +174,7 @@ def test_starttls_with_a_self_signed_certificate_and_auth(issue, tmp_path):
     server, cert = tls_server(tmp_path)
     subscribers = write_list(tmp_path / "list.csv", 5)
     with server:
-        settings = settings_for(server, tmp_path, security="starttls", ca_file=str(cert), username="news",
+        settings = settings_for(server, security="starttls", ca_file=str(cert), username="news",
                                 password="s3cret")
         report = send(issue, settings, list_file=subscribers)
     assert report.counts["sent"] == 5 and report.stopped is None
@@ -183,7 +185,7 @@ def test_wrong_password_stops_the_run(issue, tmp_path):
     server, cert = tls_server(tmp_path)
     subscribers = write_list(tmp_path / "list.csv", 5)
     with server:
-        settings = settings_for(server, tmp_path, security="starttls", ca_file=str(cert), username="news",
+        settings = settings_for(server, security="starttls", ca_file=str(cert), username="news",
                                 password="wrong")
         report = send(issue, settings, list_file=subscribers)
     assert report.stopped and "authentication failed for news" in report.stopped
@@ -194,7 +196,7 @@ def test_no_password_over_plain_text(issue, tmp_path):
     """AUTH without TLS is refused before anything is sent."""
     subscribers = write_list(tmp_path / "list.csv", 3)
     with Server() as server:
-        report = send(issue, settings_for(server, tmp_path, username="news"), list_file=subscribers)
+        report = send(issue, settings_for(server, username="news"), list_file=subscribers)
     assert report.stopped and "refusing to send the SMTP password without TLS" in report.stopped
     assert server.recorder.messages == []
 
@@ -203,7 +205,7 @@ def test_header_injection_is_refused(issue, tmp_path):
     """A line break in a subscriber's name skips that row; one in the subject refuses the message."""
     subscribers = write_list(tmp_path / "list.csv", 2, [["evil@example.org", "Eve\r\nBcc: victim@example.org", ""]])
     with Server() as server:
-        report = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        report = send(issue, settings_for(server), list_file=subscribers)
     assert report.counts["sent"] == 2
     assert any("control character" in row.message for row in report.invalid_rows)
     assert "evil@example.org" not in server.recorder.received()
@@ -215,18 +217,17 @@ def test_header_injection_is_refused(issue, tmp_path):
 def test_suppressed_address_is_never_sent_to(issue, tmp_path):
     """An unsubscribed address in the list is skipped."""
     subscribers = write_list(tmp_path / "list.csv", 4)
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
-    ledger.suppress("Reader2@example.org", "unsubscribed")
-    ledger.close()
+    with open_test_store() as store:
+        store.suppressions.add("Reader2@example.org", "unsubscribed")
     with Server() as server:
-        report = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        report = send(issue, settings_for(server), list_file=subscribers)
     assert report.counts["skipped"] == 1 and report.counts["sent"] == 3
     assert "reader2@example.org" not in server.recorder.received()
 
 
 def test_missing_signing_key_is_a_clear_error(issue, tmp_path):
     """Sending without WEEKLY_SIGNING_KEY explains how to make one."""
-    settings = Settings(ledger={"path": str(tmp_path / "l.sqlite3")})
+    settings = Settings()
     with pytest.raises(WeeklyError, match="WEEKLY_SIGNING_KEY"):
         send(issue, settings, list_file=write_list(tmp_path / "list.csv", 1))
 
@@ -235,7 +236,7 @@ def test_rate_per_second_spaces_the_messages(issue, tmp_path):
     """rate_per_second=20 over 4 connections: 9 gaps of at least 1/20 s between 10 messages."""
     subscribers = write_list(tmp_path / "list.csv", 10)
     with Server() as server:
-        report = send(issue, settings_for(server, tmp_path, rate_per_second=20), list_file=subscribers)
+        report = send(issue, settings_for(server, rate_per_second=20), list_file=subscribers)
     arrivals = server.recorder.arrivals
     assert report.counts["sent"] == 10
     assert arrivals[-1] - arrivals[0] >= 9 / 20 * 0.9  # a little slack for the server's own clock reading
@@ -245,7 +246,7 @@ def test_max_messages_per_connection_opens_a_new_connection(issue, tmp_path):
     """One connection allowed 2 messages: 6 recipients arrive over 3 connections, 2 on each."""
     subscribers = write_list(tmp_path / "list.csv", 6)
     with Server() as server:
-        report = send(issue, settings_for(server, tmp_path, connections=1, max_messages_per_connection=2),
+        report = send(issue, settings_for(server, connections=1, max_messages_per_connection=2),
                       list_file=subscribers)
     assert report.counts["sent"] == 6
     assert sorted(Counter(server.recorder.peers).values()) == [2, 2, 2]
@@ -257,10 +258,10 @@ def test_retry_failed_sends_again_to_the_failed_only(issue, tmp_path):
     with Server() as server:
         server.recorder.permanent.add("reader1@example.org")
         server.recorder.refusal = "550 5.7.1 Rejected by policy"  # not 5.1.x: the address is not suppressed
-        first = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        first = send(issue, settings_for(server), list_file=subscribers)
         server.recorder.permanent.clear()
-        plain = send(issue, settings_for(server, tmp_path), list_file=subscribers)
-        retried = send(issue, settings_for(server, tmp_path), list_file=subscribers, retry_failed=True)
+        plain = send(issue, settings_for(server), list_file=subscribers)
+        retried = send(issue, settings_for(server), list_file=subscribers, retry_failed=True)
     assert first.counts["failed"] == 1 and first.counts["sent"] == 3
     assert plain.sent_now == 0 and plain.counts["failed"] == 1
     assert retried.sent_now == 1 and retried.counts["sent"] == 4 and retried.counts["failed"] == 0
@@ -274,8 +275,8 @@ def test_implicit_tls_with_security_ssl(issue, tmp_path):
     context.load_cert_chain(cert, key)
     subscribers = write_list(tmp_path / "list.csv", 3)
     with Server(implicit_tls=context) as server:
-        report = send(issue, settings_for(server, tmp_path, security="ssl", ca_file=str(cert)), list_file=subscribers)
-        plain = send(issue, settings_for(server, tmp_path / "plain", security="none", connect_timeout_seconds=0.5),
+        report = send(issue, settings_for(server, security="ssl", ca_file=str(cert)), list_file=subscribers)
+        plain = send(issue, settings_for(server, "plain.example.org", security="none", connect_timeout_seconds=0.5),
                      list_file=subscribers)
     assert report.counts["sent"] == 3 and report.stopped is None
     assert plain.counts["sent"] == 0, "a plain-text client must not get through to an SMTPS server"
@@ -305,39 +306,60 @@ class SilentServer:
         self.listener.close()
 
 
-def test_a_locked_ledger_stops_the_send_and_nothing_unrecorded_goes_out(issue, tmp_path):
-    """Another process holds the ledger's write lock mid-send: the run stops with the reason, no hang; the
+class _WriteLock:
+    """Another process's write lock on the store: SQLite's BEGIN IMMEDIATE, PostgreSQL's LOCK TABLE."""
+
+    def __init__(self, url: str) -> None:
+        self.postgres = url.startswith("postgresql://")
+        if self.postgres:
+            import psycopg
+
+            self.connection = psycopg.connect(url, autocommit=True)
+        else:
+            self.connection = sqlite3.connect(url, isolation_level=None, check_same_thread=False)
+
+    def take(self) -> None:
+        self.connection.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
+        if self.postgres:
+            self.connection.execute("LOCK TABLE recipients IN EXCLUSIVE MODE")
+
+    def release(self) -> None:
+        self.connection.execute("ROLLBACK")
+        self.connection.close()
+
+
+def test_a_locked_store_stops_the_send_and_nothing_unrecorded_goes_out(issue, tmp_path, store_url):
+    """Another process holds the store's write lock mid-send: the run stops with the reason, no hang; the
     resume sends the rest, and nobody gets two copies."""
     subscribers = write_list(tmp_path / "list.csv", 120)
-    ledger_path = tmp_path / "ledger.sqlite3"
-    holder = sqlite3.connect(ledger_path, isolation_level=None, check_same_thread=False)
     with Server() as server:
         server.recorder.delay = 0.01
-        settings = settings_for(server, tmp_path)
-        settings = settings.model_copy(update={"ledger": LedgerSettings(path=ledger_path, busy_timeout_seconds=0.3)})
+        settings = settings_for(server)
+        with open_test_store():
+            pass  # the store exists before another process locks it
+        holder = _WriteLock(store_url)
+        settings = settings.model_copy(update={"store": StoreSettings(url=store_url, busy_timeout_seconds=0.3)})
 
         def lock_after_20() -> None:
             while len(server.recorder.messages) < 20:
                 time.sleep(0.005)
-            holder.execute("BEGIN IMMEDIATE")
+            holder.take()
 
         locker = threading.Thread(target=lock_after_20)
         locker.start()
         stopped = finishes(60, lambda: send(issue, settings, list_file=subscribers))
         locker.join()
         delivered_while_locked = server.recorder.received()
-        holder.execute("ROLLBACK")
+        holder.release()
         resumed = send(issue, settings, list_file=subscribers)
-    holder.close()
-    assert stopped.stopped and "cannot be written" in stopped.stopped and "locked" in stopped.stopped
+    assert stopped.stopped and "cannot be read or written" in stopped.stopped and "lock" in stopped.stopped
     assert len(delivered_while_locked) < 120
     received = server.recorder.received()
     assert set(received.values()) == {1}, "somebody got the issue twice"
     counts = resumed.counts
     assert counts["sent"] + counts["unknown"] == 120 and counts["pending"] == 0, counts
-    ledger = Ledger(ledger_path)
-    unknown = {trouble.address for trouble in ledger.problems("210")}
-    ledger.close()
+    with open_test_store() as store:
+        unknown = {trouble.address for trouble in store.recipients.problems(210)}
     # Every reader got it, except perhaps those left unknown (caught between DATA and the lock).
     assert {f"reader{n}@example.org" for n in range(120)} - set(received) <= unknown
 
@@ -346,7 +368,7 @@ def test_starttls_asked_of_a_server_without_it_stops_at_once(issue, tmp_path):
     """security=starttls against a server that offers no STARTTLS: one line why, everybody pending, no hang."""
     subscribers = write_list(tmp_path / "list.csv", 5)
     with Server() as server:
-        report = finishes(30, lambda: send(issue, settings_for(server, tmp_path, security="starttls"),
+        report = finishes(30, lambda: send(issue, settings_for(server, security="starttls"),
                                            list_file=subscribers))
     assert report.stopped and "STARTTLS" in report.stopped and "smtp.security is starttls" in report.stopped
     assert report.counts["pending"] == 5 and server.recorder.messages == []
@@ -356,7 +378,7 @@ def test_a_username_for_a_server_without_auth_stops_at_once(issue, tmp_path):
     """smtp.username set, but the server offers no AUTH: one line why, everybody pending, no hang."""
     subscribers = write_list(tmp_path / "list.csv", 5)
     with Server() as server:
-        settings = settings_for(server, tmp_path, username="news", password="s3cret", allow_auth_without_tls=True)
+        settings = settings_for(server, username="news", password="s3cret", allow_auth_without_tls=True)
         report = finishes(30, lambda: send(issue, settings, list_file=subscribers))
     assert report.stopped and "offers no AUTH" in report.stopped
     assert report.counts["pending"] == 5 and server.recorder.messages == []
@@ -366,7 +388,7 @@ def test_a_silent_server_pauses_the_run_with_everybody_pending(issue, tmp_path):
     """A server that never greets: a few connection timeouts, then a pause; nobody failed, all pending."""
     subscribers = write_list(tmp_path / "list.csv", 30)
     with SilentServer() as silent:
-        settings = settings_for(silent, tmp_path, connect_timeout_seconds=0.3, outage_errors=3)
+        settings = settings_for(silent, connect_timeout_seconds=0.3, outage_errors=3)
         report = finishes(60, lambda: send(issue, settings, list_file=subscribers))
     assert report.stopped and "unavailable" in report.stopped and "paused" in report.stopped
     assert report.counts["pending"] == 30 and report.counts["failed"] == 0
@@ -377,11 +399,11 @@ def test_an_unreachable_server_is_an_outage_and_the_resume_sends_everyone(issue,
     resume (the same send) delivers to everyone, once."""
     subscribers = write_list(tmp_path / "list.csv", 12)
     server = Server()  # not started yet: its port refuses connections
-    paused = send(issue, settings_for(server, tmp_path, outage_errors=3), list_file=subscribers)
+    paused = send(issue, settings_for(server, outage_errors=3), list_file=subscribers)
     assert paused.stopped and "unavailable" in paused.stopped
     assert paused.counts["pending"] == 12 and paused.counts["failed"] == 0
     with server:
-        resumed = send(issue, settings_for(server, tmp_path), list_file=subscribers)
+        resumed = send(issue, settings_for(server), list_file=subscribers)
     assert resumed.counts["sent"] == 12 and set(server.recorder.received().values()) == {1}
 
 
@@ -390,7 +412,7 @@ def test_421_to_everyone_is_an_outage_not_a_failure(issue, tmp_path):
     subscribers = write_list(tmp_path / "list.csv", 8)
     with Server() as server:
         server.recorder.always = "421 4.3.2 Service shutting down"
-        report = send(issue, settings_for(server, tmp_path, outage_errors=3), list_file=subscribers)
+        report = send(issue, settings_for(server, outage_errors=3), list_file=subscribers)
     assert report.stopped and "421" in report.stopped
     assert report.counts["pending"] == 8 and report.counts["failed"] == 0
 
@@ -400,8 +422,8 @@ def test_retry_unknown_sends_again_to_the_unknown(issue, tmp_path):
     subscribers = write_list(tmp_path / "list.csv", 4)
     with Server() as server:
         server.recorder.drop_after_dot.add("reader2@example.org")
-        first = send(issue, settings_for(server, tmp_path), list_file=subscribers)
-        again = send(issue, settings_for(server, tmp_path), list_file=subscribers, retry_unknown=True)
+        first = send(issue, settings_for(server), list_file=subscribers)
+        again = send(issue, settings_for(server), list_file=subscribers, retry_unknown=True)
     assert first.counts["unknown"] == 1
     assert again.sent_now == 1 and again.counts["sent"] == 4 and again.counts["unknown"] == 0
     assert server.recorder.received()["reader2@example.org"] == 1  # the dropped one never counted as received
@@ -410,7 +432,7 @@ def test_retry_unknown_sends_again_to_the_unknown(issue, tmp_path):
 def test_a_list_address_gets_no_token_that_would_unsubscribe_the_whole_list(issue, tmp_path):
     """--to LIST: no List-Unsubscribe headers and no token in the body; the list manager unsubscribes."""
     with Server() as server:
-        report = send(issue, settings_for(server, tmp_path), to="dw-weekly@lists.example.org")
+        report = send(issue, settings_for(server), to="dw-weekly@lists.example.org")
     assert report.counts["sent"] == 1
     (message,) = server.recorder.parsed("dw-weekly@lists.example.org")
     assert message["List-Unsubscribe"] is None and message["List-Unsubscribe-Post"] is None
@@ -436,10 +458,13 @@ def test_a_short_signing_key_is_refused(tmp_path):
         Settings(signing_key="short-key")
 
 
-def test_a_ledger_deleted_mid_send_stops_it_with_a_warning(issue, tmp_path):
-    """The ledger file removed while sending: the run stops at the next commit and says its records are lost."""
+def test_a_store_deleted_mid_send_stops_it_with_a_warning(issue, tmp_path, store_url, store_backend):
+    """The SQLite store's file removed while sending: the run stops at the next commit and says its records are
+    lost. (A PostgreSQL store has no file to delete.)"""
+    if store_backend != "sqlite":
+        pytest.skip("a file of SQLite's")
     subscribers = write_list(tmp_path / "list.csv", 100)
-    ledger_path = tmp_path / "ledger.sqlite3"
+    ledger_path = Path(store_url)
     with Server() as server:
         server.recorder.delay = 0.01
 
@@ -450,7 +475,7 @@ def test_a_ledger_deleted_mid_send_stops_it_with_a_warning(issue, tmp_path):
 
         deleter = threading.Thread(target=delete_after_10)
         deleter.start()
-        report = finishes(60, lambda: send(issue, settings_for(server, tmp_path), list_file=subscribers))
+        report = finishes(60, lambda: send(issue, settings_for(server), list_file=subscribers))
         deleter.join()
     assert report.stopped and "deleted or replaced while sending" in report.stopped
     assert len(server.recorder.messages) < 100

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
@@ -13,23 +12,29 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import KEY, ROOT, run_weekly, write_list
+from conftest import KEY, ROOT, open_test_store, run_weekly, write_list
 from smtp_server import Server
 
-from composer.deliver.ledger import Ledger
 from composer.deliver.tokens import sign
+
+pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture(scope="module")
-def issue(tmp_path_factory) -> Path:
+def built(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("out") / "210"
     assert run_weekly("build", "-o", str(folder), process=True).returncode == 0
     return folder
 
 
+@pytest.fixture
+def issue(built, tmp_path) -> Path:
+    """The seeds' issue, a copy of its own for each test: a send leaves its mark in the folder."""
+    return Path(shutil.copytree(built, tmp_path / "210"))
+
+
 def env_for(server: Server | None, tmp_path: Path, **extra: str) -> dict:
-    env = {**os.environ, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_LEDGER__PATH": str(tmp_path / "ledger.sqlite3"),
-           "WEEKLY_LOG__FILE": str(tmp_path / "weekly.log"), **extra}
+    env = {**os.environ, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_LOG__FILE": str(tmp_path / "weekly.log"), **extra}
     if server:
         env.update(WEEKLY_SMTP__HOST="127.0.0.1", WEEKLY_SMTP__PORT=str(server.port), WEEKLY_SMTP__SECURITY="none",
                    WEEKLY_SMTP__CONNECTIONS="4", WEEKLY_SMTP__RETRY_BASE_SECONDS="0.01")
@@ -55,10 +60,9 @@ def test_killed_mid_run_and_resumed_nobody_lost_nobody_twice(issue, tmp_path):
         resumed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     received = server.recorder.received()
     assert set(received.values()) == {1}, "somebody got the issue twice"
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
-    counts = ledger.counts("210")
-    unknown = {address for address, state, _ in ledger.problems("210") if state == "unknown"}
-    ledger.close()
+    with open_test_store() as store:
+        counts = store.recipients.counts(210)
+        unknown = {address for address, state, _ in store.recipients.problems(210) if state == "unknown"}
     assert counts["sent"] + counts["unknown"] == 300 and counts["pending"] == 0, counts
     assert len(received) >= counts["sent"]
     assert all(f"reader{n}@example.org" in received or f"reader{n}@example.org" in unknown for n in range(300))
@@ -112,19 +116,18 @@ def test_run_for_cron_is_idempotent_and_locked(tmp_path):
     subscribers = write_list(tmp_path / "list.csv", 5)
     with Server() as server:
         env = env_for(server, tmp_path, WEEKLY_OUTPUT__DIR=str(tmp_path / "out"),
-                      WEEKLY_LIST__SUBSCRIBERS=str(subscribers))
+                      WEEKLY_LIST__SUBSCRIBERS=str(subscribers), WEEKLY_ISSUE__APPROVAL="auto")
         first = run_weekly("run", "--send", env=env, process=True)
         second = run_weekly("run", "--send", env=env, process=True)
         assert first.returncode == 0, first.stderr
         assert second.returncode == 1 and second.stderr.startswith("error: #210 was already sent (5 sent"), second
         assert second.stderr.count("\n") == 1
         assert len(server.recorder.messages) == 5
-        with open(tmp_path / "weekly.lock", "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with open_test_store() as store, store.lock("run", "held by the test"):
             blocked = run_weekly("run", "--send", env=env, process=True)
     assert blocked.returncode == 1 and "another weekly run is in progress" in blocked.stderr
     log = (tmp_path / "weekly.log").read_text(encoding="utf-8")
-    assert "built #210" in log and "sent 5 now" in log and "#210 was already sent" in log
+    assert "built #210" in log and "sent #210: 5 now" in log and "#210 was already sent" in log
 
 
 def test_two_senders_of_one_issue_send_each_copy_once(issue, tmp_path):
@@ -138,7 +141,7 @@ def test_two_senders_of_one_issue_send_each_copy_once(issue, tmp_path):
                                     stderr=subprocess.PIPE, text=True) for _ in range(2)]
         outputs = [sender.communicate(timeout=120) for sender in senders]
     codes = sorted(sender.returncode for sender in senders)
-    refusals = [err for _, err in outputs if "another `weekly send` of issue 210 is running" in err]
+    refusals = [err for _, err in outputs if "another `weekly` is sending or building issue 210 (pid " in err]
     assert codes == [0, 1] and len(refusals) == 1, outputs
     assert refusals[0].count("\n") == 1 and "Traceback" not in refusals[0]
     received = server.recorder.received()
@@ -228,8 +231,7 @@ def test_sigterm_mid_send_prints_the_resume_command_and_the_resume_sends_once(is
         resumed = run_weekly("send", str(issue), "--list", str(subscribers), "--yes", env=env)
     received = server.recorder.received()
     assert set(received.values()) == {1}, "somebody got the issue twice"
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
-    counts = ledger.counts("210")
-    ledger.close()
+    with open_test_store() as store:
+        counts = store.recipients.counts(210)
     assert counts["sent"] + counts["unknown"] == 200 and counts["pending"] == 0
     assert resumed.returncode == (1 if counts["unknown"] else 0), resumed.stderr  # unknowns are reported

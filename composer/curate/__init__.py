@@ -25,6 +25,7 @@ from pydantic import Field
 from composer.config import Taxonomy
 from composer.curate.classify import TaxonomyPatterns, classify, fit
 from composer.curate.similarity import Vector, centrality, cosine, duplicate_groups, tfidf
+from composer.errors import WeeklyError
 from composer.language import STOPWORDS, first_date, guess_language
 from composer.models import Contract, Ingested, Item, LeftOut, PastIssue, Pick, Selection, content_id
 
@@ -49,6 +50,8 @@ class CurateRules(Contract):
     blocks: tuple[str, ...] = Field((), description="Item ids (or their first characters) or title words to leave out.")
     published: dict[str, int] = Field(default_factory=dict,
                                       description="Ids of items earlier issues published, with the issue number.")
+    seen_before: dict[str, int] = Field(default_factory=dict, description="Undated items first seen for an earlier "
+                                        "issue, with its number: news of that week, not of this one.")
     languages: tuple[str, ...] = Field(("en",), description="Languages the issue takes; other ones are left out.")
     undated: Literal["rank_below", "leave_out"] = Field("rank_below", description="What to do with undated items.")
     issue_number: int = Field(ge=1)
@@ -66,8 +69,16 @@ class _Story:
     pinned: bool = False
 
 
+class CurateError(WeeklyError):
+    """What the editor asked for cannot be done (a pin that names no item)."""
+
+
 def curate(ingested: Ingested, rules: CurateRules) -> Selection:
     """The selection for the issue the rules name, with what was left out and why."""
+    for pin in rules.pins:
+        if not any(_matches(item, (pin,)) for item in ingested.items):
+            raise CurateError(f"--pin {pin!r} matches no item of the inputs (give an item id prefix from "
+                              "`weekly items --json`, or words of its title)")
     week_start = rules.week_start
     week_end = week_start + WEEK
     left_out: list[LeftOut] = []
@@ -99,7 +110,7 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
         radar=tuple(_diverse([s for s in picked if s.kind == "news"], rules.radar_size, rules.max_per_basket)),
         reading_corner=tuple(_pick(s) for s in picked if s.kind == "blog")[: rules.reading_size],
         events=tuple(upcoming[: rules.events_size]),
-        undated=sum(item.published is None for item in ingested.items),
+        undated=sum(item.published is None and item.id not in rules.seen_before for item in ingested.items),
         outside_week=sum(reason.reason.startswith("outside the week") for reason in left_out),
         left_out=tuple(left_out),
     )
@@ -109,6 +120,8 @@ def _reason_to_leave(item: Item, rules: CurateRules, patterns: TaxonomyPatterns,
     """Why `item` cannot be in this issue, before stories are formed (None: it may)."""
     if item.id in rules.published:
         return f"published in #{rules.published[item.id]}"
+    if item.published is None and item.id in rules.seen_before:
+        return f"undated, first seen for #{rules.seen_before[item.id]}"
     if not _in_week(item, start, end):
         return f"outside the week (dated {item.published:%Y-%m-%d})" if item.published else "outside the week"
     if item.published is None and item.kind != "event" and rules.undated == "leave_out":

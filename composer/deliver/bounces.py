@@ -2,7 +2,7 @@
 
 A relay accepts a message and reports its fate later, by mail: delivery status notifications (RFC 3464,
 multipart/report; report-type=delivery-status) and feedback reports (ARF, RFC 5965, report-type=
-feedback-report). Each is matched to the ledger by the Message-ID of the copy it is about (ours name the
+feedback-report). Each is matched to the store's ledger by the Message-ID of the copy it is about (ours name the
 ledger row) or else by the recipient's address, then:
 - a permanent failure (Action: failed, Status 5.x.x) suppresses the address ("hard bounce");
 - a complaint suppresses it ("complaint");
@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from composer.deliver.ledger import Ledger
 from composer.deliver.tokens import TokenError, verify
 from composer.errors import WeeklyError
+from composer.store import Store
 
 # Our Message-IDs: <ISSUE.RANDOM.ROWID.RANDOM@domain> (send._message_for).
 _OUR_MESSAGE_ID = re.compile(r"<?([^.<>\s]+)\.[0-9a-f]{8}\.(\d+)\.[0-9a-f]{8}@")
@@ -54,37 +54,37 @@ class BounceReport(NamedTuple):
         return sum(outcome.kind == kind for outcome in self.outcomes)
 
 
-def process_bounces(source: str, ledger: Ledger, key: bytes, list_id: str, soft_limit: int,
+def process_bounces(source: str, store: Store, key: bytes, list_id: str, soft_limit: int,
                     imap_password: str | None = None) -> BounceReport:
-    """Read every message of `source` and apply what it reports to the ledger's suppression list."""
+    """Read every message of `source` and apply what it reports to the store's suppression list."""
     outcomes = []
     for message in _messages(source, imap_password):
-        for kind, address, issue, detail in _reports(message, ledger, key, list_id):
-            outcomes.append(_apply(ledger, kind, address, issue, detail, soft_limit))
+        for kind, address, issue, detail in _reports(message, store, key, list_id):
+            outcomes.append(_apply(store, kind, address, issue, detail, soft_limit))
     return BounceReport(outcomes)
 
 
-def _apply(ledger: Ledger, kind: str, address: str | None, issue: str | None, detail: str,
+def _apply(store: Store, kind: str, address: str | None, issue: int | None, detail: str,
            soft_limit: int) -> Outcome:
     if address is None or kind in ("unmatched", "ignored"):
         return Outcome(kind, address, detail)
     if kind == "soft bounce":
-        issues = ledger.soft_bounce(address, issue or "unknown")
+        issues = store.suppressions.soft_bounce(address, issue or 0)
         if issues >= soft_limit:
-            ledger.suppress(address, f"soft bounces in {issues} issues: {detail}")
+            store.suppressions.add(address, f"soft bounces in {issues} issues: {detail}")
             return Outcome("soft bounce", address, f"{detail}; suppressed after {issues} issues")
         return Outcome(kind, address, f"{detail}; {issues} of {soft_limit} issues")
-    ledger.suppress(address, f"{kind}: {detail}" if detail else kind)
+    store.suppressions.add(address, f"{kind}: {detail}" if detail else kind)
     return Outcome(kind, address, detail)
 
 
-def _reports(message: Message, ledger: Ledger, key: bytes, list_id: str
-             ) -> Iterator[tuple[str, str | None, str | None, str]]:
+def _reports(message: Message, store: Store, key: bytes, list_id: str
+             ) -> Iterator[tuple[str, str | None, int | None, str]]:
     """(kind, address, issue, detail) for each recipient a message reports on."""
     report_type = str(message.get_param("report-type") or "").lower() if message.get_content_type() == \
         "multipart/report" else ""
     original = _original_headers(message)
-    issue, address = _ours(original, ledger)
+    issue, address = _ours(original, store)
     if report_type == "delivery-status":
         for fields in _status_blocks(message):
             if not (fields.get("Final-Recipient") or fields.get("Original-Recipient")):
@@ -95,7 +95,7 @@ def _reports(message: Message, ledger: Ledger, key: bytes, list_id: str
             code = status[0] if status else ""
             detail = " ".join(filter(None, [code, (fields.get("Diagnostic-Code") or "").strip()]))[:300]
             who = address or recipient
-            issue_for = issue or (ledger.issue_of(who) if who else None)
+            issue_for = issue or (store.recipients.latest_issue_of(who) if who else None)
             if who is None or issue_for is None:
                 yield "unmatched", recipient, None, f"a report on {recipient or 'an unknown recipient'}"
             elif action == "failed" and code.startswith("5"):
@@ -109,7 +109,7 @@ def _reports(message: Message, ledger: Ledger, key: bytes, list_id: str
         fields = next(_status_blocks(message), Message())
         recipient = _address(fields.get("Original-Rcpt-To")) or _address(original.get("To"))
         who = address or recipient
-        if who is None or (issue or ledger.issue_of(who)) is None:
+        if who is None or (issue or store.recipients.latest_issue_of(who)) is None:
             yield "unmatched", recipient, None, "a complaint about mail we cannot match"
         else:
             yield "complaint", who, issue, (fields.get("Feedback-Type") or "abuse").strip()
@@ -149,13 +149,13 @@ def _original_headers(message: Message) -> Message:
     return Message()
 
 
-def _ours(original: Message, ledger: Ledger) -> tuple[str | None, str | None]:
+def _ours(original: Message, store: Store) -> tuple[int | None, str | None]:
     """(issue, address) of the ledger row a Message-ID of ours names, else (None, None)."""
     match = _OUR_MESSAGE_ID.search(str(original.get("Message-ID") or ""))
     if not match:
         return None, None
-    row = ledger.recipient(int(match[2]))
-    return (row[0], row[1]) if row and row[0] == match[1] else (None, None)
+    row = store.recipients.row(int(match[2]))
+    return (row.issue, row.address) if row and str(row.issue) == match[1] else (None, None)
 
 
 def _address(field: str | None) -> str | None:

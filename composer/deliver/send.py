@@ -1,11 +1,12 @@
 """Send a rendered issue to a mailing list, exactly once per subscriber, resumably.
 
 `send_issue` takes the built issue (its number, and the checked email and text part as they are on
-disk), puts the list into the ledger (duplicates and suppressed addresses drop out
-there), asks `confirm` with the plan, then hands the pending rows to the SMTP pool. Rows a killed run
-left half-done are reported as unknown first. A second run of the same issue sends only what is still
-pending (`retry_failed` adds the failed ones, `retry_unknown` those whose outcome is unknown: they may
-get a second copy). Only one process sends an issue at a time (a lock next to the ledger).
+disk), puts the list into the store's ledger (duplicates and suppressed addresses drop out there), asks
+`confirm` with the plan, then hands the pending rows to the SMTP pool. Rows a killed run left half-done
+are reported as unknown first. A second run of the same issue sends only what is still pending
+(`retry_failed` adds the failed ones, `retry_unknown` those whose outcome is unknown: they may get a
+second copy). The caller holds the issue's lock (store.lock), so one process sends an issue at a time;
+each row is also claimed in the store before its DATA, so no row is sent twice even without it.
 """
 
 from __future__ import annotations
@@ -21,16 +22,16 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from composer.config import MailSettings
-from composer.deliver.ledger import Change, Ledger, LedgerError
 from composer.deliver.message import MessageTemplate
 from composer.deliver.smtp import Callbacks, Job, SendStopped, deliver
-from composer.deliver.subscribers import Subscriber, read_subscribers, valid_address
+from composer.deliver.subscribers import read_subscribers, valid_address
 from composer.deliver.tokens import sign
 from composer.errors import WeeklyError
 from composer.issues import IssueFolder
-from composer.locks import exclusive
-from composer.models import Plan, Problem, SendReport
+from composer.models import Plan, Problem, SendReport, Subscriber
 from composer.models import RecipientState as State
+from composer.store import Store, StoreError
+from composer.store.recipients import Change
 
 _SHOWN_INVALID = 100
 # A 5xx reply with an enhanced status 5.1.x: the mailbox does not exist or is unusable, for good.
@@ -50,71 +51,57 @@ class SendOptions(BaseModel):
     retry_unknown: bool = False  # may send a second copy: the first may have arrived
 
 
-def send_issue(built: IssueFolder, mail: MailSettings, options: SendOptions, confirm: Callable[[Plan], bool],
+def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: SendOptions,
+               confirm: Callable[[Plan], bool],
                progress: Callable[[int, int], None] = lambda done, total: None) -> SendReport:
-    """Send the built issue as `options` say; returns what happened."""
-    issue = str(built.number)
+    """Send the built issue as `options` say, recording it in `store`; returns what happened."""
+    issue = built.number
     subject = built.subject
     key = _signing_key(mail, needed=not options.dry_run)
     server = f"{mail.smtp.host}:{mail.smtp.port} ({mail.smtp.security})"
     if options.dry_run:
-        return _dry_run(mail, issue, options, subject, server)
+        invalid = _Invalid()
+        counts = store.recipients.plan(issue, _audience(options, invalid))
+        return SendReport(plan=_plan(counts, issue, options, invalid, subject, server), counts=counts,
+                          invalid_rows=tuple(invalid.shown))
     template = MessageTemplate(built, mail.smtp.sender, mail.unsubscribe_url, mail.list.id, mail.list.name,
                                mail.list.unsubscribe_mailto, one_click=not options.to)
     if options.test_to:
         return _send_test(options.test_to, template, key, mail, issue, subject, server, confirm)
-    lock = mail.ledger.path.parent / f"send-{issue}.lock"
-    refusal = (f"another `weekly send` of issue {issue} is running (pid {{pid}}); it sends to everyone pending, "
-               f"so nothing was sent from here: follow it with `weekly status {built.path}`")
-    with exclusive(lock, refusal):
-        return _send_list(built, mail, options, issue, subject, server, template, key, confirm, progress)
+    recovered = store.recipients.recover(issue)
+    if options.retry_failed:
+        store.recipients.requeue(issue, State.FAILED)
+    if options.retry_unknown:
+        store.recipients.requeue(issue, State.UNKNOWN)
+    invalid = _Invalid()
+    store.recipients.add(issue, _audience(options, invalid))
+    plan = _plan(store.recipients.counts(issue), issue, options, invalid, subject, server)
+    shown_invalid = tuple(invalid.shown)
+    if plan.to_send == 0 or not confirm(plan):
+        return SendReport(plan=plan, counts=store.recipients.counts(issue), recovered_unknown=recovered,
+                          invalid_rows=shown_invalid, cancelled=plan.to_send > 0)
+    run = _run(store, issue, template, key, mail, plan.to_send, options.limit, progress)
+    return SendReport(plan=plan, sent_now=run.sent, counts=store.recipients.counts(issue), recovered_unknown=recovered,
+                      invalid_rows=shown_invalid, stopped=run.stopped)
 
 
-def _send_list(built: IssueFolder, mail: MailSettings, options: SendOptions, issue: str, subject: str, server: str,
-               template: MessageTemplate, key: bytes, confirm: Callable[[Plan], bool],
-               progress: Callable[[int, int], None]) -> SendReport:
-    """The send proper, under the issue's lock: no other process sends this issue meanwhile."""
-    with Ledger.at(mail.ledger) as ledger:
-        recovered = ledger.recover(issue)
-        invalid = _Invalid()
-        if options.retry_failed:
-            ledger.requeue(issue, State.FAILED)
-        if options.retry_unknown:
-            ledger.requeue(issue, State.UNKNOWN)
-        plan = _load(ledger, issue, options, invalid, subject, server)
-        shown_invalid = tuple(invalid.shown)
-        if plan.to_send == 0 or not confirm(plan):
-            return SendReport(plan=plan, counts=ledger.counts(issue), recovered_unknown=recovered,
-                              invalid_rows=shown_invalid, cancelled=plan.to_send > 0)
-        run = _run(ledger, issue, template, key, mail, plan.to_send, options.limit, progress)
-        return SendReport(plan=plan, sent_now=run.sent, counts=ledger.counts(issue), recovered_unknown=recovered,
-                          invalid_rows=shown_invalid, stopped=run.stopped)
-
-
-def _dry_run(mail: MailSettings, issue: str, options: SendOptions, subject: str, server: str) -> SendReport:
-    """The plan, with the list loaded into the ledger inside a transaction that is rolled back."""
-    with Ledger.at(mail.ledger) as ledger:
-        invalid = _Invalid()
-        with ledger.dry_run():
-            plan = _load(ledger, issue, options, invalid, subject, server)
-        return SendReport(plan=plan, counts=ledger.counts(issue), invalid_rows=tuple(invalid.shown))
-
-
-def _load(ledger: Ledger, issue: str, options: SendOptions, invalid: _Invalid, subject: str, server: str) -> Plan:
+def _audience(options: SendOptions, invalid: _Invalid) -> Iterator[Subscriber]:
     if options.to:
         if not valid_address(options.to):
             raise WeeklyError(f"--to {options.to!r} is not a valid address")
-        subscribers = iter([Subscriber(email=options.to)])
-    elif options.list_file:
-        subscribers = _valid_rows(options.list_file, invalid)
-    else:
-        raise WeeklyError("say who receives the issue: --list FILE (a CSV with an email column) or --to ADDRESS")
-    ledger.add(issue, subscribers)
-    counts = ledger.counts(issue)
+        return iter([Subscriber(email=options.to)])
+    if options.list_file:
+        return _valid_rows(options.list_file, invalid)
+    raise WeeklyError("say who receives the issue: --list FILE (a CSV with an email column) or --to ADDRESS")
+
+
+def _plan(counts: dict[State, int], issue: int, options: SendOptions, invalid: _Invalid, subject: str,
+          server: str) -> Plan:
     pending = counts[State.PENDING]
     to_send = pending if options.limit is None else min(pending, options.limit)
     already = {state: count for state, count in counts.items() if state is not State.PENDING and count}
-    return Plan(issue=issue, subject=subject, server=server, to_send=to_send, already=already, invalid=invalid.count)
+    return Plan(issue=str(issue), subject=subject, server=server, to_send=to_send, already=already,
+                invalid=invalid.count)
 
 
 class _Invalid:
@@ -145,30 +132,30 @@ class _Run(BaseModel):
     stopped: str | None = None
 
 
-def _run(ledger: Ledger, issue: str, template: MessageTemplate, key: bytes, mail: MailSettings, total: int,
+def _run(store: Store, issue: int, template: MessageTemplate, key: bytes, mail: MailSettings, total: int,
          limit: int | None, progress: Callable[[int, int], None]) -> _Run:
     settled = {"count": 0, "sent": 0}
-    commits = _GroupCommit(ledger)
+    commits = _GroupCommit(store)
 
     def done(job: Job, state: State, reply: str) -> None:
         commits.add(Change(_rowid(job), state, reply))
         if state is State.FAILED and _MAILBOX_GONE.match(reply):
-            ledger.suppress(job.address, f"hard bounce: {reply}")
+            store.suppressions.add(job.address, f"hard bounce: {reply}")
         settled["count"] += 1
         settled["sent"] += state is State.SENT
         progress(settled["count"], total)
 
     callbacks = Callbacks(
-        sending=lambda job: commits.durable(Change(_rowid(job), State.SENDING, None)),
+        sending=lambda job: commits.claim(_rowid(job)),
         retrying=lambda job, reply: commits.add(Change(_rowid(job), State.PENDING, reply)),
         done=done,
     )
-    jobs = (Job(row.rowid, row.address, row.name) for row in itertools.islice(ledger.pending(issue), limit))
+    jobs = (Job(row.id, row.address, row.name) for row in itertools.islice(store.recipients.pending(issue), limit))
     stopped: Exception | None = None
     try:
         asyncio.run(deliver(jobs, _message_for(template, key, mail, issue), _envelope(mail), mail.smtp,
                             _password(mail), callbacks))
-    except (SendStopped, LedgerError) as stop:
+    except (SendStopped, StoreError) as stop:
         stopped = stop
     finally:
         commits.flush()  # the results already in, even when Ctrl-C or SIGTERM ends the run
@@ -182,55 +169,58 @@ def _rowid(job: Job) -> int:
 
 
 class _GroupCommit:
-    """Ledger changes committed together: every `sending` mark asked for in one turn of the event loop
-    shares a single commit, and each waits for it before its DATA goes out (a kill then leaves the row
-    `sending`, so unknown, never resent). Results and retries ride along with the next commit."""
+    """Ledger changes committed together: every claim (pending -> sending) asked for in one turn of the
+    event loop shares a single commit, and each waits for it before its DATA goes out (a kill then leaves
+    the row `sending`, so unknown, never resent). Results and retries ride along with the next commit."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.changes: list[Change] = []
-        self.waiting: list[asyncio.Future] = []
-        self.failure: LedgerError | None = None
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.results: list[Change] = []
+        self.claims: list[int] = []
+        self.waiting: list[tuple[int, asyncio.Future]] = []
+        self.failure: StoreError | None = None
 
     def add(self, change: Change) -> None:
-        self.changes.append(change)
+        self.results.append(change)
 
-    async def durable(self, change: Change) -> None:
+    async def claim(self, row_id: int) -> bool:
+        """True once the row is recorded as `sending` by us; False if another sender had it first."""
         if self.failure:
             raise self.failure
         loop = asyncio.get_running_loop()
         if not self.waiting:
             loop.call_soon(self.flush)
         committed = loop.create_future()
-        self.waiting.append(committed)
-        self.changes.append(change)
-        await committed
+        self.waiting.append((row_id, committed))
+        self.claims.append(row_id)
+        return await committed
 
     def flush(self) -> None:
         """Commit what is waiting. A failed commit is kept in `failure` and given to every DATA waiting on
         it (so none goes out unrecorded); it is never raised here, where the event loop would swallow it."""
-        changes, waiting = self.changes, self.waiting
-        self.changes, self.waiting = [], []
+        results, claims, waiting = self.results, self.claims, self.waiting
+        self.results, self.claims, self.waiting = [], [], []
+        claimed: set[int] = set()
         try:
-            if changes:
-                self.ledger.apply(changes)
-        except LedgerError as err:
+            if results or claims:
+                claimed = self.store.recipients.commit(results, claims)
+        except StoreError as err:
             self.failure = self.failure or err
-        for committed in waiting:
+        for row_id, committed in waiting:
             if committed.done() or committed.get_loop().is_closed():
                 continue  # after an interrupt: nobody waits any more
             if self.failure:
                 committed.set_exception(self.failure)
             else:
-                committed.set_result(None)
+                committed.set_result(row_id in claimed)
 
 
-def _send_test(address: str, template: MessageTemplate, key: bytes, mail: MailSettings, issue: str, subject: str,
+def _send_test(address: str, template: MessageTemplate, key: bytes, mail: MailSettings, issue: int, subject: str,
                server: str, confirm: Callable[[Plan], bool]) -> SendReport:
     """One copy to `address`, outside the ledger: for the editor's own inbox."""
     if not valid_address(address):
         raise WeeklyError(f"--test-to {address!r} is not a valid address")
-    plan = Plan(issue=issue, subject=subject, server=server, to_send=1, already={}, invalid=0)
+    plan = Plan(issue=str(issue), subject=subject, server=server, to_send=1, already={}, invalid=0)
     if not confirm(plan):
         return SendReport(plan=plan, cancelled=True)
     outcome: dict[str, str] = {}
@@ -246,11 +236,12 @@ def _send_test(address: str, template: MessageTemplate, key: bytes, mail: MailSe
     return SendReport(plan=plan, sent_now=1)
 
 
-async def _nothing(job: Job) -> None:
-    """--test-to keeps no ledger."""
+async def _nothing(job: Job) -> bool:
+    """--test-to keeps no ledger: nothing to claim."""
+    return True
 
 
-def _message_for(template: MessageTemplate, key: bytes, mail: MailSettings, issue: str) -> Callable[[Job], bytes]:
+def _message_for(template: MessageTemplate, key: bytes, mail: MailSettings, issue: int) -> Callable[[Job], bytes]:
     domain_free_prefix = f"{issue}.{secrets.token_hex(4)}"
 
     def message_for(job: Job) -> bytes:

@@ -54,11 +54,11 @@ class Job:
 
 @dataclass
 class Callbacks:
-    """How the pool reports: `sending` just before DATA (awaited: DATA waits until it is recorded),
-    `retrying` when a job will be tried again, `done` with (state, reply) once settled as sent, failed
-    or unknown."""
+    """How the pool reports: `sending` just before DATA (awaited: DATA waits until it is recorded; False
+    means another sender claimed the recipient first, so this message is not sent), `retrying` when a job
+    will be tried again, `done` with (state, reply) once settled as sent, failed or unknown."""
 
-    sending: Callable[[Job], Awaitable[None]]
+    sending: Callable[[Job], Awaitable[bool]]
     retrying: Callable[[Job, str], None]
     done: Callable[[Job, State, str], None]
 
@@ -270,7 +270,9 @@ class _Pool:
         finally:
             self.in_flight -= 1
             self._check_idle()  # a stop waits for the messages on their way, this one included
-        if attempt.outage:
+        if attempt.state is State.SKIPPED:
+            self._finish_one()  # another sender's now: nothing to record here
+        elif attempt.outage:
             self._outage(job, attempt.reply)
         elif attempt.state is State.PENDING:
             self._defer(job, attempt.reply)
@@ -334,7 +336,8 @@ class _Pool:
         except _NETWORK_ERRORS as err:
             return _Attempt(_discard(client), State.PENDING, f"connection lost before the message was sent: "
                             f"{_describe(err)}", outage=True)
-        await self.callbacks.sending(job)
+        if not await self.callbacks.sending(job):
+            return _Attempt(await _reset(client), State.SKIPPED, "claimed by another sender")
         try:
             response = await client.data(self.message_for(job))
         except aiosmtplib.SMTPResponseException as err:

@@ -11,23 +11,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
 from composer.errors import WeeklyError
-from composer.models import Problem
+from composer.models import Problem, Subscriber
 from composer.wide_text import wide_encoding
 
 # Deliberately plain: one @, no spaces or control characters, a dotted domain. SMTP decides the rest.
 _ADDRESS = re.compile(r"^[^@\s\x00-\x1f\x7f<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class Subscriber(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    email: str
-    name: str = ""
 
 
 def valid_address(address: str) -> bool:

@@ -1,0 +1,114 @@
+"""The readers' side of the store: an issue's ledger, unsubscribing, the suppression list, bounces."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from composer.config import Settings
+from composer.errors import WeeklyError
+from composer.issues import IssueFolder
+from composer.models import RecipientState as State
+from composer.pipeline import open_settings_store
+from composer.store.recipients import Trouble
+from composer.store.suppressions import Suppression
+
+
+class Status(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    counts: dict[State, int]
+    problems: tuple[Trouble, ...]
+
+
+def status(folder: Path, settings: Settings) -> Status:
+    """`weekly status DIR`: the issue's ledger counts, and the failed or unknown recipients with the reply."""
+    number = IssueFolder(folder).number
+    with open_settings_store(settings) as store:
+        return Status(number=number, counts=store.recipients.counts(number),
+                      problems=tuple(store.recipients.problems(number)))
+
+
+class Unsubscribed(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    email: str
+    list_id: str
+    new: bool
+
+
+def unsubscribe(token: str, settings: Settings) -> Unsubscribed:
+    """`weekly unsubscribe TOKEN`: verify the token and suppress its address."""
+    from composer.deliver.tokens import verify
+
+    email = verify(token, _signing_key(settings, "the key the issue was sent with"), settings.list.id)
+    with open_settings_store(settings) as store:
+        return Unsubscribed(email=email, list_id=settings.list.id, new=store.suppressions.add(email, "unsubscribed"))
+
+
+class Changed(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    address: str
+    changed: bool
+
+
+def suppress(address: str, reason: str, settings: Settings) -> Changed:
+    """`weekly suppressed --add`: never send to `address` again."""
+    _valid(address)
+    with open_settings_store(settings) as store:
+        return Changed(address=address, changed=store.suppressions.add(address, reason))
+
+
+def unsuppress(address: str, settings: Settings) -> Changed:
+    """`weekly suppressed --remove`: send to `address` again."""
+    _valid(address)
+    with open_settings_store(settings) as store:
+        return Changed(address=address, changed=store.suppressions.remove(address))
+
+
+def suppressions(settings: Settings) -> list[Suppression]:
+    with open_settings_store(settings) as store:
+        return store.suppressions.all()
+
+
+def export_suppressions(path: Path, settings: Settings) -> int:
+    """`weekly suppressed --export CSV`: email, reason, added (a date); returns how many rows."""
+    from datetime import UTC, datetime
+
+    rows = suppressions(settings)
+    try:
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["email", "reason", "added"])
+            writer.writerows([row.email, row.reason, datetime.fromtimestamp(row.added, UTC).strftime("%Y-%m-%d")]
+                             for row in rows)
+    except OSError as err:
+        raise WeeklyError(f"{path}: cannot write: {err.strerror or err}") from err
+    return len(rows)
+
+
+def bounces(source: str, settings: Settings):
+    """`weekly bounces SOURCE`: apply the reports of a mailbox to the suppression list."""
+    from composer.deliver.bounces import process_bounces
+
+    key = _signing_key(settings, "mailed unsubscriptions carry signed tokens")
+    password = settings.imap.password.get_secret_value() if settings.imap.password else None
+    with open_settings_store(settings) as store:
+        return process_bounces(source, store, key, settings.list.id, settings.bounces.soft_limit, password)
+
+
+def _signing_key(settings: Settings, why: str) -> bytes:
+    if not settings.signing_key:
+        raise WeeklyError(f"no signing key: set WEEKLY_SIGNING_KEY ({why})")
+    return settings.signing_key.get_secret_value().encode()
+
+
+def _valid(address: str) -> None:
+    from composer.deliver.subscribers import valid_address
+
+    if not valid_address(address):
+        raise WeeklyError(f"{address!r} is not a valid address")
