@@ -75,7 +75,7 @@ def weeks() -> list[Week]:
         dates = [item.published.date() for item in items if item.published]
         today = max(dates) + timedelta(days=1) if dates else load_items([SEEDS]).past_issues[0].week_end
         options = ComposeOptions(week_start=today - timedelta(days=7)) if dates else ComposeOptions()
-        settings = Settings(output={"dir": tempfile.mkdtemp(prefix="weekly-metrics-")})
+        settings = Settings(output={"dir": tempfile.mkdtemp(prefix="weekly-metrics-")}, issue={"first_number": 1})
         draft = compose([path], settings, options, today).draft
         result.append(Week(path.name, draft, {item.id: item for item in items}))
     return result
