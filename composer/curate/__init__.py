@@ -175,7 +175,8 @@ def _reason_to_leave(item: Item, rules: CurateRules, patterns: TaxonomyPatterns,
     language = guess_language(" ".join(item.paragraphs)) or guess_language(f"{item.title or ''} {item.paragraphs[0]}")
     if language and language not in rules.languages:
         return "language", f"other language ({language})"
-    selling = None if event else promotional(" ".join((item.title or "", *item.paragraphs[:_LEAD_PARAGRAPHS])))
+    # Title and paragraphs on lines of their own: a call to action opens a sentence.
+    selling = None if event else promotional("\n".join((item.title or "", *item.paragraphs[:_LEAD_PARAGRAPHS])))
     if selling:
         return "promotional", f"promotional ({selling})"
     fitness = fit(item, patterns)
