@@ -10,7 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from composer.config import load_taxonomy
-from composer.curate import CurateRules, _diverse, _ordinal, _Story, curate
+from pydantic import ValidationError
+
+from composer.curate import CurateRules, _diverse, _Ledger, _ordinal, _radar, _Story, curate
 from composer.curate.classify import Filing, Fit, TaxonomyPatterns, classify, fit
 from composer.curate.dates import mentions
 from composer.curate.events import is_event, place, start
@@ -33,6 +35,34 @@ def _rules(**overrides) -> CurateRules:
 
 def _fit(margin: int, topic: str | None = None) -> Fit:
     return Fit((), (), True, margin, 4 + margin, (), topic)
+
+
+def test_the_rules_defaults_and_bounds_are_dw_weeklys():
+    """Radar 10 (1-12), Reading Corner 4 (1-4), events 4 (0-8), 3 per basket, one story at cosine 0.5, covered
+    at 0.18 (thresholds in (0, 1]), issues numbered from 1."""
+    rules = _rules()
+    assert (rules.radar_size, rules.reading_size, rules.events_size, rules.max_per_basket) == (10, 4, 4, 3)
+    assert (rules.duplicate_threshold, rules.covered_threshold) == (0.5, 0.18)
+    for fine in ({"radar_size": 1}, {"radar_size": 12}, {"reading_size": 1}, {"reading_size": 4},
+                 {"events_size": 0}, {"events_size": 8}, {"max_per_basket": 1}, {"duplicate_threshold": 1.0},
+                 {"covered_threshold": 1.0}, {"issue_number": 1}):
+        _rules(**fine)
+    for wrong in ({"radar_size": 0}, {"radar_size": 13}, {"reading_size": 0}, {"reading_size": 5},
+                  {"events_size": -1}, {"events_size": 9}, {"max_per_basket": 0}, {"duplicate_threshold": 0},
+                  {"duplicate_threshold": 1.01}, {"covered_threshold": 0}, {"covered_threshold": 1.01},
+                  {"issue_number": 0}):
+        with pytest.raises(ValidationError):
+            _rules(**wrong)
+
+
+def test_without_a_relevance_table_every_story_is_on_the_beat_with_no_bonus():
+    """No [relevance]: on the beat, no cues, no points, nothing above the bar; with one, the margin is the
+    score less min_score."""
+    bare = TaxonomyPatterns(load_taxonomy().model_copy(update={"relevance": None}))
+    story = _item("Regulator fines app", "The regulator fined the app over privacy.")
+    assert fit(story, bare) == Fit((), (), True, 0, 0)
+    judged = fit(story, PATTERNS)
+    assert judged.margin == judged.score - PATTERNS.relevance.min_score
 
 
 def _on(day: date) -> datetime:
@@ -62,6 +92,13 @@ def test_a_middling_story_scores_each_part_in_proportion():
     assert parts.beat == pytest.approx(0.05) and parts.action == 0.0
     assert score_parts(item, 0.5, 2, 1000, _fit(0, "AI"), WEEK_START, WEEK_END).beat == pytest.approx(0.1)
     assert score_parts(item, 0.5, 2, 1000, _fit(-2), WEEK_START, WEEK_END).beat == 0.0
+
+
+def test_sources_length_and_margin_earn_no_more_past_their_caps():
+    """Seven sources count as four, 10,000 characters as 4,000, 20 points above the bar as 8."""
+    item = _item("Ministers discuss rules", "They met.", published=_on(WEEK_END))
+    parts = score_parts(item, 1.0, 7, 10000, _fit(20), WEEK_START, WEEK_END)
+    assert (parts.sources, parts.length, parts.beat) == (0.2, 0.1, 0.1)
 
 
 def test_penalties_for_undated_stale_and_anniversary_stories():
@@ -98,14 +135,20 @@ def test_an_anniversary_counts_in_the_title_or_the_first_sentence_only():
 
 
 def test_explanations_give_rounded_parts_and_the_most_central_story_its_whole_weight():
-    """`weekly why` parts are rounded to three decimals; centrality is relative to the week's most central."""
-    items = [_item(f"Regulator fines platform {n} over privacy", f"The regulator fined platform {n} over privacy "
-                   "breaches and data transfers online.", published=_on(WEEK_START + timedelta(days=n)))
-             for n in range(3)]
-    selection = curate(Ingested(items=tuple(items)), _rules(duplicate_threshold=1.0))
-    parts = [explained.parts for explained in selection.explanations]
-    assert max(part["centrality"] for part in parts) == 0.55
-    assert all(round(value, 3) == value for part in parts for value in part.values())
+    """`weekly why` parts are rounded to three decimals; centrality is relative to the week's most central;
+    a story of the week's last day has all of recency."""
+    items = [_item("Regulator fines Meta over privacy", "The Irish regulator fined Meta over privacy breaches and "
+                   "data transfers online.", published=_on(WEEK_END)),
+             _item("Court bans TikTok app", "A court banned the TikTok app over data protection and privacy online.",
+                   published=_on(WEEK_START)),
+             _item("Ministry sanctions spyware vendor", "The ministry sanctioned a spyware vendor that sold hacking "
+                   "tools to governments.", published=_on(WEEK_START))]
+    selection = curate(Ingested(items=tuple(items)), _rules())
+    parts = {explained.title: explained.parts for explained in selection.explanations}
+    assert max(part["centrality"] for part in parts.values()) == 0.55
+    assert min(part["centrality"] for part in parts.values()) < 0.55
+    assert parts[items[0].title]["recency"] == 0.15
+    assert all(round(value, 3) == value for part in parts.values() for value in part.values())
 
 
 # ---- filing ---------------------------------------------------------------------------------------------
@@ -148,6 +191,7 @@ def test_the_basket_cap_binds_while_other_baskets_have_stories():
     """At most max_per_basket from one basket, however strong, unless no other basket is left."""
     stories = [_story(f"c{n}", "Cybersecurity", 2.0 - n / 10) for n in range(5)] + [_story("e1", "Economic", 0.1)]
     assert [story.item.title for story in _diverse(stories, 4, 3)] == ["c0", "c1", "c2", "e1"]
+    assert [story.item.title for story in _diverse(stories, 2, 1)] == ["c0", "e1"]
     assert len(_diverse(stories, 6, 3)) == 6
 
 
@@ -157,6 +201,26 @@ def test_pinned_stories_come_first_whatever_their_score():
     stories[1].pinned = True
     ordered = sorted(stories, key=lambda story: (not story.pinned, -story.score))
     assert [story.item.title for story in _diverse(ordered, 1, 3)] == ["e1"]
+
+
+def test_each_news_story_not_taken_gets_the_reason_that_kept_it_out():
+    """Below the cap's limit but ranked above a story taken: held back by the cap; its basket not full: gave
+    way to other baskets; below every story taken: ranked below the Radar."""
+    capped = [_story("c1", "Cybersecurity", 1.0), _story("c2", "Cybersecurity", 0.95),
+              _story("c3", "Cybersecurity", 0.9), _story("c4", "Cybersecurity", 0.85),
+              _story("e1", "Economic", 0.5), _story("d1", "Development", 0.3)]
+    ledger = _Ledger()
+    _radar(capped, _rules(radar_size=4), ledger)
+    assert {left.title: left.reason for left in ledger.left_out} == {
+        "c4": "held back by the basket cap (3 Cybersecurity stories in the Radar; 4th of 6 on the beat)",
+        "d1": "ranked below the Radar (6th of 6 on the beat)"}
+    assert ledger.outcomes[capped[4].item.id] == "Radar (5th of 6 on the beat)"
+    gave_way = [_story("c1", "Cybersecurity", 1.0), _story("c2", "Cybersecurity", 0.95),
+                _story("c3", "Cybersecurity", 0.7), _story("e1", "Economic", 0.6)]
+    ledger = _Ledger()
+    _radar(gave_way, _rules(radar_size=3), ledger)
+    assert [left.reason for left in ledger.left_out] == [
+        "gave way to other baskets (2 Cybersecurity stories in the Radar; 3rd of 4 on the beat)"]
 
 
 def test_the_reasons_for_news_not_in_the_radar():
@@ -184,7 +248,8 @@ def test_the_reading_corner_takes_its_size_and_lists_the_rest():
 
 @pytest.mark.parametrize(("number", "written"), [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"),
                                                   (12, "12th"), (13, "13th"), (20, "20th"), (21, "21st"),
-                                                  (22, "22nd"), (23, "23rd"), (101, "101st"), (111, "111th")])
+                                                  (22, "22nd"), (23, "23rd"), (101, "101st"), (111, "111th"),
+                                                  (121, "121st")])
 def test_ranks_read_as_ordinals(number, written):
     """'14th of 23 on the beat', as an editor writes it."""
     assert _ordinal(number) == written
@@ -217,6 +282,12 @@ def test_outside_the_week_is_counted_and_undated_news_of_an_earlier_issue_is_lef
     assert selection.outside_week == 2 and selection.undated == 0
     assert {left.reason for left in selection.left_out} == {"outside the week (dated 2025-01-02)",
                                                             "undated, first seen for #228"}
+
+
+def test_a_left_out_story_is_listed_by_its_title_or_first_words_up_to_120_characters():
+    """An untitled item is listed by its first paragraph, cut at 120 characters."""
+    long = _item(None, "Football " * 30)
+    assert [len(left.title) for left in curate(Ingested(items=(long,)), _rules()).left_out] == [120]
 
 
 def test_a_short_item_in_another_language_is_told_by_its_title_and_lead_together():
@@ -253,6 +324,8 @@ def test_event_shapes():
     assert [is_event(item, WEEK_END) for item in (announced, scheduled, tagged, news, past, blog)] == [
         True, True, True, False, False, False]
     assert start(announced, WEEK_END).start == date(2025, 6, 2) and start(past, WEEK_END) is None
+    on_the_last_day = _item(None, "The summit will take place on 16 May 2025 in Nairobi, Kenya.")
+    assert start(on_the_last_day, WEEK_END).start == WEEK_END and place(on_the_last_day) == "Nairobi, Kenya"
     head_only = _item("Forum", "Notes.", "More notes.", "The forum will take place on 2 June 2025.")
     assert not is_event(head_only, WEEK_END)  # the shape is in the title and first two paragraphs
 
@@ -279,4 +352,10 @@ def test_dates_as_news_and_event_pages_write_them():
         (date(2025, 2, 12), date(2025, 2, 12), True), (date(2024, 12, 1), date(2024, 12, 31), False),
         (date(2025, 6, 30), date(2025, 6, 30), True), (date(2025, 7, 2), date(2025, 7, 2), True)]
     assert mentions("in February 2024", WEEK_START)[0].end == date(2024, 2, 29)
+    assert mentions("in February 2025", WEEK_START)[0].end == date(2025, 2, 28)
     assert mentions("on 31 April 2025", WEEK_START) == []
+    assert mentions("on 23 June 2025", WEEK_START) == [mentions("on 23 June 2025", WEEK_START)[0]]  # one date
+    assert [(m.start, m.end) for m in mentions("June 23–27, 2025", WEEK_START)] == [(date(2025, 6, 23),
+                                                                                    date(2025, 6, 27))]
+    assert mentions("on 20 December", date(2026, 1, 5))[0].start == date(2025, 12, 20)
+    assert mentions("on 3 January", date(2025, 12, 20))[0].start == date(2026, 1, 3)

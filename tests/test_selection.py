@@ -283,7 +283,9 @@ def test_an_event_with_no_date_after_the_week_is_accounted_for():
 
 def test_events_beyond_the_list_are_accounted_for():
     """Upcoming Events lists events_size events, soonest first; the later ones are left out by rank."""
-    selection = curate(Ingested(items=(RIGHTSCON, IGF, WEBINAR)), _rules(events_size=2))
+    ingested = Ingested(items=(RIGHTSCON, IGF, WEBINAR))
+    selection = curate(ingested, _rules(events_size=2))
+    assert not _accounted(ingested, selection)
     assert [pick.item.title for pick in selection.events] == ["AI and diplomacy", "Internet Governance Forum 2025"]
     assert {left.title: left.reason for left in selection.left_out}["RightsCon 2026"] == (
         "after the first 2 upcoming events (3rd of 3 upcoming events)")

@@ -49,7 +49,7 @@ class Fit(NamedTuple):
     policy: tuple[str, ...]
     on_beat: bool
     margin: int  # points above the bar (min_score); negative below it
-    score: int = 0
+    score: int
     context: tuple[str, ...] = ()
     topic: str | None = None
     not_news: str | None = None
@@ -64,7 +64,7 @@ def fit(item: Item, patterns: TaxonomyPatterns) -> Fit:
     """Whether `item` is about the digital world and its policy (always True without a [relevance] table)."""
     rules = patterns.relevance
     if rules is None:
-        return Fit((), (), True, 0)
+        return Fit((), (), True, 0, 0)
     title, lead = _title_and_lead(item, patterns)
     not_news = patterns.not_news.found((item.title or "").lower())
 
