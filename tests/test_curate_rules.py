@@ -8,10 +8,9 @@ import math
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-
-from composer.config import load_taxonomy
 from pydantic import ValidationError
 
+from composer.config import load_taxonomy
 from composer.curate import CurateRules, _diverse, _Ledger, _ordinal, _radar, _Story, curate
 from composer.curate.classify import Filing, Fit, TaxonomyPatterns, classify, fit
 from composer.curate.dates import mentions
