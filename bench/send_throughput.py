@@ -55,8 +55,7 @@ def main() -> None:
     issue = work / "210"
     subprocess.run([WEEKLY, "build", "-o", str(issue)], cwd=ROOT, check=True, capture_output=True)
     settings = Settings()
-    template = MessageTemplate(IssueFolder(issue), settings.smtp.sender, settings.brand.unsubscribe_url, settings.list.id,
-                               settings.list.name, settings.list.unsubscribe_mailto)
+    template = MessageTemplate(IssueFolder(issue), settings.mail, 210)
     raw = template.personalise("reader0@example.org", "Reader 0", "T" * 60, "id.0")
     (work / "message.eml").write_bytes(raw)
     size = len(raw)

@@ -4,14 +4,19 @@ Reads the issue's email, web version, text part, MJML source and, when present, 
 one Problem per fault, each naming the file. Nothing here writes or sends. `weekly check` prints them;
 `weekly send` and `weekly run --send` refuse an issue with any error (`--force` overrides, and says so).
 Warnings (an editorial that still tells a deleted story) are printed and do not block.
+The sending identity is checked too, from the settings: a sender, reply address or unsubscribe mailbox at a
+reserved domain (example.org, .test, .invalid, localhost …) would never be delivered or trusted, and a
+DKIM key that cannot sign stops the send before it starts.
 """
 
 from __future__ import annotations
 
 import re
+from email.utils import parseaddr
 from html import escape
 from html.parser import HTMLParser
 
+from composer.config import DkimSettings, Settings
 from composer.deliver.message import fit_line_length
 from composer.errors import WeeklyError
 from composer.issues import DRAFT, EMAIL, MJML, TEXT, WEB, IssueFolder
@@ -22,6 +27,10 @@ _SAFE_SCHEMES = ("https://", "http://", "mailto:", "tel:")
 _TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|\{#|%\}|\}\}")
 _WIDTH_RULE = re.compile(r"(?<![-\w])width:[^;}]*")
 _DESKTOP_QUERY = re.compile(r"@media[^{]*min-width:\s*480px[^{]*\{(.*?\})\s*\}", re.DOTALL)
+# Names that never reach a real mailbox (RFC 2606, RFC 6761, RFC 6762, RFC 8375): mail from them is refused
+# or junked, and a reply or unsubscription sent to them is lost.
+_RESERVED = ("example.com", "example.net", "example.org", "example", "invalid", "test", "localhost", "local",
+             "home.arpa")
 
 
 class Gate(Contract):
@@ -29,11 +38,22 @@ class Gate(Contract):
 
     unsubscribe_url: str
     min_radar: int
+    sender: str  # smtp.sender
+    unsubscribe_mailto: str  # list.unsubscribe_mailto
+    reply_to: str | None = None  # smtp.reply_to
+    dkim: DkimSettings = DkimSettings()
     fallback_url: str | None = None  # where entries without a URL link (brand.fallback_url)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Gate:
+        return cls(unsubscribe_url=settings.brand.unsubscribe_url, min_radar=settings.issue.min_radar,
+                   sender=settings.smtp.sender, unsubscribe_mailto=settings.list.unsubscribe_mailto,
+                   reply_to=settings.smtp.reply_to, dkim=settings.dkim, fallback_url=settings.brand.fallback_url)
 
 
 def check_issue(issue: IssueFolder, gate: Gate) -> list[Problem]:
-    """Every problem found in the built issue; an empty list means it may be sent."""
+    """Every problem found in the built issue and the identity it would be sent with; an empty list means
+    it may be sent."""
     html, text, mjml = issue.html, issue.text, issue.mjml
     email = _scan(html)
     found = [(EMAIL, problem) for problem in _check_html(html, email)]
@@ -52,6 +72,7 @@ def check_issue(issue: IssueFolder, gate: Gate) -> list[Problem]:
         problems.append(Problem(level="error", path=str(issue.draft_path), code="thin",
                                 message=f"a thin issue: {len(issue.draft.sections.radar)} Radar entries, fewer than "
                                         f"issue.min_radar ({gate.min_radar})"))
+    problems += _check_identity(gate)
     if issue.has(DRAFT):
         problems += [Problem(level="warning", path=str(issue.draft_path), message=message)
                      for message in (*_editorial_drift(issue.draft), *_unlinked(issue.draft, gate.fallback_url))]
@@ -84,6 +105,8 @@ class _Scan(HTMLParser):
         self.problems: list[str] = []
         self.link_problems: list[str] = []
         self.words: list[str] = []
+        self.ids: set[str] = set()
+        self.fragments: list[str] = []  # href="#id": a link within the page ("In this issue")
         self._hidden = 0  # inside <style>, <script> or <title>: not text a reader sees in the body
 
     def text(self) -> str:
@@ -115,9 +138,13 @@ class _Scan(HTMLParser):
             self.problems.append('a layout table without role="presentation"')
         elif tag == "img" and not (values.get("alt") or "").strip():
             self.problems.append(f"image {values.get('src')!r} has no alt text")
+        if values.get("id"):
+            self.ids.add(values["id"] or "")
         for name in ("href", "src"):
             link = (values.get(name) or "").strip()
-            if name in values and not link.lower().startswith(_SAFE_SCHEMES):
+            if name == "href" and link.startswith("#") and len(link) > 1:
+                self.fragments.append(link[1:])
+            elif name in values and not link.lower().startswith(_SAFE_SCHEMES):
                 scheme = link.split(":", 1)[0].lower() if re.match(r"^[A-Za-z][\w+.-]*:", link) else ""
                 reason = f"a {scheme}: link, which no mail client should follow" if scheme else "not an absolute link"
                 self.link_problems.append(f"{tag} {name}={link[:80]!r} is {reason}")
@@ -126,6 +153,8 @@ class _Scan(HTMLParser):
 def _scan(html: str) -> _Scan:
     scan = _Scan()
     scan.feed(html)
+    scan.link_problems += [f"a link to #{fragment}, which is nowhere in the page" for fragment in
+                           dict.fromkeys(scan.fragments) if fragment not in scan.ids]
     return scan
 
 
@@ -180,3 +209,51 @@ def _check_unsubscribe(html: str, text: str, url: str) -> list[tuple[str, str]]:
     if url not in text:
         problems.append((TEXT, f"no unsubscribe link to {url} (brand.unsubscribe_url); render it again"))
     return problems
+
+
+def _check_identity(gate: Gate) -> list[Problem]:
+    """The addresses the issue goes out with, and its DKIM keys: what mailbox providers judge it by."""
+    found = [("smtp.sender", gate.sender), ("list.unsubscribe_mailto", gate.unsubscribe_mailto),
+             *([("smtp.reply_to", gate.reply_to)] if gate.reply_to else [])]
+    problems = [Problem(level="error", path=key, message=message)
+                for key, value in found for message in _address_problems(key, value)]
+    sender_domain = parseaddr(gate.sender)[1].rpartition("@")[2].lower()
+    if not gate.dkim.keys:
+        problems.append(Problem(level="warning", path="dkim.keys", message=(
+            "copies go out without a DKIM signature: Gmail and Yahoo require one from bulk senders and honour "
+            "one-click unsubscribe only when it covers List-Unsubscribe (unless your relay signs for "
+            f"{sender_domain}); see README, Before the first send")))
+        return problems
+    from composer.deliver.dkim import Signer
+
+    try:
+        Signer(gate.dkim)
+    except WeeklyError as err:
+        problems.append(Problem(level="error", path="dkim.keys", message=str(err)))
+    domain = (gate.dkim.domain or "").lower()
+    if sender_domain and not _aligned(domain, sender_domain):
+        problems.append(Problem(level="warning", path="dkim.domain", message=(
+            f"{domain} does not align with the sender's domain {sender_domain}: DMARC passes only through SPF; "
+            "sign with the sender's domain or its parent")))
+    return problems
+
+
+def _address_problems(key: str, value: str) -> list[str]:
+    address = parseaddr(value)[1]
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    env = "WEEKLY_" + key.replace(".", "__").upper()
+    if "@" not in address or not domain:
+        return [f"{value!r} is not an address with a domain; set {env}"]
+    reserved = next((name for name in _RESERVED if domain == name or domain.endswith("." + name)), None)
+    if reserved:
+        return [f"{address} is at {reserved}, a reserved domain no mailbox provider delivers or answers: set "
+                f"your own ({env}), with SPF, DKIM and DMARC in place (README: Before the first send)"]
+    if "." not in domain or domain.startswith("["):
+        return [f"{address} is not at a public domain name, so SPF, DKIM and DMARC cannot vouch for it; set {env}"]
+    return []
+
+
+def _aligned(dkim_domain: str, sender_domain: str) -> bool:
+    """DMARC's relaxed alignment, without the public suffix list: one domain is the other or its parent."""
+    return (dkim_domain == sender_domain or sender_domain.endswith("." + dkim_domain)
+            or dkim_domain.endswith("." + sender_domain))

@@ -37,11 +37,12 @@ class BrandSettings(Section):
     primary_color: str = "#0b3c5d"
     accent_color: str = "#e8542f"
     postal_address: str = "DiploFoundation, 7bis Avenue de la Paix, 1202 Geneva, Switzerland"
-    footer_text: str = "You receive DW Weekly because you subscribed to Digital Watch updates."
     web_url: str = Field("https://dig.watch/newsletter/{number}/", description="The issue online; {number} is replaced.")
     unsubscribe_url: str = "https://dig.watch/newsletter/unsubscribe"
     fallback_url: str | None = Field("https://dig.watch/?s={query}", description="Where an entry without a URL "
                                      "links: {query} is its title, URL-encoded; empty for no link.")
+    footer_text: str | None = Field(None, description="Why the reader gets the email; unset, the strings "
+                                    "catalogue's `footer` in the issue's language.")
 
 
 class IssueSettings(Section):
@@ -52,6 +53,9 @@ class IssueSettings(Section):
     min_radar: int = Field(6, ge=0, le=12, description="Fewer Radar entries than this fail the gate: a thin issue.")
     languages: tuple[str, ...] = Field(("en",), description="Languages the issue takes (ISO 639-1 codes).")
     undated: Literal["rank_below", "leave_out"] = Field("rank_below", description="What to do with undated items.")
+    language: str = Field("en", description="The edition's language: its fixed words come from the strings "
+                          "catalogue templates/strings/LANGUAGE.toml.")
+    strings: Path | None = Field(None, description="A strings catalogue file of your own, instead of the bundled one.")
     approval: Literal["required", "auto"] = Field("required", description="`weekly run --send` sends only an issue "
                                                   "an editor approved (`weekly approve N`), or (auto) what it built.")
     first_number: int | None = Field(None, ge=1, description="The first issue's number, when no past issue is in "
@@ -82,6 +86,7 @@ class SmtpSettings(Section):
     validate_certs: bool = True
     ca_file: Path | None = Field(None, description="CA certificates (PEM) to trust, e.g. for a private relay.")
     sender: str = "DW Weekly <newsletter@example.org>"
+    reply_to: str | None = Field(None, description="Where readers' replies go, when not to the sender.")
     connections: int = Field(8, ge=1, le=256)
     rate_per_second: float = Field(0, ge=0, description="0: no limit.")
     rate_per_hour: float = Field(0, ge=0, description="0: no limit.")
@@ -99,6 +104,38 @@ class ListSettings(Section):
     name: str = "DW Weekly"
     subscribers: Path | None = Field(None, description="The CSV list `weekly run --send` sends to.")
     unsubscribe_mailto: str = "unsubscribe@example.org"
+    feedback_id: tuple[str, ...] = Field(("{issue}", "newsletter", "dwweekly"), description="Feedback-ID (Gmail "
+                                         "Postmaster Tools): up to 3 parts then a sender id, which stays the "
+                                         "same; {issue} is the issue number. Empty: no header.")
+
+    @field_validator("feedback_id")
+    @classmethod
+    def _feedback_parts(cls, parts: tuple[str, ...]) -> tuple[str, ...]:
+        if len(parts) > 4 or any(not part or ":" in part or any(c.isspace() for c in part) for part in parts):
+            raise ValueError("up to 4 non-empty parts without ':' or spaces, the last the sender id")
+        return parts
+
+
+class DkimKey(Section):
+    """One DKIM signature: its selector (the DNS name SELECTOR._domainkey.DOMAIN) and its private key."""
+
+    selector: str = Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*$")
+    key_file: Path = Field(description="An RSA (PEM) or Ed25519 (PEM or base64) private key: a secret, keep "
+                           "it readable by the sender only; it is read when the issue is rendered or sent.")
+
+
+class DkimSettings(Section):
+    """DKIM signing of every copy (rsa-sha256, ed25519-sha256); off while there are no keys."""
+
+    domain: str | None = Field(None, description="The d= domain: the From address's domain or its parent.")
+    keys: tuple[DkimKey, ...] = Field((), description="One signature per key: RSA for every receiver, an "
+                                      "Ed25519 key beside it (RFC 8463) if you like.")
+
+    @model_validator(mode="after")
+    def _domain_with_keys(self) -> DkimSettings:
+        if self.keys and not self.domain:
+            raise ValueError("keys are set but domain is not: set dkim.domain (e.g. dig.watch)")
+        return self
 
 
 class StoreSettings(Section):
@@ -130,6 +167,7 @@ class MailSettings(Section):
     list: ListSettings
     unsubscribe_url: str
     signing_key: SecretStr | None = None
+    dkim: DkimSettings = DkimSettings()
 
 
 class ServeSettings(Section):
@@ -179,6 +217,7 @@ class Settings(BaseSettings):
     serve: ServeSettings = ServeSettings()
     bounces: BouncesSettings = BouncesSettings()
     imap: ImapSettings = ImapSettings()
+    dkim: DkimSettings = DkimSettings()
     signing_key: SecretStr | None = Field(None, description="Signs unsubscribe links: 32 bytes or more.")
 
     @field_validator("signing_key")
@@ -191,7 +230,8 @@ class Settings(BaseSettings):
 
     @property
     def mail(self) -> MailSettings:
-        return MailSettings(smtp=self.smtp, list=self.list, unsubscribe_url=self.brand.unsubscribe_url, signing_key=self.signing_key)
+        return MailSettings(smtp=self.smtp, list=self.list, unsubscribe_url=self.brand.unsubscribe_url, signing_key=self.signing_key,
+                            dkim=self.dkim)
 
     @classmethod
     def settings_customise_sources(

@@ -51,6 +51,7 @@ from composer.lifecycle import (
 from composer.models import Draft, Ingested, PastEntry, PastIssue, Plan, Problem, SendReport
 from composer.models import RecipientState as State
 from composer.render import page, render
+from composer.render.strings import strings_for
 from composer.store import Store, open_store
 from composer.summarise import Style, summarise
 from composer.summarise.llm import OpenAIChat
@@ -270,7 +271,8 @@ def style_for(issue: IssueSettings, taxonomy: Taxonomy) -> Style:
                *(cue for cues in taxonomy.technologies.values() for cue in cues))
     return Style(greeting=issue.greeting, pointer=issue.pointer, signoff=issue.signoff,
                  themes={name: basket.theme for name, basket in taxonomy.baskets.items()},
-                 phrases=tuple(dict.fromkeys(phrases)))
+                 phrases=tuple(dict.fromkeys(phrases)),
+                 cues={**{name: basket.cues for name, basket in taxonomy.baskets.items()}, **taxonomy.technologies})
 
 
 def _llm(settings: Settings) -> OpenAIChat | None:
@@ -308,10 +310,10 @@ def _render_recorded(draft: Draft, folder: IssueFolder, settings: Settings, arch
 
 def _render_into(draft: Draft, folder: IssueFolder, settings: Settings, archive: Archive) -> list[Path]:
     """Render `draft` into `folder` (the draft beside the email); refresh the index when it is in the archive."""
-    from composer.deliver.message import build_message
+    from composer.deliver.message import sample_message
 
-    rendered = render(draft, settings.brand)
-    eml = build_message(rendered, settings.smtp.sender).as_bytes().decode("utf-8", errors="replace")
+    rendered = render(draft, settings.brand, strings_for(settings.issue))
+    eml = sample_message(rendered, draft.number, settings.mail).decode("utf-8", errors="replace")
     written = folder.write(draft, rendered, eml)
     if archive.contains(folder):
         issues = [{"folder": issue.path.name, "draft": issue.draft} for issue in archive.issues() if issue.has("web.html")]
@@ -326,8 +328,7 @@ def gate(issue: IssueFolder, settings: Settings) -> list[Problem]:
     """`weekly check`: what keeps the built issue from being sent (empty: it may go)."""
     from composer.check import Gate, check_issue
 
-    return check_issue(issue, Gate(unsubscribe_url=settings.brand.unsubscribe_url,
-                                   min_radar=settings.issue.min_radar, fallback_url=settings.brand.fallback_url))
+    return check_issue(issue, Gate.of(settings))
 
 
 class Approved(BaseModel):

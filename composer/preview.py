@@ -20,6 +20,7 @@ from composer.draft import read_draft
 from composer.errors import WeeklyError
 from composer.issues import DRAFT, EMAIL, IssueFolder
 from composer.render import render
+from composer.render.strings import strings_for
 
 WIDTHS = (600, 375)
 _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -58,7 +59,7 @@ class _Source:
             mtime = self.draft.stat().st_mtime
             if mtime != self._mtime:
                 try:
-                    self._html = render(read_draft(self.draft), self.settings.brand).html
+                    self._html = render(read_draft(self.draft), self.settings.brand, strings_for(self.settings.issue)).html
                 except WeeklyError as err:  # an editor mid-edit: show why instead of failing
                     self._html = f"<pre style='padding:2em;color:#b00'>{escape(str(err))}</pre>"
                 self._mtime = mtime

@@ -72,24 +72,99 @@ def test_axe_finds_no_serious_or_critical_violation(rendered, tmp_path):
 
 
 def test_headings_give_the_issue_its_structure(rendered):
-    """One h1 (the issue), an h2 per section in order, an h3 per entry, nothing skipped."""
+    """One h1 (the issue), an h2 for the contents and each section in order, an h3 per entry, nothing
+    skipped; an imageless entry's topic kicker is inside its own h3, so heading navigation reads it there."""
     levels = re.findall(r"<h([1-6])\b[^>]*>(.*?)</h\1>", rendered.html, re.DOTALL)
     assert [level for level, _ in levels].count("1") == 1 and levels[0][0] == "1"
     sections = [re.sub(r"<[^>]+>", "", text) for level, text in levels if level == "2"]
-    assert sections == ["RADAR", "READING CORNER", "UPCOMING EVENTS"]
+    assert sections == ["In this issue", "RADAR", "READING CORNER", "UPCOMING EVENTS"]
     draft = full_draft()
-    assert [level for level, _ in levels].count("3") == sum(map(len, (draft.sections.radar, draft.sections.reading_corner,
-                                                                      draft.sections.events)))
+    entries = draft.sections.entries()
+    titles = [text for level, text in levels if level == "3"]
+    assert len(titles) == len(entries)
     assert all(int(b) - int(a) <= 1 for (a, _), (b, _) in pairwise(levels))
+    for title, entry in zip(titles, entries, strict=True):
+        assert ('class="dw-kicker"' in title) == (entry.image is None)
+        assert re.sub(r"<[^>]+>", " ", title).split()[-1] == entry.title.split()[-1]
+    assert 'class="dw-kicker"' not in re.sub(r"<h3\b.*?</h3>", "", rendered.html, flags=re.DOTALL)
 
 
-def test_every_story_links_somewhere(rendered):
-    """Each entry's title is a link, to its URL or to the fallback search, and has a Read more link."""
-    titles = re.findall(r"<h3\b[^>]*>(.*?)</h3>", rendered.html, re.DOTALL)
-    assert all(title.lstrip().startswith("<a href=\"https://") for title in titles)
-    assert rendered.html.count(">Read more →</a>") == len(titles)
+# The links a screen reader or the keyboard meets, in reading order, and the same with every aria-* and
+# tabindex attribute stripped (what Yahoo and AOL do to aria-label and its kind).
+LINKS = """window.addEventListener('load', () => {
+  const name = (a) => (a.textContent.trim() || [...a.querySelectorAll('img')].map(i => i.alt).join(' ')).replace(/\\s+/g, ' ');
+  const story = (a) => a.closest('.dw-card') && !a.getAttribute('href').startsWith('#');
+  const reachable = [...document.querySelectorAll('a[href]')].filter(a => story(a) && a.tabIndex >= 0 &&
+      !a.closest('[aria-hidden="true"]')).map(a => ({href: a.href, name: name(a), heading: !!a.closest('h3')}));
+  document.querySelectorAll('*').forEach(e => [...e.attributes].forEach(attribute => {
+      if (attribute.name.startsWith('aria-') || attribute.name === 'tabindex') e.removeAttribute(attribute.name); }));
+  const stripped = [...document.querySelectorAll('a[href]')].filter(story).map(a => ({href: a.href, name: name(a)}));
+  """ + REPORT % "{reachable, stripped}" + """;
+});"""
+
+
+def test_one_link_per_story_in_reading_order(rendered, tmp_path):
+    """Screen readers and the keyboard meet each story once: its title, a link inside its h3, in the issue's
+    order; the image's link is hidden from them. No "Read more" links, and with ARIA stripped no two links
+    share a name but not a page: every link says where it goes without aria-label."""
+    links = _run_in_frame(rendered.html, LINKS, 600, tmp_path)
+    entries = full_draft().sections.entries()
+    assert [link["name"] for link in links["reachable"]] == [entry.title for entry in entries]
+    assert all(link["heading"] for link in links["reachable"])
+    assert len({link["href"] for link in links["reachable"]}) == len(entries)
+    assert "Read more" not in rendered.html
+    pages_by_name: dict[str, set[str]] = {}
+    for link in links["stripped"]:
+        pages_by_name.setdefault(link["name"], set()).add(link["href"])
+    assert all(len(pages) == 1 for pages in pages_by_name.values()), pages_by_name
     assert "https://dig.watch/?s=Radar+story+1%3A" in rendered.html  # entries 1, 4, 7, 10 have no URL
     assert "https://dig.watch/?s=Radar+story+1%3A" in rendered.text
+
+
+def test_in_this_issue_lists_the_radar_and_links_down_to_each_story(rendered, tmp_path):
+    """Before the editorial, "In this issue" lists the Radar titles in order, each a link to its entry's
+    heading; on a phone the list starts within the first screen."""
+    script = """window.addEventListener('load', () => {
+      const links = [...document.querySelectorAll('.dw-toc a')];
+      const targets = links.map(a => document.getElementById(a.getAttribute('href').slice(1)));
+      const editorial = [...document.querySelectorAll('div')].find(d => d.textContent.trim() === 'Dear readers,');
+      """ + REPORT % """{titles: links.map(a => a.textContent.trim()),
+        targets: targets.map(t => t ? t.tagName + ' ' + t.textContent.trim() : null),
+        top: links[0].getBoundingClientRect().top, editorial: editorial.getBoundingClientRect().top}""" + """;
+    });"""
+    found = _run_in_frame(rendered.html, script, 375, tmp_path)
+    radar = [entry.title for entry in full_draft().sections.radar]
+    assert found["titles"] == radar
+    assert all(target and target.startswith("H3 ") and target.endswith(title)
+               for target, title in zip(found["targets"], radar, strict=True)), found["targets"]
+    assert found["top"] < found["editorial"] and found["top"] < 640
+
+
+def test_titles_stand_out_from_the_text(rendered, tmp_path):
+    """A clear scale: the issue's h1 over the section h2s over the story h3s, which are at least 1.2 times
+    the body text (16 px against 15 px was too close)."""
+    script = """window.addEventListener('load', () => {
+      const size = (element) => parseFloat(getComputedStyle(element).fontSize);
+      const h3 = document.querySelector('h3.dw-title');
+      """ + REPORT % """{h1: size(document.querySelector('h1')), h2: size(document.querySelector('h2.dw-section')),
+        h3: size(h3), body: size(h3.closest('td').parentElement.nextElementSibling.querySelector('div'))}""" + """;
+    });"""
+    sizes = _run_in_frame(rendered.html, script, 600, tmp_path)
+    assert sizes["h1"] > sizes["h2"] > sizes["h3"] >= 1.2 * sizes["body"], sizes
+    assert sizes["body"] == 15
+
+
+def test_with_images_off_the_alt_text_is_styled(rendered, tmp_path):
+    """Images blocked (as many clients do by default): every image's alt text is in the email's sans-serif
+    font and a set colour, not the browser's default serif."""
+    script = """window.addEventListener('load', () => {
+      """ + REPORT % """[...document.querySelectorAll('img')].map(img => ({alt: img.alt, loaded: img.naturalWidth,
+        font: getComputedStyle(img).fontFamily, colour: getComputedStyle(img).color}))""" + """;
+    });"""
+    images = _run_in_frame(rendered.html, script, 600, tmp_path, ("--blink-settings=imagesEnabled=false",))
+    assert images and all(image["loaded"] == 0 for image in images)
+    assert all(image["font"].startswith("Helvetica") for image in images), images
+    assert {image["colour"] for image in images} == {"rgb(82, 96, 109)", "rgb(255, 255, 255)"}
 
 
 def test_without_an_image_the_topic_is_a_kicker_and_the_text_takes_the_width(rendered):
@@ -134,7 +209,7 @@ def test_dark_mode_keeps_accents_and_darkens_the_footer(rendered, tmp_path):
     script = """window.addEventListener('load', () => {
       const style = (selector, property) => getComputedStyle(document.querySelector(selector))[property];
       """ + REPORT % """{dark: matchMedia('(prefers-color-scheme: dark)').matches,
-        section: style('h2.dw-section', 'color'), kicker: style('.dw-kicker div', 'color'),
+        section: style('h2.dw-section', 'color'), kicker: style('.dw-kicker', 'color'),
         footer: style('.dw-footer', 'background-color'), text: style('.dw-entry-text h3', 'color'),
         card: style('.dw-card', 'background-color')}""" + """;
     });"""

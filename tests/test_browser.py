@@ -3,8 +3,8 @@
 The email is loaded into an iframe of exactly the width under test (headless Chromium will not make its
 window narrower than 500 px); its media queries see the iframe's width, as a phone's would.
 
-At 375 px nothing scrolls sideways and a Radar entry's image column sits above its text; at 600 px they
-sit side by side. `.ci/run` installs Chromium, so in CI (CI=true) a missing browser fails instead of
+At 375 px nothing scrolls sideways, a Radar entry's image column sits above its text and its image
+takes the column's width (fluid under 480 px); at 600 px they sit side by side, the image 172 px. `.ci/run` installs Chromium, so in CI (CI=true) a missing browser fails instead of
 skipping.
 """
 
@@ -29,7 +29,8 @@ window.addEventListener('load', () => {
                               return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; };
   window.parent.document.body.setAttribute('data-metrics', JSON.stringify({
     scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
-    image: box('.dw-entry-image'), text: box('.dw-entry-text')}));
+    image: box('.dw-entry-image'), text: box('.dw-entry-text'), picture: box('.dw-image'),
+    hero: document.querySelector('img[alt="Delegates in Geneva"]') ? box('img[alt="Delegates in Geneva"]') : null}));
 });
 </script></body>"""
 
@@ -62,6 +63,19 @@ def test_at_375_px_no_horizontal_scroll_and_entry_stacks(email, tmp_path):
     image, text = metrics["image"], metrics["text"]
     assert text["top"] >= image["bottom"] - 1
     assert abs(text["left"] - image["left"]) < 2
+    picture = metrics["picture"]
+    assert picture["right"] - picture["left"] == text["right"] - text["left"] - 24  # the column less its padding
+    assert picture["right"] - picture["left"] > 300
+
+
+def test_at_375_px_the_hero_image_fits_the_phone(tmp_path):
+    """A hero image, 600 px on a desktop, shrinks to the phone's width: no sideways scroll."""
+    hero = full_draft(radar=2, reading=0, events=0).model_copy(
+        update={"hero_image": "https://dig.watch/wp-content/uploads/2025/05/hero.jpg", "hero_alt": "Delegates in Geneva"})
+    email = render(hero, BrandSettings()).html.replace("</body>", MEASURE)
+    metrics = _measure(email, 375, tmp_path)
+    assert metrics["scrollWidth"] <= metrics["innerWidth"] == 375
+    assert 0 < metrics["hero"]["right"] - metrics["hero"]["left"] <= 375
 
 
 def test_at_600_px_entry_image_and_text_side_by_side(email, tmp_path):
@@ -72,3 +86,4 @@ def test_at_600_px_entry_image_and_text_side_by_side(email, tmp_path):
     assert abs(text["top"] - image["top"]) < 2
     assert text["left"] >= image["right"] - 1
     assert metrics["scrollWidth"] <= metrics["innerWidth"]
+    assert metrics["picture"]["right"] - metrics["picture"]["left"] == 172  # whole pixels, as the attribute says

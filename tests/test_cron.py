@@ -7,7 +7,7 @@ import os
 from datetime import date, timedelta
 
 import pytest
-from conftest import KEY, run_weekly, write_list
+from conftest import IDENTITY, KEY, run_weekly, write_list
 from smtp_server import Server
 
 pytestmark = pytest.mark.both_backends
@@ -53,7 +53,7 @@ def test_a_month_of_fridays(tmp_path):
     subscribers = write_list(tmp_path / "list.csv", 5)
     outcomes = []
     with Server() as server:
-        env = {**os.environ, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_ISSUE__APPROVAL": "auto",
+        env = {**os.environ, **IDENTITY, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_ISSUE__APPROVAL": "auto",
                "WEEKLY_LOG__FILE": str(tmp_path / "state" / "weekly.log"), "WEEKLY_OUTPUT__DIR": str(tmp_path / "out"),
                "WEEKLY_LIST__SUBSCRIBERS": str(subscribers), "WEEKLY_SMTP__HOST": "127.0.0.1",
                "WEEKLY_SMTP__PORT": str(server.port), "WEEKLY_SMTP__SECURITY": "none"}

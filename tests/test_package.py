@@ -3,6 +3,7 @@ code passes the linters the project keeps (ruff, mypy)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -10,15 +11,15 @@ import venv
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS
+from conftest import IDENTITY, ROOT, SEEDS
 
 _NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "venv", "out", "state", "build", "dist", "*.egg-info",
                                      "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache")
 
 
-def _run(command: list, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+def _run(command: list, cwd: Path, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     done = subprocess.run([str(part) for part in command], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+                          timeout=timeout, check=False, env=env)
     assert done.returncode == 0, f"{command}: {done.stdout[-1500:]}\n{done.stderr[-1500:]}"
     return done
 
@@ -35,7 +36,7 @@ def test_wheel_installed_outside_the_checkout_builds_the_seeds_issue(tmp_path):
     elsewhere.mkdir()
     _run([tmp_path / "venv" / "bin" / "weekly", "build", SEEDS], elsewhere)
     assert (elsewhere / "out" / "210" / "index.html").is_file()
-    _run([tmp_path / "venv" / "bin" / "weekly", "check", "out/210"], elsewhere)
+    _run([tmp_path / "venv" / "bin" / "weekly", "check", "out/210"], elsewhere, env={**os.environ, **IDENTITY})
 
 
 @pytest.mark.parametrize("command", [["ruff", "check", "composer", "tests", "bench"], ["mypy"]])

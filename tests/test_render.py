@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from email import message_from_bytes
 from email.policy import default
 
 import pytest
 from conftest import DATA, run_weekly
-from issue_fixtures import full_draft
+from issue_fixtures import IMAGE, full_draft
 
-from composer.config import BrandSettings
-from composer.models import Sections
+from composer.config import BrandSettings, IssueSettings
+from composer.errors import ConfigError
+from composer.models import Draft, Entry, Sections
 from composer.render import render
+from composer.render.strings import load_strings, strings_for
+from composer.summarise import date_range
 
 SNAPSHOT = DATA / "render_snapshot.html"
 
@@ -55,7 +59,7 @@ def test_email_fitness(rendered):
     assert all(re.search(r'alt="[^"]+"', image) for image in re.findall(r"<img[^>]*>", html))
     assert "Google, TikTok, IBM and the EU lead a busy week" in html.split("<body")[1][:3000]
     assert 'name="color-scheme" content="light dark"' in html and "prefers-color-scheme: dark" in html
-    assert all(link.startswith(("https://", "mailto:")) for link in re.findall(r'(?:href|src)="([^"]*)"', html))
+    assert all(link.startswith(("https://", "mailto:", "#dw-radar-")) for link in re.findall(r'(?:href|src)="([^"]*)"', html))
     assert "fonts.googleapis.com" not in html and "mailjet" not in html
 
 
@@ -123,3 +127,98 @@ def test_hero_image_shows_when_the_draft_has_one():
                        BrandSettings())
     assert re.search(rf'<img[^>]*alt="Delegates in Geneva"[^>]*src="{re.escape(hero)}"', with_hero.html)
     assert hero not in render(full_draft(), BrandSettings()).html
+
+
+def _over_72(text: str) -> list[str]:
+    """Lines wider than 72 columns, other than a URL alone on its line (indented or not)."""
+    return [line for line in text.splitlines() if len(line) > 72 and not re.fullmatch(r" *https?://\S+", line)]
+
+
+def test_text_part_keeps_to_72_columns_bullets_and_indents_counted(rendered, tmp_path):
+    """No line over 72 columns but lone URLs: the fixture issue, a long title and address, and the seeds'
+    issue as a reader gets it (issue.eml, its unsubscribe link grown by a token)."""
+    assert _over_72(rendered.text) == []
+    long = full_draft(radar=1, reading=0, events=1)
+    entry = long.sections.radar[0].model_copy(update={"title": "W" * 5 + " a headline" * 12, "teaser": "x " * 120})
+    brand = BrandSettings(postal_address="DiploFoundation, 7bis Avenue de la Paix, 1202 Geneva, Switzerland, "
+                                         "and a second line of address that goes on")
+    text = render(long.model_copy(update={"sections": Sections(radar=(entry,))}), brand).text
+    assert _over_72(text) == [] and "\n* WWWWW a headline a" in text and "\n  headline a headline" in text
+    env = {**os.environ, "WEEKLY_SIGNING_KEY": "k" * 40}
+    assert run_weekly("build", "-o", str(tmp_path / "210"), env=env).returncode == 0
+    sent = message_from_bytes((tmp_path / "210" / "issue.eml").read_bytes(), policy=default)
+    text = sent.get_body(("plain",)).get_content()
+    assert "?token=" in text and _over_72(text) == []
+
+
+def test_image_widths_are_whole_pixels(rendered):
+    """Outlook reads the width attribute and the Outlook table cells: no 171.84, anywhere."""
+    widths = re.findall(r'\bwidth="([^"]*)"', rendered.html) + re.findall(r"width:\s*([\d.]+)px", rendered.html)
+    assert widths and all(re.fullmatch(r"\d+(px|%)?", width) for width in widths), sorted(set(widths))
+    assert re.findall(r'<img class="dw-image"[^>]*width="(\d+)"', rendered.html)[0] == "172"
+
+
+FRENCH = DATA / "strings" / "fr.toml"
+
+
+def _french_draft() -> Draft:
+    """An edition written in French, as a French summariser (or editor) would leave it."""
+    def entry(number: int, **extra) -> Entry:
+        return Entry(title=f"Le régulateur européen sanctionne une plateforme, épisode {number}",
+                     teaser=f"Une décision qui change la donne pour les données des utilisateurs, selon l'autorité ({number}).",
+                     url=f"https://dig.watch/fr/mises-a-jour/{number}", image=IMAGE if number % 2 else None,
+                     image_alt="Photo d'illustration" if number % 2 else None, topic=None, item_id=f"fr{number:014d}",
+                     **extra)
+
+    return Draft(number=211, headline="Marchés et régulation : Google, TikTok et l'UE", week_start=date(2025, 5, 2),
+                 week_end=date(2025, 5, 9), date_range="2 – 9 mai 2025",
+                 preheader="Google, TikTok et l'UE au cœur d'une semaine chargée.", greeting="Chers lecteurs,",
+                 editorial=("La régulation a donné le ton cette semaine.", "Pour l'essentiel, consultez le Radar ci-dessous."),
+                 signoff="L'équipe DW",
+                 sections=Sections(radar=tuple(entry(n) for n in range(1, 4)), reading_corner=(entry(4),),
+                                   events=(entry(5, when="13 mai 2025", where="En ligne"),)))
+
+
+def test_a_french_edition_has_no_english_left():
+    """With the French catalogue (and brand words in French), neither the email, its web version nor its
+    text part has an English word: every fixed word came from the catalogue."""
+    strings = strings_for(IssueSettings(language="fr", strings=FRENCH))
+    brand = BrandSettings(name="DW Hebdo", publisher="Observatoire genevois du numérique",
+                          postal_address="DiploFoundation, 7bis avenue de la Paix, 1202 Genève, Suisse")
+    result = render(_french_draft(), brand, strings)
+    english = load_strings()
+    fixed = [value for table in (english.email, english.text) for value in table.model_dump().values()]
+    words = {"the", "of", "and", "in", "this", "your", "you", "view", "read", "more", "week", "highlights",
+             "issue", "browser", "unsubscribe", "online", "upcoming", "events", "reading", "corner", "receive",
+             "because", "subscribed", "updates", "digital", "policy"}
+    assert '<html lang="fr"' in result.html and '<html lang="fr"' in result.web_html
+    for name, content in (("html", result.html), ("web", result.web_html), ("text", result.text)):
+        visible = re.sub(r"<style.*?</style>|<!--.*?-->|<[^>]*?(?:alt|title|aria-label)=\"([^\"]*)\"[^>]*>|<[^>]+>",
+                         lambda match: f" {match[1] or ''} ", content, flags=re.DOTALL)
+        visible = re.sub(r"https?://\S+", " ", visible)
+        found = {word for word in re.findall(r"[A-Za-zÀ-ÿ']+", visible) if word.lower() in words}
+        assert found == set(), (name, found)
+        assert not [value for value in fixed if "{" not in value and value in visible], name
+    assert "Dans ce numéro" in result.html and "À LA UNE" in result.html and "Se désabonner" in result.text
+
+
+def test_a_catalogue_must_be_complete(tmp_path):
+    """A catalogue that lacks a key, misspells one, or says another language is refused by name."""
+    lacking = tmp_path / "de.toml"
+    lacking.write_text(FRENCH.read_text(encoding="utf-8").replace("in_this_issue", "in_this_isue", 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"de.toml: email.in_this_isue: unknown key"):
+        load_strings(lacking)
+    with pytest.raises(ConfigError, match=r"its language is 'fr' but issue.language is 'de'"):
+        strings_for(IssueSettings(language="de", strings=FRENCH))
+    with pytest.raises(ConfigError, match=r"no strings catalogue there \(bundled: en\)"):
+        strings_for(IssueSettings(language="xx"))
+
+
+@pytest.mark.parametrize(("start", "end"), [(date(2025, 4, 18), date(2025, 4, 25)), (date(2025, 4, 25), date(2025, 5, 2)),
+                                            (date(2025, 12, 29), date(2026, 1, 5))])
+def test_the_catalogue_dates_are_the_summarisers(start, end):
+    """The English catalogue writes the week as the summariser does today; French in its own words."""
+    assert load_strings().date_range(start, end) == date_range(start, end)
+    french = load_strings(FRENCH)
+    assert french.date_range(date(2025, 4, 25), date(2025, 5, 2)) == "25 avril – 2 mai 2025"
+    assert french.day(date(2025, 5, 13)) == "13 mai 2025"

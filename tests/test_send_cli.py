@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import KEY, ROOT, open_test_store, run_weekly, write_list
+from conftest import IDENTITY, KEY, ROOT, open_test_store, run_weekly, write_list
 from smtp_server import Server
 
 from composer.deliver.tokens import sign
@@ -34,7 +34,7 @@ def issue(built, tmp_path) -> Path:
 
 
 def env_for(server: Server | None, tmp_path: Path, **extra: str) -> dict:
-    env = {**os.environ, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_LOG__FILE": str(tmp_path / "weekly.log"), **extra}
+    env = {**os.environ, **IDENTITY, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_LOG__FILE": str(tmp_path / "weekly.log"), **extra}
     if server:
         env.update(WEEKLY_SMTP__HOST="127.0.0.1", WEEKLY_SMTP__PORT=str(server.port), WEEKLY_SMTP__SECURITY="none",
                    WEEKLY_SMTP__CONNECTIONS="4", WEEKLY_SMTP__RETRY_BASE_SECONDS="0.01")

@@ -1,14 +1,24 @@
-"""The MIME message of an issue: multipart/alternative, plain text first and HTML last (RFC 2046)."""
+"""The MIME message of an issue: multipart/alternative, plain text first and HTML last (RFC 2046).
+
+The message is serialised once per issue (MessageTemplate); each reader's copy is made by substituting
+their address, Message-ID and unsubscribe link in its bytes, then DKIM-signed when keys are set, so the
+signature covers exactly what that reader gets, List-Unsubscribe and List-Unsubscribe-Post included
+(RFC 8058 one-click is honoured only then). `sample_message` is that copy for one reader: issue.eml.
+"""
 
 from __future__ import annotations
 
 import re
+import secrets
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from html import escape as html_escape
 from typing import NamedTuple, Protocol
 
+from composer.config import MailSettings
+from composer.deliver.dkim import Signer
+from composer.deliver.tokens import sign
 from composer.errors import WeeklyError
 
 PLACEHOLDER_TO = "Subscriber <subscriber@example.invalid>"
@@ -71,8 +81,8 @@ class MessageTemplate:
     unsubscription: no List-Unsubscribe headers and no token, whose address would be the whole list's.
     """
 
-    def __init__(self, content: MailContent, sender: str, unsubscribe_url: str, list_id: str, list_name: str,
-                 unsubscribe_mailto: str, one_click: bool = True) -> None:
+    def __init__(self, content: MailContent, mail: MailSettings, issue: int | str, one_click: bool = True) -> None:
+        unsubscribe_url, sender = mail.unsubscribe_url, mail.smtp.sender
         html = content.html.replace(html_escape(unsubscribe_url), _UNSUBSCRIBE_HTML)
         text = content.text.replace(unsubscribe_url, _UNSUBSCRIBE)
         if _UNSUBSCRIBE_HTML not in html or _UNSUBSCRIBE not in text:
@@ -81,18 +91,27 @@ class MessageTemplate:
         message = build_message(_Content(content.subject, fit_line_length(html), text), sender, to=_TO, cte="8bit")
         domain = parseaddr(sender)[1].rpartition("@")[2]
         message.replace_header("Message-ID", f"<{_MESSAGE_ID}@{domain}>")
-        message["List-Id"] = f"{list_name} <{list_id}>"
+        if mail.smtp.reply_to:
+            message["Reply-To"] = mail.smtp.reply_to
+        message["List-Id"] = f"{mail.list.name} <{mail.list.id}>"
         if one_click:
             message["List-Unsubscribe"] = (f"<{_UNSUBSCRIBE}>, "
-                                           f"<mailto:{unsubscribe_mailto}?subject=unsubscribe%20{_TOKEN}>")
+                                           f"<mailto:{mail.list.unsubscribe_mailto}?subject=unsubscribe%20{_TOKEN}>")
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if mail.list.feedback_id:
+            message["Feedback-ID"] = ":".join(part.replace("{issue}", str(issue)) for part in mail.list.feedback_id)
+        # Vacation replies and out-of-office notices would land in the sender's (bounce) mailbox.
+        message["Precedence"] = "bulk"
+        message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
         self.unsubscribe_url = unsubscribe_url
         self.one_click = one_click
+        self._signer = Signer(mail.dkim) if mail.dkim.keys else None
         self._parts = _PLACEHOLDER.split(message.as_bytes(policy=SMTP))
         self.size = sum(map(len, self._parts))
 
     def personalise(self, address: str, name: str, token: str | None, message_id: str) -> bytes:
-        """The bytes of one recipient's copy; with no `token`, the unsubscribe link is the page itself."""
+        """The bytes of one recipient's copy, DKIM-signed when keys are set; with no `token`, the unsubscribe
+        link is the page itself."""
         joiner = "&" if "?" in self.unsubscribe_url else "?"
         url = f"{self.unsubscribe_url}{joiner}token={token}" if token else self.unsubscribe_url
         values = {
@@ -102,7 +121,18 @@ class MessageTemplate:
             _UNSUBSCRIBE_HTML.encode(): html_escape(url).encode(),
             _TOKEN.encode(): (token or "").encode(),
         }
-        return b"".join(values.get(part, part) for part in self._parts)
+        copy = b"".join(values.get(part, part) for part in self._parts)
+        return self._signer.sign(copy) if self._signer else copy
+
+
+def sample_message(content: MailContent, issue: int, mail: MailSettings) -> bytes:
+    """issue.eml: the copy one reader would get, every header as sent and 8bit, signed as sent. The reader
+    is the sender's own mailbox; its unsubscribe token is a real one when the signing key is set."""
+    address = parseaddr(mail.smtp.sender)[1]
+    key = mail.signing_key.get_secret_value().encode() if mail.signing_key else None
+    token = sign(address, mail.list.id, key) if key else None
+    message_id = f"{issue}.sample.{secrets.token_hex(4)}"
+    return MessageTemplate(content, mail, issue).personalise(address, "", token, message_id)
 
 
 def fit_line_length(html: str) -> str:

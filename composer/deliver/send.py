@@ -64,8 +64,7 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
         counts = store.recipients.plan(issue, _audience(options, invalid))
         return SendReport(plan=_plan(counts, issue, options, invalid, subject, server), counts=counts,
                           invalid_rows=tuple(invalid.shown))
-    template = MessageTemplate(built, mail.smtp.sender, mail.unsubscribe_url, mail.list.id, mail.list.name,
-                               mail.list.unsubscribe_mailto, one_click=not options.to)
+    template = MessageTemplate(built, mail, issue, one_click=not options.to)
     if options.test_to:
         return _send_test(options.test_to, template, key, mail, issue, subject, server, confirm)
     recovered = store.recipients.recover(issue)

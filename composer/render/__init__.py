@@ -17,27 +17,34 @@ from urllib.parse import quote_plus
 from composer.config import BrandSettings, bundled
 from composer.errors import RenderError
 from composer.models import Draft, Entry, RenderedIssue
+from composer.render.strings import Strings, load_strings
 
 TEMPLATES = bundled("templates")
 _TEXT_WIDTH = 72
 MAX_SUBJECT = 78
 
 
-def render(draft: Draft, brand: BrandSettings) -> RenderedIssue:
-    """The email (HTML and text) and the web version of `draft`."""
+def render(draft: Draft, brand: BrandSettings, strings: Strings | None = None) -> RenderedIssue:
+    """The email (HTML and text) and the web version of `draft`, its fixed words from `strings` (English
+    unless given: see strings.strings_for)."""
+    strings = strings or load_strings()
     subject = subject_line(draft, brand)
+    email = strings.email
     context = {
         "draft": draft,
         "brand": brand,
+        "strings": strings,
         "subject": subject,
         "title_line": subject,
         "link_for": _links(brand),
+        "anchor": _anchor,
         "web_url": brand.web_url.replace("{number}", str(draft.number)),
         "unsubscribe_url": brand.unsubscribe_url,
+        "footer_text": brand.footer_text or email.footer.format(name=brand.name, publisher=brand.publisher),
         "sections": [
-            ("RADAR", f"Highlights from the week of {draft.date_range}", draft.sections.radar),
-            ("READING CORNER", None, draft.sections.reading_corner),
-            ("UPCOMING EVENTS", None, draft.sections.events),
+            (email.radar, email.radar_subtitle.format(date_range=draft.date_range), draft.sections.radar),
+            (email.reading_corner, None, draft.sections.reading_corner),
+            (email.events, None, draft.sections.events),
         ],
     }
     mjml = _template("issue.mjml.j2", context, web=False)
@@ -64,9 +71,9 @@ def subject_line(draft: Draft, brand: BrandSettings) -> str:
     return start + headline
 
 
-def page(name: str, **context) -> str:
+def page(name: str, strings: Strings | None = None, **context) -> str:
     """A plain HTML page from templates/ (the archive index), autoescaped."""
-    return _template(name, context, web=True)
+    return _template(name, {**context, "strings": strings or load_strings()}, web=True)
 
 
 def _template(name: str, context: dict, web: bool) -> str:
@@ -114,6 +121,9 @@ def _inline(html: str) -> str:
         keep_style_tags=False,  # rules that cannot be inlined (@media) are kept in a <style> block
         remove_classes=False,  # the dark-mode and layout media queries select by class
         disable_validation=True,
+        # premailer would copy an inlined img rule's width:100% into width="100%" over our whole-pixel width
+        # attribute, which is what Outlook for Windows sizes images by.
+        disable_basic_attributes=["width", "height"],
         cssutils_logging_level=logging.CRITICAL,
     ).transform().replace(' data-premailer="ignore"', "")
     # lxml drops the doctype MJML wrote; without it clients render in quirks mode.
@@ -131,9 +141,16 @@ def _links(brand: BrandSettings):
     return link_for
 
 
-def _wrap(text: str, indent: str = "") -> str:
-    return textwrap.fill(text, width=_TEXT_WIDTH, subsequent_indent=indent, break_long_words=False,
-                         break_on_hyphens=False)
+def _anchor(number: int) -> str:
+    """The id of the Radar entry `number` (from 1), which "In this issue" links to."""
+    return f"dw-radar-{number}"
+
+
+def _wrap(text: str, first: str = "", indent: str = "") -> str:
+    """`text` in lines of at most 72 columns, the first starting with `first` (a bullet), the others with
+    `indent`, both counted; a word longer than a line (a URL) stands alone on its line, unbroken."""
+    return textwrap.fill(" ".join(text.split()), width=_TEXT_WIDTH, initial_indent=first, subsequent_indent=indent,
+                         break_long_words=False, break_on_hyphens=False)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,117 @@
+"""The strings catalogue: every fixed word of the email and the editorial, in the edition's language.
+
+templates/strings/LANGUAGE.toml (issue.language) or a file of your own (issue.strings). Every key is
+required, so a catalogue for another language cannot leave an English word behind unnoticed; a missing
+or misspelt key is refused with the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from composer.config import IssueSettings, bundled
+from composer.errors import ConfigError, invalid_key
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EmailStrings(_Table):
+    in_this_issue: str
+    radar: str
+    radar_subtitle: str = Field(description="{date_range}")
+    reading_corner: str
+    events: str
+    default_topic: str
+    view_online: str
+    view_in_browser: str
+    unsubscribe: str
+    footer: str = Field(description="{name}, {publisher}")
+    archive: str = Field(description="{name}")
+
+
+class TextStrings(_Table):
+    view_in_browser: str
+    unsubscribe: str
+
+
+class EditorialStrings(_Table):
+    """The editorial's fixed phrases, for the summariser."""
+
+    greeting: str
+    opening: str
+    quiet_week: str
+    quiet_week_one_story: str
+    staying_with: str
+    staying_in: str
+    across_the_atlantic: str
+    speaking_of: str
+    also_this_week: str
+    also_brought: str
+    the_blog: str
+    pointer: str
+    signoff: str
+    openers: dict[str, str]
+
+
+class DateStrings(_Table):
+    months: tuple[str, ...] = Field(min_length=12, max_length=12)
+    same_month: str
+    same_year: str
+    two_years: str
+    day: str
+    online: str
+
+
+class Strings(_Table):
+    language: str = Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    email: EmailStrings
+    text: TextStrings
+    editorial: EditorialStrings
+    dates: DateStrings
+
+    def date_range(self, start: date, end: date) -> str:
+        """The issue's week in this language: "18 – 25 April 2025", "25 April – 2 May 2025"."""
+        months = self.dates.months
+        pattern = (self.dates.same_month if (start.year, start.month) == (end.year, end.month)
+                   else self.dates.same_year if start.year == end.year else self.dates.two_years)
+        return pattern.format(start_day=start.day, start_month=months[start.month - 1], start_year=start.year,
+                              end_day=end.day, end_month=months[end.month - 1], end_year=end.year)
+
+    def day(self, day: date) -> str:
+        """One day in this language: "13 May 2025"."""
+        return self.dates.day.format(day=day.day, month=self.dates.months[day.month - 1], year=day.year)
+
+
+STRINGS = bundled("templates") / "strings"
+
+
+def strings_for(issue: IssueSettings) -> Strings:
+    """The catalogue of the edition: issue.strings if set, else the bundled one for issue.language."""
+    strings = load_strings(issue.strings or STRINGS / f"{issue.language}.toml")
+    if strings.language != issue.language:
+        raise ConfigError(f"{issue.strings}: its language is {strings.language!r} but issue.language is "
+                          f"{issue.language!r}; set both alike")
+    return strings
+
+
+@lru_cache(maxsize=8)
+def load_strings(path: Path = STRINGS / "en.toml") -> Strings:
+    """The catalogue in `path` (read once per process)."""
+    if not path.is_file():
+        known = ", ".join(sorted(found.stem for found in STRINGS.glob("*.toml")))
+        raise ConfigError(f"{path}: no strings catalogue there (bundled: {known}); copy templates/strings/en.toml, "
+                          "translate it and set issue.strings to it")
+    try:
+        return Strings.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"{path}: not a readable TOML file: {err}") from err
+    except ValidationError as err:
+        key, reason = invalid_key(err)
+        raise ConfigError(f"{path}: {key}: {reason}") from err
