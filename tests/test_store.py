@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import DATA, KEY, SEEDS, open_test_store, run_weekly, write_list
+from conftest import DATA, IDENTITY, KEY, SEEDS, open_test_store, run_weekly, write_list
 from smtp_server import Server, free_port
 
 from composer.config import Settings
@@ -26,7 +26,7 @@ LEGACY = DATA / "store"
 
 
 def _env(server: Server | None, **extra: str) -> dict:
-    env = {**os.environ, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_ISSUE__APPROVAL": "auto", **extra}
+    env = {**os.environ, **IDENTITY, "WEEKLY_SIGNING_KEY": KEY, "WEEKLY_ISSUE__APPROVAL": "auto", **extra}
     if server:
         env.update(WEEKLY_SMTP__HOST="127.0.0.1", WEEKLY_SMTP__PORT=str(server.port), WEEKLY_SMTP__SECURITY="none",
                    WEEKLY_SMTP__RETRY_BASE_SECONDS="0.01")
