@@ -40,7 +40,7 @@ def test_a_ledger_from_before_versions_is_migrated_and_the_next_issue_sent_from_
     if store_backend != "sqlite":
         pytest.skip("the ledger before versions was an SQLite file")
     work = tmp_path / "work"
-    shutil.copytree(LEGACY / "out", work / "out")
+    shutil.copytree(LEGACY / "issues", work / "out")
     store = work / "state" / "ledger.sqlite3"
     store.parent.mkdir()
     shutil.copy(LEGACY / "ledger-before-versions.sqlite3", store)
