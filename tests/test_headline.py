@@ -40,3 +40,27 @@ def test_headline_never_exceeds_90_characters_nor_ends_on_a_dangling_word():
     assert len(result) <= 90
     assert result.split()[-1].lower() not in {"the", "of", "a", "to", "and"}
     assert lead.replace(",", "").find(result.split()[-1]) >= 0
+
+
+@pytest.mark.parametrize("broken", [
+    "Lawmakers in Virginia prepares fresh efforts to regulate AI",
+    "Attackers begins actively targeting critical vulnerabilities",
+    "Federal judge rules that Google and AI startup Character.AI must face a lawsuit brought",
+    "Iranian man pleads guilty to charges stemming",
+    "TikTok globally banned the hashtag ‘SkinnyTok’",
+    "The US tech giant, Google, has announced a €5",
+])
+def test_defects_catch_the_broken_headlines_of_issue_20(broken):
+    """Agreement, a waiting participle, the past or perfect tense and a cut number are all defects."""
+    from composer.summarise.headline import defects
+
+    assert defects(broken)
+
+
+def test_headlines_agree_and_stay_in_the_present():
+    """A plural head noun takes a plural verb; an adverb between auxiliary and verb does not stop the tense."""
+    assert headline("Lawmakers in Virginia are preparing fresh efforts to regulate AI.").startswith(
+        "Lawmakers in Virginia prepare")
+    assert headline("Attackers have begun actively targeting critical vulnerabilities.").startswith("Attackers begin")
+    assert headline("TikTok has globally banned the hashtag ‘SkinnyTok’, following pressure from regulators.") == (
+        "TikTok globally bans hashtag ‘SkinnyTok’")

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from conftest import SEEDS
 from corpus_metrics import CORPUS, corpus_files
+from editorial_metrics import findings, weeks
 
 from composer.config import Settings, load_taxonomy
 from composer.curate.classify import TaxonomyPatterns, fit
@@ -16,7 +17,7 @@ from composer.ingest import load_items
 from composer.language import guess_language, split_sentences
 from composer.pipeline import ComposeOptions, compose
 from composer.summarise.editorial import Story, editorial
-from composer.summarise.headline import defects
+from composer.summarise.headline import defects, open_ending
 
 # The corpus lives in ../shared beside the checkout, as on the developers' machines and in CI.
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir() and not os.environ.get("CI"),
@@ -50,7 +51,7 @@ def test_a_real_week_makes_an_issue_an_editor_could_sign(path, tmp_path):
         if item.title is None:
             assert defects(entry.title) == [], entry.title
     topics = draft.headline.partition(": ")[2]
-    assert len(draft.headline) <= 80 and not re.search(r"\d|\b[A-Z]\b", topics) and not defects(draft.headline)
+    assert len(draft.headline) <= 80 and not re.search(r"\d|\b[A-Z]\b", topics) and not open_ending(draft.headline)
     teasers = {s for e in (*draft.sections.radar, *draft.sections.reading_corner) for s in split_sentences(e.teaser)}
     assert not teasers & {s for p in draft.editorial for s in split_sentences(p)}
     if len(draft.sections.radar) <= 1:
@@ -66,3 +67,21 @@ def test_thin_weeks_say_so(tmp_path):
     one = [Story(draft.sections.radar[0], None)]
     (paragraph, _pointer) = editorial(one, [], "For the main updates, consult the Radar below.", {}).paragraphs
     assert paragraph.startswith("It was a quiet week in digital policy, and one story stood out.")
+
+
+@pytest.fixture(scope="module")
+def composed_weeks():
+    return weeks()
+
+
+def test_no_sentence_leans_on_context_nor_sells(composed_weeks):
+    """On the seeds and every corpus week: no teaser or editorial sentence leans on context the reader lacks,
+    no transition is false, no title stands in for a sentence, no capital is left after a transition, no
+    promotional sentence; the opening's theme is shared by at least as many Radar stories as any basket."""
+    for week in composed_weeks:
+        found = findings(week)
+        assert found.teaser_leaning == [] and found.editorial_leaning == [], week.name
+        assert found.false_transitions == [] and found.titles_as_sentences == [], week.name
+        assert found.false_capitals == [] and found.promotional == [], week.name
+        theme, shared, largest = found.theme
+        assert not theme or shared >= largest, (week.name, found.theme)

@@ -33,7 +33,9 @@ class Style(Contract):
     pointer: str
     signoff: str
     themes: dict[str, str] = Field(default_factory=dict)
-    phrases: tuple[str, ...] = Field((), description="Topic phrases for the issue headline (the cues of topics.toml).")
+    phrases: tuple[str, ...] = Field((), description="The cue words of topics.toml: never a topic of the issue headline.")
+    cues: dict[str, tuple[str, ...]] = Field(default_factory=dict, description="Cue words by basket and technology "
+                                             "(topics.toml): a basket opener or 'Speaking of AI' needs them.")
 
 
 class Summarised(NamedTuple):
@@ -56,8 +58,9 @@ def summarise(selection: Selection, style: Style, backend: ChatBackend | None = 
         return tuple(result)
 
     radar, reading_corner, events = entries(selection.radar), entries(selection.reading_corner), entries(selection.events)
-    written = editorial(_stories(radar, selection.radar), _stories(reading_corner, selection.reading_corner),
-                        style.pointer, style.themes)
+    radar_stories = _stories(radar, selection.radar)
+    written = editorial(radar_stories, _stories(reading_corner, selection.reading_corner),
+                        style.pointer, style.themes, style.cues, events=bool(events))
     paragraphs, told = written.paragraphs, written.told
     if backend is not None and radar:
         paragraphs, note = improve_editorial(backend, radar, paragraphs)
@@ -67,7 +70,7 @@ def summarise(selection: Selection, style: Style, backend: ChatBackend | None = 
         notes.append(f"{len(selection.left_out) - _LEFT_OUT_LISTED} more stories were left out than are listed")
     draft = Draft(
         number=selection.number,
-        headline=issue_headline(radar, style.themes, style.phrases),
+        headline=issue_headline(radar_stories, style.themes, style.phrases),
         week_start=selection.week_start,
         week_end=selection.week_end,
         date_range=date_range(selection.week_start, selection.week_end),

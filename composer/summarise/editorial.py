@@ -1,61 +1,35 @@
 """The issue headline and the editorial, written from the chosen stories, offline and deterministically.
 
-The editorial tells the week as #209's does (seed 002): an opening that names the week's theme with its
-lead story, then paragraphs that group related stories by basket, each story told in a sentence of its
-own article that is not its Radar teaser, joined by transitions chosen from how a story relates to the
-one before it (the same actor: "Staying with Google"; the same place: "Staying in the Netherlands";
-across the Atlantic; the same technology: "Speaking of AI"; a new basket: its own opener), then the blog
-and the pointer to the Radar. A thin week says so instead of pretending.
+The editorial tells the week as #209's does (seed 002): an opening that names the week's theme (what the
+plurality of the Radar shares: a law, an actor, a place, a technology or a basket) with a story of that
+theme, then one paragraph per story, or a few stories in one paragraph where a transition is true of both
+(the same actor: "Staying with Google"; the same place: "Staying in the Netherlands"; across the Atlantic;
+the same technology: "Speaking of AI"; a basket opener where the sentence is about that basket). Each story
+is told in a sentence of its own article that is not its Radar teaser and stands alone (summarise.context);
+a story with no such sentence is left to the Radar. Then the blog and a pointer that names only the
+sections the issue has. Transitions are checked on the sentences the reader reads, not on the articles.
+Every fixed phrase comes from summarise.phrases.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import NamedTuple
 
 from composer.language import STOPWORDS, content_words, ends_sentence, split_sentences
 from composer.models import Entry, Item
-from composer.summarise.teaser import NEEDS_CONTEXT
+from composer.summarise import phrases
+from composer.summarise.context import leans
+from composer.summarise.names import AMERICA, EUROPE, PLACE_WORDS, names, places
 
 MAX_ISSUE_HEADLINE = 60  # "DW Weekly #210 – " and this fit the 78 characters of a Subject
-_MAX_STORY_PARAGRAPHS = 4
 _STORIES_PER_PARAGRAPH = 3
 _SEARCHED_PARAGRAPHS = 8
 _RETELLING = (50, 230)
-_OPENERS = {
-    "Infrastructure": "On the infrastructure front",
-    "Cybersecurity": "In cybersecurity",
-    "Human rights": "Turning to human rights",
-    "Legal and regulatory": "On the legal and regulatory side",
-    "Economic": "In the digital economy",
-    "Development": "On development and digital cooperation",
-    "Sociocultural": "On the sociocultural front",
-}
-# Places and the words that point to them, for "Staying in …" and "On the other side of the Atlantic".
-_PLACES = {
-    "the EU": ("eu", "european union", "european commission", "brussels", "europe", "european"),
-    "the US": ("us", "u.s.", "united states", "american", "washington", "americans"),
-    "China": ("china", "chinese", "beijing"), "the UK": ("uk", "united kingdom", "britain", "british", "london"),
-    "India": ("india", "indian"), "Japan": ("japan", "japanese"), "the Netherlands": ("netherlands", "dutch"),
-    "Belgium": ("belgium", "belgian"), "Germany": ("germany", "german"), "France": ("france", "french"),
-    "Russia": ("russia", "russian"), "Ukraine": ("ukraine", "ukrainian"), "Africa": ("africa", "african"),
-    "Brazil": ("brazil", "brazilian"), "Canada": ("canada", "canadian"), "Australia": ("australia", "australian"),
-    "South Korea": ("south korea", "korean"), "Switzerland": ("switzerland", "swiss", "geneva"),
-    "Norway": ("norway", "norwegian"), "Italy": ("italy", "italian"), "Spain": ("spain", "spanish"),
-}
-_ATLANTIC = ({"the EU", "the UK", "France", "Germany", "the Netherlands", "Belgium", "Italy", "Spain"}, {"the US",
-                                                                                                       "Canada"})
-_PLACE_PATTERNS = {place: re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(cue) for cue in cues) + r")(?![\w-])")
-                   for place, cues in _PLACES.items()}
-_CAPITALISED = re.compile(r"\b[A-Z][\w’'&.+-]*[A-Za-z0-9](?:\s+[A-Z][\w’'&.+-]*[A-Za-z0-9])*")
-# Cues that file a story well but say nothing as a topic of the week.
-_WEAK_PHRASES = frozenset("billion deal deals exposed stolen price priced market markets shares jobs fine fines law "
-                          "laws bill rights content platform platforms media network networks space energy cloud "
-                          "adoption investment invest invests funding revenue budget trade economy economic "
-                          "national security threat governance resolution skills training capacity culture "
-                          "cultural health youth education language languages public services".split())
-_NOT_ACTORS = frozenset({"AI", "The", "A", "An", "New", "US", "EU", "UK", "UN", "CEO"})
+_LABEL = re.compile(r"^[A-Z][\w’' ]{0,25}:")  # "Disclosure: …", "Editor's note: …", "The idea: …"
+_LAW = re.compile(r"\b(?:Act|Regulation|Directive|Convention|Treaty|Code|Bill)$|^[A-Z]{3,5}$")
+# Capitalised words that name no particular actor.
+_NOT_ACTORS = frozenset({"AI", "US", "EU", "UK", "UN", "CEO", "I", "Internet", "Global", "House", "Digital"})
 
 
 class Story(NamedTuple):
@@ -71,153 +45,268 @@ class Editorial(NamedTuple):
     told: dict[str, str]  # item_id: title of each story the editorial tells
 
 
-def issue_headline(radar: tuple[Entry, ...], themes: dict[str, str], phrases: tuple[str, ...]) -> str:
-    """DW style: the leading basket's theme, a colon, then 2-4 topic phrases of the week's stories
-    ("Rules and reckonings: antitrust, data centres and stablecoins"), at most 60
-    characters; a phrase is a cue of topics.toml as the story writes it, never a number or a name cut short."""
+class Theme(NamedTuple):
+    """What the plurality of the Radar shares, and which stories share it."""
+
+    kind: str  # a key of phrases.OPENINGS
+    label: str
+    members: tuple[int, ...]  # indexes into the Radar
+
+
+def week_theme(radar: list[Story], themes: dict[str, str]) -> Theme:
+    """The law, actor, place, technology or basket most Radar stories share (at least two); the more
+    specific one on a tie (a law before an actor, an actor before a place, a place before a technology, a
+    technology before a basket); "varied" when no two stories share anything."""
+    shared: dict[tuple[str, str], list[int]] = {}
+    for index, story in enumerate(radar):
+        for feature in _features(story, themes):
+            shared.setdefault(feature, []).append(index)
+    rank = {"law": 4, "actor": 3, "place": 2, "technology": 1, "basket": 0}
+    best = max(shared.items(), key=lambda kv: (len(kv[1]), rank[kv[0][0]], -kv[1][0]), default=None)
+    if best is None or len(best[1]) < 2:
+        return Theme("varied", "", tuple(range(len(radar))))
+    (kind, label), members = best
+    return Theme(kind, label, tuple(members))
+
+
+def _features(story: Story, themes: dict[str, str]) -> set[tuple[str, str]]:
+    entry, item = story.entry, story.item
+    lead = item.paragraphs[0] if item else ""
+    text = f"{entry.title}. {lead}"
+    article = " ".join(item.paragraphs) if item else entry.teaser
+    found = {("basket", themes[entry.topic]) for _ in (0,) if entry.topic in themes}
+    found |= {("place", place) for place in places(text)}
+    found |= {("technology", technology) for technology in story.technologies}
+    for name in _actors(text, article):
+        found.add(("law" if _LAW.search(name) else "actor", name))
+    return found
+
+
+def _actors(text: str, article: str) -> set[str]:
+    """The organisations, people, laws and events `text` names (not places, not generic words)."""
+    return {name for name in names(text, article) if name not in _NOT_ACTORS and len(name) > 1
+            and not all(word.lower() in PLACE_WORDS or word.lower() in STOPWORDS for word in name.split())}
+
+
+def issue_headline(radar: list[Story], themes: dict[str, str], cues: tuple[str, ...]) -> str:
+    """DW style: the week's theme, a colon, then 2-4 specific phrases of the week (named actors, laws,
+    cases, events: "All eyes on the EU: DSA, Grok, Meta and Apple"), in at most 60 characters so the
+    Subject keeps them; never a generic noun or a cue word of topics.toml."""
     if not radar:
-        return "A quiet week in digital policy"
-    leading = Counter(entry.topic for entry in radar).most_common(1)[0][0]
-    theme = themes.get(leading or "", "The week in digital policy")
+        return phrases.QUIET_HEADLINE
+    theme = week_theme(radar, themes)
+    head = phrases.HEADLINE_THEMES[theme.kind].format(label=theme.label)
+    generic = {cue.lower() for cue in cues}
     found: list[str] = []
-    for entry in radar:
-        phrase = _topic_phrase(entry, phrases)
-        if (phrase and len(found) < 4 and phrase.lower() not in theme.lower()
+    for story in radar:
+        phrase = _headline_phrase(story, generic, {head.lower(), theme.label.lower()})
+        if (phrase and len(found) < 4
                 and all(phrase.lower() not in known.lower() and known.lower() not in phrase.lower() for known in found)
-                and len(f"{theme}: {_join([*found, phrase])}") <= MAX_ISSUE_HEADLINE):
+                and len(f"{head}: {_join([*found, phrase])}") <= MAX_ISSUE_HEADLINE):
             found.append(phrase)
-    return f"{theme}: {_join(found)}" if len(found) >= 2 else theme
+    return f"{head}: {_join(found)}" if len(found) >= 2 else head
 
 
-def editorial(radar: list[Story], reading_corner: list[Story], pointer: str, themes: dict[str, str]) -> Editorial:
-    """The editorial paragraphs, the pointer last, and which stories they tell."""
+def _headline_phrase(story: Story, generic: set[str], taken: set[str]) -> str | None:
+    """The story's most specific name: a law or event before an organisation or person, before a place."""
+    article = " ".join(story.item.paragraphs) if story.item else story.entry.teaser
+    for text in (story.entry.title, story.entry.teaser):
+        candidates = [name for name in _actors(text, article) if name.lower() not in generic
+                      and not any(name.lower() in known for known in taken) and len(name) <= 30]
+        candidates += [place for place in sorted(places(text)) if place.lower() not in " ".join(taken)]
+        if candidates:
+            return max(candidates, key=lambda name: (bool(_LAW.search(name)), name not in places(text),
+                                                     -candidates.index(name)))
+    return None
+
+
+def editorial(radar: list[Story], reading_corner: list[Story], pointer: str, themes: dict[str, str],
+              cues: dict[str, tuple[str, ...]] | None = None, events: bool = False) -> Editorial:
+    """The editorial paragraphs, the pointer last, and which stories they tell. `cues` are the words of
+    topics.toml by basket and technology: a basket opener or "Speaking of AI" is used only where the
+    sentences carry them."""
+    cues = cues or {}
     told: dict[str, str] = {}
-    paragraphs: list[str] = []
-    used: set[str] = set()
+    tellings = [_retelling(story) for story in radar]
     if len(radar) <= 1:
-        paragraphs.append("It was a quiet week in digital policy" + (
-            f", and one story stood out. {_retelling(radar[0])}" if radar else ", with no story for the Radar."))
-    else:
-        leading = Counter(story.entry.topic for story in radar).most_common(1)[0][0]
-        theme = themes.get(leading or "", "Digital policy")
-        paragraphs.append(f"{theme} set the tone this week. {_retelling(radar[0])}")
-    told.update(_told(radar[:1]))
-    previous = radar[0] if radar else None
-    groups: dict[str, list[Story]] = {}
-    for story in radar[1:]:
-        groups.setdefault(story.entry.topic or "", []).append(story)
-    for topic, stories in list(groups.items())[:_MAX_STORY_PARAGRAPHS]:
-        sentences = []
-        for index, story in enumerate(stories[:_STORIES_PER_PARAGRAPH]):
-            opener = _transition(previous, story)
-            if opener in used:
-                opener = ""  # a transition said twice stops being one
-            if not opener and index == 0:
-                opener = _OPENERS.get(topic, "Also this week")
-            used.add(opener)
-            sentences.append(_joined(opener, _retelling(story)))
-            previous = story
-        told.update(_told(stories[:_STORIES_PER_PARAGRAPH]))
-        paragraphs.append(" ".join(sentences))
-    if reading_corner:
-        paragraphs.append(f"To finish, the blog: {_retelling(reading_corner[0])}")
+        first = tellings[0] if tellings else None
+        opening = phrases.QUIET if not radar else phrases.QUIET_ONE + (f" {first}" if first else "")
+        told.update(_told(radar[:1] if first else []))
+        return Editorial((opening,) if not radar else (opening, _pointer(pointer, True, bool(reading_corner),
+                                                                          events)), told)
+    theme = week_theme(radar, themes)
+    lead = next((index for index in theme.members if tellings[index]), None)
+    opening = phrases.OPENINGS[theme.kind].format(label=theme.label)
+    opening = opening[:1].upper() + opening[1:]
+    paragraphs = [f"{opening} {tellings[lead]}" if lead is not None else opening]
+    told.update(_told([radar[lead]] if lead is not None else []))
+    previous: tuple[Story, str] | None = None
+    if lead is not None and (lead_telling := tellings[lead]):
+        previous = (radar[lead], lead_telling)
+    remaining = [index for index in _by_basket(radar) if index != lead and tellings[index]]
+    used: set[str] = set()
+    in_paragraph = 1
+    while remaining:
+        index = _next_story(remaining, radar, tellings, previous)
+        remaining.remove(index)
+        story, telling = radar[index], tellings[index] or ""
+        kind, opener = _transition(previous, (story, telling), cues, used)
+        if not opener and not any(radar[i].entry.topic == story.entry.topic for i in _told_indexes(told, radar)):
+            opener = _basket_opener(story, telling, cues, used)
+        used.add(opener)
+        sentence = _joined(opener, telling, story)
+        if kind == "same" and in_paragraph < _STORIES_PER_PARAGRAPH:
+            paragraphs[-1] = f"{paragraphs[-1]} {sentence}"
+            in_paragraph += 1
+        else:
+            paragraphs.append(sentence)
+            in_paragraph = 1
+        told.update(_told([story]))
+        previous = (story, telling)
+    blog_telling = _retelling(reading_corner[0]) if reading_corner else None
+    if blog_telling:
+        paragraphs.append(f"{phrases.BLOG}: {_lowered(blog_telling, reading_corner[0])}")
         told.update(_told(reading_corner[:1]))
-    if radar:
-        paragraphs.append(pointer)
+    paragraphs.append(_pointer(pointer, True, bool(reading_corner), events))
     return Editorial(tuple(paragraphs), told)
 
 
-def _retelling(story: Story) -> str:
-    """The story in one sentence of its own article that its Radar teaser does not already say; the
-    headline as a sentence when the article offers none."""
+def _told_indexes(told: dict[str, str], radar: list[Story]) -> list[int]:
+    return [index for index, story in enumerate(radar) if story.entry.item_id in told]
+
+
+def _by_basket(radar: list[Story]) -> list[int]:
+    """Radar order, the stories of one basket together (in the order the baskets first appear)."""
+    order = list(dict.fromkeys(story.entry.topic for story in radar))
+    return sorted(range(len(radar)), key=lambda index: (order.index(radar[index].entry.topic), index))
+
+
+def _next_story(remaining: list[int], radar: list[Story], tellings: list[str | None],
+                previous: tuple[Story, str] | None) -> int:
+    """The next story to tell: one the reader can be walked to from the last ("Staying with …"), else
+    the next of the same basket, else the next in order."""
+    if previous is not None:
+        for index in remaining:
+            telling = tellings[index]
+            if telling and _relation(previous, (radar[index], telling))[0] in ("actor", "place"):
+                return index
+        same = [index for index in remaining if radar[index].entry.topic == previous[0].entry.topic]
+        if same:
+            return same[0]
+    return remaining[0]
+
+
+def _relation(previous: tuple[Story, str], current: tuple[Story, str]) -> tuple[str, str]:
+    """How the two told sentences relate: ("actor", name), ("place", place), ("atlantic", ""), or ("", "")."""
+    (before_story, before), (story, now) = previous, current
+    before_article = " ".join(before_story.item.paragraphs) if before_story.item else ""
+    article = " ".join(story.item.paragraphs) if story.item else ""
+    actors = _actors(before, before_article) & _actors(now, article)
+    actors = {actor for actor in actors if not _LAW.search(actor) or len(actor) > 5}
+    if actors:
+        return "actor", sorted(actors, key=lambda actor: (-len(actor), actor))[0]
+    shared = places(before) & places(now)
+    if shared:
+        return "place", sorted(shared)[0]
+    if (places(before) & EUROPE and places(now) & AMERICA and not places(now) & EUROPE) or (
+            places(before) & AMERICA and places(now) & EUROPE and not places(now) & AMERICA):
+        return "atlantic", ""
+    return "", ""
+
+
+def _transition(previous: tuple[Story, str] | None, current: tuple[Story, str], cues: dict[str, tuple[str, ...]],
+                used: set[str]) -> tuple[str, str]:
+    """("same", opener) for a transition that keeps the paragraph going, ("new", opener) for one that opens
+    a new paragraph, ("new", "") for none. Never a transition said before in the issue."""
+    if previous is None:
+        return "new", ""
+    kind, value = _relation(previous, current)
+    options = []
+    if kind == "actor":
+        options.append(("same", phrases.SAME_ACTOR.format(actor=value)))
+    if kind == "place":
+        options.append(("same", phrases.SAME_PLACE.format(place=value)))
+    if kind == "atlantic":
+        options.append(("new", phrases.ACROSS_ATLANTIC))
+    for technology in sorted(set(previous[0].technologies) & set(current[0].technologies)):
+        if _carries(previous[1], cues.get(technology, (technology,))) and _carries(current[1], cues.get(
+                technology, (technology,))):
+            label = technology if technology.isupper() else technology.lower()
+            options.append(("new", phrases.SAME_TECHNOLOGY.format(technology=label)))
+    return next(((kind, opener) for kind, opener in options if opener not in used), ("new", ""))
+
+
+def _basket_opener(story: Story, telling: str, cues: dict[str, tuple[str, ...]], used: set[str]) -> str:
+    """The basket's opener ("In cybersecurity"), where the sentence itself is about that basket."""
+    basket = story.entry.topic or ""
+    opener = phrases.BASKET_OPENERS.get(basket, "")
+    return opener if opener and opener not in used and _carries(telling, cues.get(basket, ())) else ""
+
+
+def _carries(text: str, words: tuple[str, ...]) -> bool:
+    lowered = text.lower()
+    return any(re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", lowered) for word in words)
+
+
+def _retelling(story: Story) -> str | None:
+    """The story in one sentence of its own article that its Radar teaser does not already say and that
+    stands alone; None when the article has none (the Radar tells the story)."""
     entry, item = story.entry, story.item
+    if item is None:
+        return None
+    from composer.promo import promotional
+
+    article = " ".join(item.paragraphs)
     title_words = set(content_words(entry.title))
-    actors = _actors(story)
+    actors = _actors(entry.title, article)
     teaser = " ".join(entry.teaser.split())
     candidates = []
-    paragraphs = item.paragraphs[:_SEARCHED_PARAGRAPHS] if item else ()
-    for position, sentence in enumerate(s for paragraph in paragraphs for s in split_sentences(paragraph)):
+    sentences = [s for paragraph in item.paragraphs[:_SEARCHED_PARAGRAPHS] for s in split_sentences(paragraph)]
+    for position, sentence in enumerate(sentences):
         text = " ".join(sentence.split())
-        first = text.split(" ", 1)[0].strip(",")
-        if (text in teaser or not ends_sentence(text) or first.lower() in NEEDS_CONTEXT
-                or not _RETELLING[0] <= len(text) <= _RETELLING[1]):
+        if (text in teaser or not ends_sentence(text) or not _RETELLING[0] <= len(text) <= _RETELLING[1]
+                or _LABEL.match(text) or promotional(text) or leans(text, article=article)):
             continue
+        first = text.split(" ", 1)[0]
         overlap = len(title_words & set(content_words(text)))
         names_actor = any(actor in text for actor in actors)
         # A sentence that opens with its subject reads well after a transition; one that opens with a
-        # phrase ("As the AI race…", "Moderated by…") or leans on the one before ("the app") does not.
-        named_first = first[:1].isupper() and first.lower() not in STOPWORDS and not first.endswith(("ed", "ing"))
+        # phrase ("As the AI race…", "Moderated by…") does not.
         phrase_first = (first.lower() in STOPWORDS and first not in ("The", "A", "An")) or first.endswith(("ed", "ing"))
-        candidates.append((overlap + 3 * names_actor + named_first - 2 * phrase_first - 0.5 * position, text))
-    if candidates:
-        return max(candidates)[1]
-    headline = entry.title if ends_sentence(entry.title) else f"{entry.title}."
-    return headline if headline not in teaser else f"The week also brought this: {headline[:1].lower()}{headline[1:]}"
+        candidates.append((overlap + 3 * names_actor - 2 * phrase_first - 0.5 * position, text))
+    return max(candidates)[1] if candidates else None
 
 
-def _transition(previous: Story | None, story: Story) -> str:
-    """A transition from how `story` relates to the one before it; empty when they are unrelated."""
-    if previous is None:
-        return ""
-    actor = next(iter(sorted(_actors(previous) & _actors(story))), None)
-    if actor:
-        return f"Staying with {actor}"
-    before, now = _places_of(previous), _places_of(story)
-    if before & now:
-        return f"Staying in {sorted(before & now)[0]}"
-    europe, america = _ATLANTIC
-    if (before & europe and now & america) or (before & america and now & europe):
-        return "On the other side of the Atlantic"
-    shared = sorted(set(previous.technologies) & set(story.technologies))
-    if shared:
-        return f"Speaking of {shared[0] if shared[0].isupper() else shared[0].lower()}"
-    return ""
+def _joined(opener: str, sentence: str, story: Story) -> str:
+    return f"{opener}, {_lowered(sentence, story)}" if opener else sentence
 
 
-def _actors(story: Story) -> set[str]:
-    """The organisations and people a story's headline names (capitalised phrases, not its first word)."""
-    title = story.entry.title
-    names = {match for match in _CAPITALISED.findall(title) if not title.startswith(match)}
-    first = _CAPITALISED.match(title)
-    if first and (first[0].isupper() or any(ch.isupper() for ch in first[0][1:])):
-        names.add(first[0])  # IBM, TikTok: names even at the start
-    return {name for name in names if name not in _NOT_ACTORS and len(name) > 2}
+def _lowered(sentence: str, story: Story) -> str:
+    """The sentence with its first word lower-cased after a transition, unless that word is a name."""
+    from composer.summarise.names import is_proper
 
-
-def _places_of(story: Story) -> set[str]:
-    text = f"{story.entry.title} {story.entry.teaser}".lower()
-    return {place for place, pattern in _PLACE_PATTERNS.items() if pattern.search(text)}
-
-
-def _joined(opener: str, sentence: str) -> str:
-    if not opener:
-        return sentence
     first, _, rest = sentence.partition(" ")
-    if first.lower() in STOPWORDS and not (first.isupper() and len(first) > 1):
-        first = first.lower()  # "The Dutch regulator …" -> "Staying in the Netherlands, the Dutch regulator …"
-    return f"{opener}, {first} {rest}".rstrip()
+    article = " ".join(story.item.paragraphs) if story.item else ""
+    if not is_proper(first, article.replace(sentence, "", 1) + " " + rest):
+        first = first[:1].lower() + first[1:]
+    return f"{first} {rest}".rstrip()
+
+
+def _pointer(configured: str, radar: bool, reading_corner: bool, events: bool) -> str:
+    """The configured pointer when every section it names is in the issue, else the table's wording for
+    the sections there are."""
+    present = {"radar": radar, "reading_corner": reading_corner, "events": events}
+    named = [key for key, name in phrases.SECTION_NAMES.items() if name in configured]
+    if named and all(present[key] for key in named):
+        return configured
+    key = tuple(section for section in ("radar", "reading_corner") if present[section])
+    return phrases.POINTERS.get(key, phrases.POINTERS[("radar",)])
 
 
 def _told(stories: list[Story]) -> dict[str, str]:
     return {story.entry.item_id: story.entry.title for story in stories if story.entry.item_id}
 
 
-def _topic_phrase(entry: Entry, phrases: tuple[str, ...]) -> str | None:
-    """The longest topic phrase of topics.toml in the entry's title (else its teaser), as written there."""
-    for text in (entry.title, entry.teaser):
-        lowered = text.lower()
-        found = [phrase for phrase in phrases if len(phrase) > 3 and phrase not in _WEAK_PHRASES
-                 and not any(ch.isdigit() for ch in phrase)
-                 and re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", lowered)]
-        if found:
-            phrase = max(found, key=len)
-            start = lowered.index(phrase)
-            written = text[start:start + len(phrase)]
-            proper = written.isupper() or (start > 0 and written[:1].isupper()) or (
-                " " in written and all(word[:1].isupper() for word in written.split() if len(word) > 3))
-            return written if proper else written.lower()
-    return None
-
-
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+

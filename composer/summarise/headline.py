@@ -9,6 +9,7 @@ in Belgium": the descriptive lead-in and the trailing clauses go, "has announced
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from composer.language import SENTENCE_END
 
@@ -53,20 +54,34 @@ _VERB_FOLLOWERS = {"a", "an", "the", "to", "its", "their", "his", "her", "that",
                    "new", "plans", "up", "out", "into", "from", "over"}
 
 def headline(lead_sentence: str) -> str:
-    """A headline of at most 90 characters made from `lead_sentence`."""
+    """A headline of at most 90 characters made from `lead_sentence`: the first sound one of the cuts
+    tried (the first clause boundary, then later ones), else the first."""
     text = _PARENTHESES.sub("", lead_sentence).strip().rstrip(SENTENCE_END)
+    text = re.sub(r"(?<=\w)([—–])(?=\w)", r" \1 ", text)  # "was revealed—a flaw": a clause boundary
     for long, short in _PHRASES:
         text = text.replace(long, short)
     remainder = _LEADING_PHRASE.sub("", text, count=1)
     if len(remainder) >= _MIN_HEADLINE:
         text = remainder[:1].upper() + remainder[1:]
-    text = _PARTICIPLE_APPOSITIVE.sub("", text, count=1)
-    text = _DESCRIBED_NAME.sub(r"\1 ", text)
-    text = _NAME_APPOSITIVE.sub(r"\1 ", text)
-    text = _present_tense(text)
-    text = _shorten(text)
-    text = re.sub(r"^(?:The|A|An)\s+(?=\S)", "", text)
-    return text[:1].upper() + text[1:]
+    bases = [text]
+    framing, _, rest = text.partition(", ")
+    if framing.split(" ", 1)[0] in _FRAMING and len(framing) <= 90 and len(rest) >= _MIN_HEADLINE:
+        bases.append(rest[:1].upper() + rest[1:])  # a longer framing lead-in ("In the run up to the IPO …, ")
+    tried = []
+    for base in bases:
+        base = _present_tense(_NAME_APPOSITIVE.sub(r"\1 ", _DESCRIBED_NAME.sub(r"\1 ", _PARTICIPLE_APPOSITIVE.sub(
+            "", base, count=1))))
+        for skip in range(_CUTS_TRIED):
+            cut = re.sub(r"^(?:The|A|An)\s+(?=\S)", "", _shorten(base, skip))
+            cut = _agreeing(cut[:1].upper() + cut[1:])
+            if not defects(cut):
+                return cut
+            tried.append(cut)
+    return tried[0]
+
+
+_CUTS_TRIED = 4
+_FRAMING = frozenset({"In", "On", "At", "As", "During", "After", "Following", "Amid", "Despite", "Ahead"})
 
 
 def _present_tense(text: str) -> str:
@@ -78,8 +93,15 @@ def _present_tense(text: str) -> str:
     rest = text[match.end() :]
     auxiliary, passive = match[1], bool(match[2])
     verb, _, tail = rest.partition(" ")
+    if verb in _DETERMINERS and auxiliary in ("has", "have"):
+        return f"{subject} {text[match.start():]}"  # 'Rene Ritchie has a look': 'has' is the verb
+    if verb.endswith("ly") and verb.islower() and tail:
+        adverb, (verb, _, tail) = verb, tail.partition(" ")  # 'has globally banned' -> 'globally bans'
+        subject = f"{subject} {adverb}"
     if auxiliary in ("is", "are") and not passive and verb.endswith("ing"):
         return f"{subject} {_agree(subject, _third_person(verb))} {tail}".strip()  # 'is preparing' -> 'prepares'
+    if auxiliary in ("was", "were") and verb.islower() and verb.endswith("ed"):
+        return f"{subject} {rest}"  # 'security issue was revealed' -> 'security issue revealed'
     if passive or auxiliary in ("is", "are", "was", "were", "will") or not verb.islower():
         return f"{subject} {rest}" if passive else f"{subject} {text[match.start():]}"
     tail = re.sub(r"^(?:a|an|the)\s+", "", tail)
@@ -92,11 +114,25 @@ def _agree(subject: str, verb: str) -> str:
     The head noun is the last word before a preposition ('videos' in 'videos of politicians').
     """
     words = subject.split()
-    head = next((words[index - 1] for index, word in enumerate(words) if index and word.lower() in _PREPOSITIONS),
-                words[-1] if words else "")
+    position = next((index - 1 for index, word in enumerate(words) if index and word.lower() in _PREPOSITIONS),
+                    len(words) - 1)
+    head = words[position] if words else ""
+    if position == 0 and head.istitle() and _is_common_noun(head.lower()):
+        head = head.lower()  # 'Lawmakers in Virginia': capitalised only because it opens the headline
     if not head.islower() or head.endswith(("ss", "us", "is")) or _lemma(head, "NOUN") == head:
         return verb  # a name, a mass noun or a singular: 'Google announces', 'data shows'
     return _inflect(_lemma(verb, "VERB"), "VBP")
+
+
+def _is_common_noun(word: str) -> bool:
+    return "NOUN" in _lemmas(word)
+
+
+@lru_cache(maxsize=4096)
+def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
+    from lemminflect import getAllLemmas
+
+    return getAllLemmas(word)
 
 
 def _simple_past_to_present(text: str) -> str:
@@ -104,12 +140,17 @@ def _simple_past_to_present(text: str) -> str:
     words = text.split(" ")
     for index, word in enumerate(words[1:9], 1):
         following = words[index + 1].lower() if index + 1 < len(words) else ""
-        if (word.islower() and word.endswith("ed") and words[index - 1].lower() not in _PREPOSITIONS
-                and following in _VERB_FOLLOWERS):
+        if (word.islower() and (word.endswith("ed") or _irregular_past(word))
+                and words[index - 1].lower() not in _PREPOSITIONS and following in _VERB_FOLLOWERS):
             subject = _proper_subject(" ".join(words[:index]))
             tail = re.sub(r"^(?:a|an|the)\s+", "", " ".join(words[index + 1 :]))
             return f"{subject} {_agree(subject, _third_person(word))} {tail}".strip()
     return text
+
+
+def _irregular_past(word: str) -> bool:
+    lemmas = _lemmas(word).get("VERB", ())
+    return any(lemma != word and word in _all_forms(lemma, "VBD") for lemma in lemmas)
 
 
 def _proper_subject(subject: str) -> str:
@@ -176,17 +217,22 @@ def _inflect(lemma: str, tag: str) -> str:
     return forms[0] if forms else lemma
 
 
-def _shorten(text: str) -> str:
-    """Cut at the first clause boundary after a usable length, then at phrase boundaries to fit."""
+def _shorten(text: str, skip: int = 0) -> str:
+    """Cut at the first clause boundary after a usable length (past `skip` of them), then at phrase
+    boundaries to fit."""
     for match in _CLAUSE_CUT.finditer(text):
         # An appositive or relative clause (", the latest version of …", ", which …") always goes once the
         # headline has its subject and verb; other clauses only once it says enough.
         describes = _DESCRIBING.match(text, match.start())
         if match.start() >= (_MIN_HEADLINE_CORE if describes else _MIN_CLAUSE):
+            if skip:
+                skip -= 1
+                continue
             text = text[: match.start()]
             break
     if len(text) > MAX_HEADLINE:
         cuts = [m.start() for m in _PHRASE_CUT.finditer(text) if _MIN_HEADLINE <= m.start() <= MAX_HEADLINE]
+        cuts = [cut for cut in cuts if not open_ending(text[:cut])] or cuts
         # A phrase boundary keeps the headline whole; a word boundary is the fallback for long phrases.
         text = text[: cuts[-1]] if cuts and cuts[-1] >= _GOOD_HEADLINE else text[: MAX_HEADLINE + 1].rsplit(" ", 1)[0]
     opening = max(text.rfind("‘"), text.rfind("“"))
@@ -195,7 +241,7 @@ def _shorten(text: str) -> str:
     previous = None
     while previous != text:
         previous, text = text, _DANGLING.sub("", text).rstrip(",;:")
-    while defects(text) and len(text.split()) > 3:
+    while open_ending(text) and len(text.split()) > 3:
         text = text.rsplit(" ", 1)[0].rstrip(",;:")  # never end on a word that leaves the sense open
     return text
 
@@ -205,35 +251,147 @@ _OPEN_ENDINGS = frozenset(
     "a an the of and or but nor to in for with by on at from into onto about over under between through during "
     "against among via per than as like such that which who whom whose whether if while when where because since "
     "its their his her our your my this these those has have had is are was were will would could can may "
-    "might should must be been being do does did says said say according including amid despite".split())
+    "might should must be been being do does did says said say according including amid despite little some far "
+    "more less most much many few several any each every very so too also just only even still yet not you we "
+    "they there".split())
+_MODALS = frozenset("is are was were has have had will would can could may might should must do does did be "
+                    "won't can't don't doesn't didn't isn't aren't won’t can’t don’t doesn’t didn’t isn’t aren’t".split())
 
 
 def defects(headline: str) -> list[str]:
-    """What makes a headline a fragment; empty for a sound one. Also bench/quality.py's defect count."""
+    """What makes a headline broken; empty for a sound one. Also bench/quality.py's defect count: a fragment
+    (see open_ending), a verb that does not agree with a plural head noun ("Attackers begins"), or a
+    reported event not in the present tense ("TikTok globally banned the hashtag", "Google has announced")."""
     words = headline.split()
     if not words:
         return ["empty"]
-    found = []
-    last = words[-1].strip("’”'\")").lower()
-    if last in _OPEN_ENDINGS:
-        found.append(f"ends on '{last}'")
-    elif len(words) >= 5 and last.endswith(("ed", "en")) and _is_participle(last):
-        found.append(f"ends on a participle awaiting its object ('{last}')")
-    if len(last) == 1 and last.isalpha() and last not in ("i",):
-        found.append("ends on a lone letter")
+    found = open_ending(headline)
+    if not _has_verb(words):
+        found.append("has no verb: it says who, not what they do")
     if headline.startswith("According to"):
         found.append("starts with 'According to'")
-    if any(word.lower() in ("that", "which", "who", "whether", "if") for word in words[-3:-1]):
-        found.append("ends in an open clause")
     for opening, closing in (("‘", "’"), ("“", "”"), ("(", ")")):
         if headline.count(opening) > headline.count(closing):
             found.append(f"an unclosed {opening}")
+    tense = _PAST.search(headline)
+    if tense:
+        found.append(f"not in the present tense ('{tense[0]}')")
+    past = _simple_past(words)
+    if past and not tense:
+        found.append(f"not in the present tense ('{past}')")
+    agreement = _disagreement(words)
+    if agreement:
+        found.append(agreement)
     return found
 
 
+# "has announced", "were fined", "had been": a reported event told in a past or perfect tense.
+_PAST = re.compile(r"\b(?:has|have|had)\s+(?:\w+ly\s+)?(?:been\s+)?[a-z]+(?:ed|en|wn|ught|un|one)\b"
+                   r"|\b(?:was|were)\s+[a-z]+(?:ed|en)\b")
+_DETERMINERS = frozenset("a an the its their his her this these those our".split())
+
+
+def open_ending(headline: str) -> list[str]:
+    """What leaves a headline's sense open at its end: a function word, a participle awaiting its object
+    ("…a lawsuit brought", "…charges stemming"), an open clause, a lone letter, "a €5"."""
+    words = headline.split()
+    found = []
+    last = words[-1].strip("’”'\")").lower()
+    before = words[-2].strip(",").lower() if len(words) > 1 else ""
+    if last in _OPEN_ENDINGS:
+        found.append(f"ends on '{last}'")
+    elif (len(words) >= 5 and _is_participle(last)) or (len(words) >= 4 and last.endswith("ing") and _waiting_ing(last, before)):
+        found.append(f"ends on a participle awaiting its object ('{last}')")
+    if len(last) == 1 and last.isalpha() and last not in ("i",):
+        found.append("ends on a lone letter")
+    if any(word.lower() in ("that", "which", "who", "whether", "if") for word in words[-3:-1]):
+        found.append("ends in an open clause")
+    if re.search(r"\b(?:a|an)\s+[€$£]?\d[\d.,]*$", headline):
+        found.append("ends mid-phrase on a number ('a €5')")
+    lemmas = _lemmas(last)
+    if before in ("a", "an", "the") and "ADJ" in lemmas and "NOUN" not in lemmas:
+        found.append(f"ends on an adjective awaiting its noun ('{last}')")
+    if (before in ("not", "to", "n’t", "n't") or before in _MODALS) and lemmas.get("VERB") == (last,) \
+            and "NOUN" not in lemmas:
+        found.append(f"ends on a verb awaiting its complement ('{before} {last}')")
+    return found
+
+
+def _has_verb(words: list[str]) -> bool:
+    """A finite verb anywhere after the first word: 'announces', 'is', 'exposed', 'Employees use'."""
+    for index, word in enumerate(words[1:], 1):
+        lowered = word.lower().strip(",;:’”'\")")
+        if lowered in _MODALS or re.match(r"^(?:we|you|they|i|it|he|she|there|that)[’'](?:re|ve|ll|s|m|d)$", lowered):
+            return True
+        lemmas = _lemmas(lowered)
+        if "VERB" not in lemmas or not word.islower():
+            continue
+        if lowered not in lemmas["VERB"] and not lowered.endswith("ing") and "ADJ" not in lemmas:
+            return True
+        previous = words[index - 1]
+        subject_like = previous.lower().endswith("s") or previous[:1].isupper() or previous.lower() in ("we", "they")
+        if subject_like and not lowered.endswith("ing") and previous.lower() not in _DETERMINERS:
+            return True
+    return False
+
+
+def _waiting_ing(word: str, before: str) -> bool:
+    """'charges stemming', 'actively targeting': an -ing verb after a plural noun, an adverb or a verb;
+    'cloud computing' and 'new funding' are nouns."""
+    lemmas = _lemmas(word)
+    if "VERB" not in lemmas or "NOUN" in lemmas or not before.isalpha():
+        return False
+    before_lemmas = _lemmas(before)
+    plural = "NOUN" in before_lemmas and before.endswith("s") and before not in before_lemmas["NOUN"]
+    return plural or before.endswith("ly") or ("VERB" in before_lemmas and "NOUN" not in before_lemmas)
+
+
+def _disagreement(words: list[str]) -> str | None:
+    """'Attackers begins', 'Lawmakers in Virginia prepares': a plural head noun and a verb in -s."""
+    verb = next((index for index, word in enumerate(words[1:7], 1) if word.islower() and word.endswith("s")
+                 and "VERB" in _lemmas(word) and "NOUN" not in _lemmas(word)
+                 and words[index - 1].lower() not in _PREPOSITIONS), None)
+    if verb is None:
+        return None
+    head = next((words[i - 1] for i in range(1, verb) if words[i].lower() in _PREPOSITIONS), words[verb - 1])
+    bare = head.lower()
+    nouns = _lemmas(bare).get("NOUN", ())
+    if (head.islower() or head == words[0]) and nouns and bare not in nouns and bare.endswith("s") \
+            and not bare.endswith(("ss", "us", "is")):
+        return f"'{head} … {words[verb]}': a plural subject with a singular verb"
+    return None
+
+
+def _agreeing(text: str) -> str:
+    """The verb of a plural head noun in its plural form ('Market reports provides' -> '… provide')."""
+    words = text.split(" ")
+    if not _disagreement(words):
+        return text
+    verb = next(index for index, word in enumerate(words[1:7], 1) if word.islower() and word.endswith("s")
+                and "VERB" in _lemmas(word) and "NOUN" not in _lemmas(word)
+                and words[index - 1].lower() not in _PREPOSITIONS)
+    words[verb] = _inflect(_lemmas(words[verb])["VERB"][0], "VBP")
+    return " ".join(words)
+
+
+def _simple_past(words: list[str]) -> str | None:
+    """'TikTok globally banned the hashtag': a verb in the past tense before its object."""
+    for index, word in enumerate(words[1:6], 1):
+        following = words[index + 1].lower() if index + 1 < len(words) else ""
+        lemmas = _lemmas(word)
+        if (word.islower() and following in _DETERMINERS and "VERB" in lemmas and "NOUN" not in lemmas
+                and "ADJ" not in lemmas and any(lemma != word and word in _all_forms(lemma, "VBD")
+                                                for lemma in lemmas["VERB"])):
+            return word
+    return None
+
+
 def _is_participle(word: str) -> bool:
-    lemma = _lemma(word, "VERB")
-    return lemma != word and word in _all_forms(lemma, "VBN")
+    """A past participle that is no noun or adjective too: 'brought', 'announced' (not 'exposed online')."""
+    lemmas = _lemmas(word)
+    if "VERB" not in lemmas or "NOUN" in lemmas:
+        return False
+    return any(lemma != word and word in _all_forms(lemma, "VBN") for lemma in lemmas["VERB"])
 
 
 def _all_forms(lemma: str, tag: str) -> tuple[str, ...]:
