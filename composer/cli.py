@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     compose.add_argument("-o", "--out", type=Path, metavar="FILE",
                          help="the draft file to write (default: OUTPUT_DIR/issue.yaml)")
 
+    why = _command(commands, "why", _why, "say why an item is in the next issue or not: its outcome and score parts",
+                   "weekly why 3f2a\n  weekly why 'Cisco ISE' seeds/ feeds/ --week 2025-05-02")
+    why.add_argument("item", metavar="ITEM", help="an item id (or its first characters) or words of its title")
+    _issue_options(why)
+
     render = _command(commands, "render", _render, "render a draft (issue.yaml) into the email files",
                       "weekly render out/issue.yaml -o out/")
     render.add_argument("draft", type=Path, metavar="DRAFT", help="the draft file, as written by compose")
@@ -308,6 +313,44 @@ def _compose(args) -> int:
     paths, options, today = _compose_args(args)
     composed = compose_to_file(paths, args.out or settings.output.dir / DRAFT, settings, options, today)
     return _summary(composed)
+
+
+def _why(args) -> int:
+    from composer.pipeline import compose
+
+    settings = _settings(args)
+    paths, options, today = _compose_args(args)
+    composed = compose(paths, settings, options, today)
+    needle = args.item.lower()
+    explanations = composed.selection.explanations if composed.selection else ()
+    found = [explained for explained in explanations
+             if explained.item_id.startswith(needle) or needle in explained.title.lower()]
+    if not found:
+        raise WeeklyError(f"no item of {', '.join(map(str, paths))} has an id starting with or a title containing "
+                          f"{args.item!r}; `weekly items` lists them")
+    for explained in found:
+        _print_explanation(explained)
+    return 0
+
+
+def _print_explanation(explained) -> None:
+    print(f"{explained.item_id[:8]}  {explained.title}")
+    print(f"  outcome: {explained.outcome}")
+    if explained.relevance is not None:
+        print(f"  relevance: {explained.relevance} (digital: {', '.join(explained.digital_cues) or 'none'}; "
+              f"policy: {', '.join(explained.policy_cues) or 'none'})")
+    if explained.basket:
+        hits = ", ".join(f"{name} {hits}" for name, hits in sorted(explained.basket_hits.items(), key=lambda x: -x[1]) if hits)
+        print(f"  basket: {explained.basket} ({hits or 'no cues: the default basket'})"
+              + (f"; technologies: {', '.join(explained.technologies)}" if explained.technologies else ""))
+    if explained.parts:
+        parts = explained.parts
+        gains = " + ".join(f"{name} {parts[name]:.3f}" for name in ("centrality", "sources", "recency", "length", "beat",
+                                                                      "action"))
+        losses = " - ".join(f"{name.replace('_', ' ')} {parts[name]:.3f}" for name in ("undated", "stale", "not_news"))
+        print(f"  score {parts['total']:.3f} = {gains} - {losses}")
+    for sign in explained.signs:
+        print(f"  sign: {sign}")
 
 
 def _render(args) -> int:

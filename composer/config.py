@@ -315,6 +315,8 @@ def _read_secrets(secrets_dir: Path) -> dict:
 class Basket(Section):
     theme: str
     cues: tuple[str, ...]
+    strong: tuple[str, ...] = Field((), description="Cues that settle the basket: each hit counts three times.")
+    related: tuple[str, ...] = Field((), description="Cues that count like `cues` but are no topic phrases.")
 
 
 class KindCues(Section):
@@ -330,6 +332,12 @@ class Relevance(Section):
     digital: tuple[str, ...] = ()
     policy: tuple[str, ...] = ()
     economy: tuple[str, ...] = ()
+    security: tuple[str, ...] = Field((), description="Cyber incidents (ransomware, exploited flaws): digital and "
+                                                      "policy at once, since securing the digital world is policy.")
+    context: tuple[str, ...] = Field((), description="Words that add to the score but never make a story policy alone.")
+    topics: tuple[str, ...] = Field((), description="Technologies (of [technologies]) on the beat for their own sake: a "
+                                                    "story whose title names one, or whose lead names two of its cues.")
+    not_news: tuple[str, ...] = Field((), description="Title phrases of what is no news story: 'how to', 'review:'.")
     ignore: tuple[str, ...] = Field((), description="Phrases blanked out first: 'cyber monday' is no cyber cue.")
     min_digital: int = Field(1, ge=0)
     min_policy: int = Field(1, ge=0, description="Policy and economy cues together.")
@@ -368,4 +376,7 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
         raise ConfigError(f"{path}: {key}: {reason}") from err
     if taxonomy.default_basket not in taxonomy.baskets:
         raise ConfigError(f"{path}: default_basket {taxonomy.default_basket!r} is not one of the baskets")
+    unknown = [name for name in (taxonomy.relevance.topics if taxonomy.relevance else ()) if name not in taxonomy.technologies]
+    if unknown:
+        raise ConfigError(f"{path}: relevance.topics {unknown[0]!r} is not one of the technologies")
     return taxonomy

@@ -14,7 +14,7 @@ import hashlib
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -99,6 +99,14 @@ class Pick(Contract):
     technologies: tuple[str, ...] = ()
     sources: int = Field(1, ge=1, description="How many inputs told this story.")
     when: date | None = Field(None, description="An event's date.")
+    where: str | None = Field(None, description="An event's place, from its text: 'Geneva, Switzerland', 'Online'.")
+
+
+# Why an item is not in the issue, in the order the draft lists them: first the stories on the beat that
+# were not chosen, so the editor sees them, then the ones set aside for what they are.
+LeftOutGroup = Literal["below", "covered", "duplicate", "blocked", "promotional", "off_topic", "language", "undated",
+                       "outside_week", "published", "other"]
+LEFT_OUT_GROUPS: tuple[LeftOutGroup, ...] = get_args(LeftOutGroup)
 
 
 class LeftOut(Contract):
@@ -107,6 +115,23 @@ class LeftOut(Contract):
     item_id: str
     title: str
     reason: str
+    group: LeftOutGroup = Field("other", description="The kind of reason: the draft's list is grouped by it.")
+
+
+class Explanation(Contract):
+    """Why an item is where it is (`weekly why`): its outcome and, for a story on the beat, its score's parts."""
+
+    item_id: str
+    title: str
+    outcome: str
+    parts: dict[str, float] = Field(default_factory=dict, description="The score's weighted parts and total.")
+    signs: tuple[str, ...] = ()
+    basket: str | None = None
+    basket_hits: dict[str, int] = Field(default_factory=dict)
+    technologies: tuple[str, ...] = ()
+    digital_cues: tuple[str, ...] = ()
+    policy_cues: tuple[str, ...] = ()
+    relevance: int | None = None
 
 
 class Selection(Contract):
@@ -120,7 +145,8 @@ class Selection(Contract):
     events: tuple[Pick, ...] = ()
     undated: int = Field(0, description="Items with no date, counted as the week's.")
     outside_week: int = Field(0, description="Dated items outside the week, left out.")
-    left_out: tuple[LeftOut, ...] = ()
+    left_out: tuple[LeftOut, ...] = Field((), description="Every item not in the issue, grouped by why.")
+    explanations: tuple[Explanation, ...] = Field((), description="Every item's outcome and score parts.")
 
 
 class Entry(Contract):

@@ -48,7 +48,7 @@ from composer.lifecycle import (
     draft_hash,
     state_of,
 )
-from composer.models import Draft, Ingested, PastEntry, PastIssue, Plan, Problem, SendReport
+from composer.models import Draft, Ingested, PastEntry, PastIssue, Plan, Problem, Selection, SendReport
 from composer.models import RecipientState as State
 from composer.render import page, render
 from composer.render.strings import strings_for
@@ -85,6 +85,7 @@ class Composed(BaseModel):
     outside_week: int = 0
     notes: tuple[str, ...] = ()
     written: tuple[Path, ...] = ()
+    selection: Selection | None = None  # what curate chose and why, item by item (`weekly why`)
     rebuilt: bool = False  # an unsent issue composed again in place
     kept: IssueState | None = None  # the editor's issue (edited or approved), left as it is
     backup: Path | None = None  # where --replace kept the editor's draft
@@ -205,7 +206,7 @@ def _compose(ingested: Ingested, slot: Slot, store: Store, settings: Settings, o
     selection = curate(known, rules)
     draft, notes = summarise(selection, style_for(settings.issue, taxonomy), _llm(settings))
     return Composed(draft=draft, problems=ingested.problems, item_count=len(ingested.items), notes=notes,
-                    undated=selection.undated, outside_week=selection.outside_week)
+                    undated=selection.undated, outside_week=selection.outside_week, selection=selection)
 
 
 def _as_past_issues(sent: list[IssueRecord]) -> tuple[PastIssue, ...]:

@@ -60,7 +60,7 @@ _SELF = re.compile(
 _ARTEFACT = re.compile(
     r"(?<!\w)(free trial|(?:request|book|schedule) a demo|(?:our|free|live|on-demand) webinar|"
     r"(?:our|free|download the|download our) (?:white ?paper|e-?book|data ?sheet)|industry-leading|best-in-class|"
-    r"sponsored content|partner content|\[sponsor\]|limited[- ]time offer|promo code|discount code)s?(?!\w)", re.IGNORECASE)
+    r"sponsored content|partner content|for sponsoring|\[sponsor\]|limited[- ]time offer|promo code|discount code)s?(?!\w)", re.IGNORECASE)
 
 _SIGNS = (("call to action", _CALL), ("vendor announcement", _SELF), ("marketing copy", _ARTEFACT))
 _SHOWN_WORDS = 5

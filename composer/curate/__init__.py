@@ -1,39 +1,60 @@
-"""Curate: of the week's items, pick the stories for Radar, Reading Corner and Upcoming Events.
+"""Curate: of the week's items, pick the stories for Radar, Reading Corner and Upcoming Events, and account
+for every other item with the reason it is not in the issue.
 
 The steps, all pure:
 1. The issue: its number and first day come in the rules (issues.next_issue decides them); its week
    is 7 days, as DW Weekly's "18 – 25 April 2025".
-2. The week's items: dated ones inside the week, and every undated one.
-3. Stories: near-duplicates (the same event told by several sources) become one story that keeps
-   its richest version and counts its sources; stories a past issue already covered are dropped.
+2. What cannot be in this issue, and why: published before, outside the week (events and undated items
+   excepted), another language, promotional copy, not news, off the beat (classify.fit).
+3. Stories: near-duplicates (the same event told by several sources) become one story that keeps its
+   richest version and counts its sources; stories a past issue already told are covered. An upcoming
+   event is never covered: a past issue that announced it did not tell it.
 4. Filing: a basket, technologies and a kind (news, blog, event) by the cue words of topics.toml.
-5. Ranking: centrality in the week, number of sources, recency and length; an editor's pins come
-   first and blocks never appear. Radar takes the best news with at most `max_per_basket` from one
-   basket while other baskets have stories to offer.
+5. Ranking (rank.py): centrality in the week, sources, recency, length, how strongly on the beat, an
+   authority's act, less for undated, stale, anniversary and explainer stories. An editor's pins come
+   first and blocks never appear. Radar takes the best news with at most `max_per_basket` from one basket
+   while other baskets have stories to offer; Reading Corner the best blog posts; Upcoming Events the
+   events dated after the week, soonest first.
+6. Accounting: every item is in the issue or in `left_out`, grouped by reason, the stories on the beat
+   that were not chosen first ("ranked below the Radar (14th of 23 on the beat)"), never cut short; and
+   every item's outcome and score parts are in `explanations` for `weekly why`.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
 from pydantic import Field
 
 from composer.config import Taxonomy
-from composer.curate.classify import TaxonomyPatterns, classify, fit
+from composer.curate import events
+from composer.curate.classify import Filing, Fit, TaxonomyPatterns, classify, fit
+from composer.curate.rank import ScoreParts, score_parts
 from composer.curate.similarity import Vector, centrality, cosine, duplicate_groups, tfidf
 from composer.errors import WeeklyError
-from composer.language import STOPWORDS, first_date, guess_language
-from composer.models import Contract, Ingested, Item, LeftOut, PastIssue, Pick, Selection, content_id
+from composer.language import STOPWORDS, guess_language
+from composer.models import (
+    LEFT_OUT_GROUPS,
+    Contract,
+    Explanation,
+    Ingested,
+    Item,
+    LeftOut,
+    LeftOutGroup,
+    PastIssue,
+    Pick,
+    Selection,
+    content_id,
+)
+from composer.promo import promotional
 
 WEEK = timedelta(days=7)
 _BASKET_DISCOUNT = 0.12
-# An undated story ranks below every dated story of the week of equal merit: it may be old.
-_UNDATED_PENALTY = 0.35
 _TOP_TERMS, _SHARED_TERMS = 12, 4
+_LEAD_PARAGRAPHS = 3
 
 
 class CurateRules(Contract):
@@ -61,12 +82,35 @@ class CurateRules(Contract):
 @dataclass
 class _Story:
     item: Item
-    topic: str
-    technologies: tuple[str, ...]
+    filing: Filing
     kind: str
     sources: int
-    score: float = 0.0
+    fit: Fit
+    parts: ScoreParts
     pinned: bool = False
+
+    @property
+    def score(self) -> float:
+        return self.parts.total
+
+
+@dataclass
+class _Ledger:
+    """Where every item went: left out (with its group and reason) or picked, with what curate learnt."""
+
+    left_out: list[tuple[LeftOut, float]] = field(default_factory=list)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    fits: dict[str, Fit] = field(default_factory=dict)
+    stories: dict[str, _Story] = field(default_factory=dict)
+
+    def leave(self, item: Item, group: LeftOutGroup, reason: str, order: float = 0.0) -> None:
+        self.left_out.append((LeftOut(item_id=item.id, title=_title(item), reason=reason, group=group), order))
+        self.outcomes.setdefault(item.id, f"left out: {reason}")
+
+    def sorted_left_out(self) -> tuple[LeftOut, ...]:
+        rank = {group: index for index, group in enumerate(LEFT_OUT_GROUPS)}
+        ordered = sorted(enumerate(self.left_out), key=lambda pair: (rank[pair[1][0].group], pair[1][1], pair[0]))
+        return tuple(left for _, (left, _order) in ordered)
 
 
 class CurateError(WeeklyError):
@@ -74,112 +118,178 @@ class CurateError(WeeklyError):
 
 
 def curate(ingested: Ingested, rules: CurateRules) -> Selection:
-    """The selection for the issue the rules name, with what was left out and why."""
+    """The selection for the issue the rules name, with every other item and why it was left out."""
     for pin in rules.pins:
         if not any(_matches(item, (pin,)) for item in ingested.items):
             raise CurateError(f"--pin {pin!r} matches no item of the inputs (give an item id prefix from "
                               "`weekly items --json`, or words of its title)")
     week_start = rules.week_start
     week_end = week_start + WEEK
-    left_out: list[LeftOut] = []
     patterns = TaxonomyPatterns(rules.taxonomy)
+    ledger = _Ledger()
     candidates = []
     for item in ingested.items:
-        reason = _reason_to_leave(item, rules, patterns, week_start, week_end)
+        reason = _reason_to_leave(item, rules, patterns, week_start, week_end, ledger)
         if reason and not _matches(item, rules.pins):  # an editor's pin overrides every reason
-            left_out.append(_left(item, reason))
+            ledger.leave(item, *reason)
         else:
             candidates.append(item)
-    stories = _stories(candidates, ingested.past_issues, rules, week_end, patterns, left_out)
+    stories = _stories(candidates, ingested.past_issues, rules, patterns, ledger)
     picked = []
     for story in stories:
         if _matches(story.item, rules.blocks):
-            left_out.append(_left(story.item, "blocked by the editor (--block)"))
+            ledger.leave(story.item, "blocked", "blocked by the editor (--block)")
         else:
+            story.pinned = _matches(story.item, rules.pins)
             picked.append(story)
-    for story in picked:
-        story.pinned = _matches(story.item, rules.pins)
     picked.sort(key=lambda story: (not story.pinned, -story.score, story.item.id))
-    events = [_event_pick(story, week_end) for story in picked if story.kind == "event"]
-    events += _past_events(ingested.past_issues, rules.taxonomy, week_end)
-    upcoming = sorted((pick for pick in events if pick.when), key=lambda pick: (pick.when, pick.item.id))
+    radar = _radar([s for s in picked if s.kind == "news"], rules, ledger)
+    reading = _reading_corner([s for s in picked if s.kind == "blog"], rules.reading_size, ledger)
+    upcoming = _events([s for s in picked if s.kind == "event"], ingested.past_issues, rules, week_end, ledger)
     return Selection(
         number=rules.issue_number,
         week_start=week_start,
         week_end=week_end,
-        radar=tuple(_diverse([s for s in picked if s.kind == "news"], rules.radar_size, rules.max_per_basket)),
-        reading_corner=tuple(_pick(s) for s in picked if s.kind == "blog")[: rules.reading_size],
-        events=tuple(upcoming[: rules.events_size]),
+        radar=radar,
+        reading_corner=reading,
+        events=upcoming,
         undated=sum(item.published is None and item.id not in rules.seen_before for item in ingested.items),
-        outside_week=sum(reason.reason.startswith("outside the week") for reason in left_out),
-        left_out=tuple(left_out),
+        outside_week=sum(left.group == "outside_week" for left, _ in ledger.left_out),
+        left_out=ledger.sorted_left_out(),
+        explanations=tuple(_explain(item, ledger) for item in _unique(ingested.items)),
     )
 
 
-def _reason_to_leave(item: Item, rules: CurateRules, patterns: TaxonomyPatterns, start: date, end: date) -> str | None:
+def _reason_to_leave(item: Item, rules: CurateRules, patterns: TaxonomyPatterns, start: date, end: date,
+                     ledger: _Ledger) -> tuple[LeftOutGroup, str] | None:
     """Why `item` cannot be in this issue, before stories are formed (None: it may)."""
     if item.id in rules.published:
-        return f"published in #{rules.published[item.id]}"
+        return "published", f"published in #{rules.published[item.id]}"
     if item.published is None and item.id in rules.seen_before:
-        return f"undated, first seen for #{rules.seen_before[item.id]}"
-    if not _in_week(item, start, end):
-        return f"outside the week (dated {item.published:%Y-%m-%d})" if item.published else "outside the week"
-    if item.published is None and item.kind != "event" and rules.undated == "leave_out":
-        return "undated (issue.undated is leave_out)"
+        return "outside_week", f"undated, first seen for #{rules.seen_before[item.id]}"
+    event = events.is_event(item, end)
+    if not (item.published is None or event or start <= item.published.date() <= end):
+        return "outside_week", f"outside the week (dated {item.published:%Y-%m-%d})"
+    if item.published is None and not event and rules.undated == "leave_out":
+        return "undated", "undated (issue.undated is leave_out)"
     language = guess_language(" ".join(item.paragraphs)) or guess_language(f"{item.title or ''} {item.paragraphs[0]}")
     if language and language not in rules.languages:
-        return f"other language ({language})"
+        return "language", f"other language ({language})"
+    selling = None if event else promotional(" ".join((item.title or "", *item.paragraphs[:_LEAD_PARAGRAPHS])))
+    if selling:
+        return "promotional", f"promotional ({selling})"
     fitness = fit(item, patterns)
+    ledger.fits[item.id] = fitness
     if not fitness.on_beat:
-        return fitness.reason()
+        return "off_topic", fitness.reason()
     return None
 
 
-def _left(item: Item, reason: str) -> LeftOut:
-    return LeftOut(item_id=item.id, title=(item.title or item.paragraphs[0])[:120], reason=reason)
-
-
-def _in_week(item: Item, start: date, end: date) -> bool:
-    return item.published is None or item.kind == "event" or start <= item.published.date() <= end
-
-
-def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: CurateRules, week_end: date,
-             patterns: TaxonomyPatterns, left_out: list[LeftOut]) -> list[_Story]:
-    """The week's stories (each the richest version of its duplicates), ranked; the duplicates and the
-    stories a past issue covered go to `left_out`."""
-    past_texts = [text for issue in past_issues for text in _past_texts(issue)]
+def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: CurateRules,
+             patterns: TaxonomyPatterns, ledger: _Ledger) -> list[_Story]:
+    """The week's stories (each the richest version of its duplicates), scored; the duplicates and the
+    stories a past issue told go to the ledger."""
+    week_end = rules.week_start + WEEK
+    past = [(issue.number, text) for issue in past_issues for text in _past_texts(issue)]
     texts = [_text(item) for item in items]
-    lengths = [len(text) for text in texts]
-    vectors = tfidf(texts + past_texts)
-    item_vectors, past_vectors = vectors[: len(items)], vectors[len(items) :]
-    past_numbers = [issue.number for issue in past_issues for _ in _past_texts(issue)]
+    vectors = tfidf(texts + [text for _, text in past])
+    item_vectors, past_vectors = vectors[: len(items)], vectors[len(items):]
     central = centrality(item_vectors)
     top_central = max(central, default=0.0) or 1.0
+    min_score = rules.taxonomy.relevance.min_score if rules.taxonomy.relevance else 0
     stories = []
     for group in duplicate_groups(item_vectors, rules.duplicate_threshold):
-        richest = max(group, key=lambda index: (lengths[index], -index))
+        richest = max(group, key=lambda index: (len(texts[index]), -index))
         item = items[richest]
-        left_out.extend(_left(items[index], f"duplicate of {item.id[:8]} ({(item.title or '')[:60]})")
-                        for index in group if index != richest)
-        names = _names(item.title or item.paragraphs[0])
-        covered = next((number for past, text, number in zip(past_vectors, past_texts, past_numbers, strict=True)
-                        if _same_story(item_vectors[richest], past, rules.covered_threshold)
-                        and (not names or any(_mentions(text, name) for name in names))), None)
-        if covered is not None and not _matches(item, rules.pins):
-            left_out.append(_left(item, f"covered by #{covered}"))
+        for index in group:
+            if index != richest:
+                ledger.leave(items[index], "duplicate", f"duplicate of {item.id[:8]} ({_title(item)[:60]})")
+        event = events.is_event(item, week_end)
+        covered = None if event or _matches(item, rules.pins) else _covered_by(item, item_vectors[richest], past,
+                                                                              past_vectors, rules.covered_threshold)
+        if covered is not None:
+            ledger.leave(item, "covered", f"covered by #{covered}")
             continue
-        topic, technologies, kind = classify(item, patterns)
+        filing = classify(item, patterns)
+        fitness = ledger.fits.get(item.id) or fit(item, patterns)
         sources = len({items[index].url or items[index].source for index in group})
-        story = _Story(item, topic, technologies, kind, sources)
-        story.score = (
-            0.55 * central[richest] / top_central
-            + 0.2 * min(1.0, (sources - 1) / 3)
-            + 0.15 * _recency(item, week_end)
-            + 0.1 * min(1.0, math.log1p(lengths[richest]) / math.log1p(4000))
-            - (_UNDATED_PENALTY if item.published is None and item.kind != "event" else 0.0)
-        )
+        parts = score_parts(item, central[richest] / top_central, sources, len(texts[richest]), fitness, min_score,
+                            rules.week_start, week_end)
+        story = _Story(item, filing, "event" if event else filing.kind, sources, fitness, parts)
+        ledger.stories[item.id] = story
         stories.append(story)
     return stories
+
+
+def _covered_by(item: Item, vector: Vector, past: list[tuple[int, str]], past_vectors: list[Vector],
+                threshold: float) -> int | None:
+    """The past issue that told this story: similar overall, sharing its distinctive terms and a name."""
+    names = _names(item.title or item.paragraphs[0])
+    return next((number for (number, text), past_vector in zip(past, past_vectors, strict=True)
+                 if _same_story(vector, past_vector, threshold) and (not names or any(_mentions(text, n) for n in names))),
+                None)
+
+
+def _radar(news: list[_Story], rules: CurateRules, ledger: _Ledger) -> tuple[Pick, ...]:
+    """The best `radar_size` news stories, basket cap applied; every other one is accounted for by rank."""
+    chosen = _diverse(news, rules.radar_size, rules.max_per_basket)
+    taken = {id(story) for story in chosen}
+    last_taken = max((rank for rank, story in enumerate(news, 1) if id(story) in taken), default=0)
+    in_radar: dict[str, int] = {}
+    for story in chosen:
+        in_radar[story.filing.basket] = in_radar.get(story.filing.basket, 0) + 1
+    for rank, story in enumerate(news, 1):
+        where = f"{_ordinal(rank)} of {len(news)} on the beat"
+        basket = story.filing.basket
+        if id(story) in taken:
+            ledger.outcomes[story.item.id] = f"Radar ({where})"
+        elif in_radar.get(basket, 0) >= rules.max_per_basket and rank <= last_taken:
+            ledger.leave(story.item, "below", f"held back by the basket cap ({in_radar[basket]} {basket} stories "
+                                              f"in the Radar; {where})", rank)
+        elif rank < last_taken:
+            ledger.leave(story.item, "below", f"gave way to other baskets ({in_radar.get(basket, 0)} {basket} "
+                                              f"stories in the Radar; {where})", rank)
+        else:
+            ledger.leave(story.item, "below", f"ranked below the Radar ({where})", rank)
+    return tuple(_pick(story) for story in chosen)
+
+
+def _reading_corner(blogs: list[_Story], size: int, ledger: _Ledger) -> tuple[Pick, ...]:
+    for rank, story in enumerate(blogs, 1):
+        where = f"{_ordinal(rank)} of {len(blogs)} blog posts"
+        if rank <= size:
+            ledger.outcomes[story.item.id] = f"Reading Corner ({where})"
+        else:
+            ledger.leave(story.item, "below", f"ranked below the Reading Corner ({where})", 100 + rank)
+    return tuple(_pick(story) for story in blogs[:size])
+
+
+def _events(stories: list[_Story], past_issues: tuple[PastIssue, ...], rules: CurateRules, week_end: date,
+            ledger: _Ledger) -> tuple[Pick, ...]:
+    """The events dated after the week, soonest first: the week's event items and the past issues' events
+    still ahead (unless an item announces the same event)."""
+    dated = []
+    for story in stories:
+        starts = events.start(story.item, week_end)
+        if starts is None:
+            ledger.leave(story.item, "outside_week", "an event with no date after the week")
+            continue
+        dated.append(_pick(story).model_copy(update={"when": starts.start, "where": events.place(story.item)}))
+    dated += [pick for pick in _past_events(past_issues, rules.taxonomy, week_end)
+              if not any(_same_event(pick, other) for other in dated)]
+    upcoming = sorted(dated, key=lambda pick: (pick.when or week_end, pick.item.id))
+    for rank, pick in enumerate(upcoming, 1):
+        where = f"{_ordinal(rank)} of {len(upcoming)} upcoming events"
+        if rank <= rules.events_size:
+            ledger.outcomes[pick.item.id] = f"Upcoming Events ({where})"
+        else:
+            ledger.leave(pick.item, "below", f"after the first {rules.events_size} upcoming events ({where})", 200 + rank)
+    return tuple(upcoming[: rules.events_size])
+
+
+def _same_event(past: Pick, item: Pick) -> bool:
+    names = _names(f"{past.item.title or ''} {past.item.paragraphs[0]}")
+    return past.when == item.when and any(_mentions(_text(item.item), name) for name in names)
 
 
 # Capitalised words that name no particular actor: they cannot tell two stories apart.
@@ -206,7 +316,7 @@ def _same_story(item: Vector, past: Vector, threshold: float) -> bool:
     return sum(term in past for term in top) >= _SHARED_TERMS
 
 
-def _diverse(stories: list[_Story], size: int, max_per_basket: int) -> list[Pick]:
+def _diverse(stories: list[_Story], size: int, max_per_basket: int) -> list[_Story]:
     """The best `size` stories, at most `max_per_basket` per basket unless too few baskets remain.
 
     Each story already taken from a basket lowers the next one's claim by `_BASKET_DISCOUNT`, so a
@@ -217,22 +327,19 @@ def _diverse(stories: list[_Story], size: int, max_per_basket: int) -> list[Pick
     per_basket: dict[str, int] = {}
     remaining = list(stories)
     while remaining and len(chosen) < size:
-        allowed = [story for story in remaining if per_basket.get(story.topic, 0) < max_per_basket] or remaining
-        best = max(allowed, key=lambda story: (story.pinned, story.score - _BASKET_DISCOUNT * per_basket.get(story.topic, 0)))
+        allowed = [story for story in remaining if per_basket.get(story.filing.basket, 0) < max_per_basket] or remaining
+        best = max(allowed, key=lambda story: (story.pinned,
+                                               story.score - _BASKET_DISCOUNT * per_basket.get(story.filing.basket, 0)))
         chosen.append(best)
         remaining.remove(best)
-        per_basket[best.topic] = per_basket.get(best.topic, 0) + 1
+        per_basket[best.filing.basket] = per_basket.get(best.filing.basket, 0) + 1
     chosen.sort(key=stories.index)
-    return [_pick(story) for story in chosen]
+    return chosen
 
 
 def _pick(story: _Story) -> Pick:
-    return Pick(item=story.item, topic=story.topic, technologies=story.technologies, sources=story.sources)
-
-
-def _event_pick(story: _Story, week_end: date) -> Pick:
-    when = next((d for d in map(first_date, story.item.paragraphs) if d and d >= week_end), None)
-    return _pick(story).model_copy(update={"when": when})
+    return Pick(item=story.item, topic=story.filing.basket, technologies=story.filing.technologies,
+                sources=story.sources)
 
 
 def _past_events(past_issues: tuple[PastIssue, ...], taxonomy: Taxonomy, week_end: date) -> list[Pick]:
@@ -245,12 +352,14 @@ def _past_events(past_issues: tuple[PastIssue, ...], taxonomy: Taxonomy, week_en
                     id=content_id(entry.image_alt, (entry.teaser,)), title=entry.image_alt, paragraphs=(entry.teaser,),
                     kind="event", url=f"https://{entry.site}" if entry.site else None, source=issue.source,
                 )
-                picks.append(Pick(item=item, topic=taxonomy.default_basket, when=entry.event_date))
+                picks.append(Pick(item=item, topic=taxonomy.default_basket, when=entry.event_date,
+                                  where=events.place(item)))
     return picks
 
 
 def _past_texts(issue: PastIssue) -> list[str]:
-    return [*issue.editorial, *(entry.teaser for entry in (*issue.radar, *issue.reading_corner, *issue.events))]
+    # Not its events: announcing an event does not tell it, so an upcoming event is never "covered".
+    return [*issue.editorial, *(entry.teaser for entry in (*issue.radar, *issue.reading_corner))]
 
 
 def _text(item: Item) -> str:
@@ -258,12 +367,37 @@ def _text(item: Item) -> str:
     return f"{item.title or ''} {item.title or ''} {' '.join(item.paragraphs)}"
 
 
-def _recency(item: Item, week_end: date) -> float:
-    if item.published is None:
-        return 0.5
-    return max(0.0, 1.0 - (week_end - item.published.date()).days / 7)
+def _title(item: Item) -> str:
+    return (item.title or item.paragraphs[0])[:120]
 
 
 def _matches(item: Item, needles: tuple[str, ...]) -> bool:
     title = (item.title or item.paragraphs[0]).lower()
     return any(item.id.startswith(needle) or needle.lower() in title for needle in needles if needle)
+
+
+def _unique(items: tuple[Item, ...]) -> list[Item]:
+    return list({item.id: item for item in items}.values())
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def _explain(item: Item, ledger: _Ledger) -> Explanation:
+    """An item's outcome, and what curate weighed to decide it."""
+    story = ledger.stories.get(item.id)
+    fitness = story.fit if story else ledger.fits.get(item.id)
+    explanation = Explanation(item_id=item.id, title=_title(item), outcome=ledger.outcomes.get(item.id, "not judged"))
+    if fitness:
+        explanation = explanation.model_copy(update={
+            "digital_cues": fitness.digital, "policy_cues": fitness.policy, "relevance": fitness.score})
+    if story:
+        parts = story.parts
+        explanation = explanation.model_copy(update={
+            "parts": {**{name: round(getattr(parts, name), 3) for name in ScoreParts.model_fields if name != "signs"},
+                      "total": round(parts.total, 3)},
+            "signs": parts.signs, "basket": story.filing.basket, "basket_hits": dict(story.filing.hits),
+            "technologies": story.filing.technologies})
+    return explanation

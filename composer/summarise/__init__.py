@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import NamedTuple
-from urllib.parse import urlparse
 
 from pydantic import Field
 
@@ -23,7 +22,6 @@ from composer.summarise.llm import ChatBackend, improve_editorial, improve_entry
 from composer.summarise.teaser import teaser
 
 _PREHEADER_LIMIT = 150
-_LEFT_OUT_LISTED = 200  # a week of 10,000 feed items must not make the draft unreadable
 
 
 class Style(Contract):
@@ -65,9 +63,6 @@ def summarise(selection: Selection, style: Style, backend: ChatBackend | None = 
     if backend is not None and radar:
         paragraphs, note = improve_editorial(backend, radar, paragraphs)
         notes.extend([note] if note else [])
-    left_out = selection.left_out[:_LEFT_OUT_LISTED]
-    if len(selection.left_out) > _LEFT_OUT_LISTED:
-        notes.append(f"{len(selection.left_out) - _LEFT_OUT_LISTED} more stories were left out than are listed")
     draft = Draft(
         number=selection.number,
         headline=issue_headline(radar_stories, style.themes, style.phrases),
@@ -80,7 +75,7 @@ def summarise(selection: Selection, style: Style, backend: ChatBackend | None = 
         signoff=style.signoff,
         sections=Sections(radar=radar, reading_corner=reading_corner, events=events),
         editorial_items=told,
-        left_out=left_out,
+        left_out=selection.left_out,  # every item not in the issue, grouped by why (curate): never cut short
         notes=tuple(notes),
     )
     return Summarised(draft, tuple(notes))
@@ -111,15 +106,8 @@ def _entry(pick: Pick) -> Entry:
         topic=pick.topic,
         item_id=item.id,
         when=f"{pick.when.day} {pick.when:%B %Y}" if pick.when else None,
-        where=_where(pick) if item.kind == "event" else None,
+        where=pick.where,
     )
-
-
-def _where(pick: Pick) -> str | None:
-    text = " ".join(pick.item.paragraphs).lower()
-    if "online" in text:
-        return "Online"
-    return urlparse(pick.item.url).hostname if pick.item.url else None
 
 
 def _preheader(radar: tuple[Entry, ...]) -> str:
