@@ -133,17 +133,17 @@ def _postgres(url: str, password: str | None, settings: StoreSettings) -> Db:
 
 def _migrate(db: Db, context: Context) -> None:
     """Bring the store to VERSION in one transaction, after a backup of an SQLite file that holds data."""
+    version = version_of(db)
+    _refuse_newer(db, version)
+    if version == VERSION:
+        return
+    if db.path is not None and _holds_data(db):  # before the write lock: the backup reads the whole file
+        _backup(db, db.path.with_name(f"{db.path.name}.v{version}.bak"))
     with db.transaction():
         if db.dialect.name == "postgresql":
             db.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))  # one opener migrates
-        version = version_of(db)
-        if version > VERSION:
-            raise StoreError(f"{db.where}: the store has schema version {version}, newer than this weekly knows "
-                             f"({VERSION}): upgrade weekly on this machine")
-        if version == VERSION:
-            return
-        if db.path is not None and _holds_data(db):
-            _backup(db, db.path.with_name(f"{db.path.name}.v{version}.bak"))
+        version = version_of(db)  # another process may have migrated it meanwhile
+        _refuse_newer(db, version)
         for migration in MIGRATIONS[version:]:
             migration(db, context)
         db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
@@ -152,6 +152,12 @@ def _migrate(db: Db, context: Context) -> None:
                    (secrets.token_hex(8),))
         db.execute("INSERT INTO meta (key, value) VALUES ('created', ?) ON CONFLICT (key) DO NOTHING",
                    (str(time.time()),))
+
+
+def _refuse_newer(db: Db, version: int) -> None:
+    if version > VERSION:
+        raise StoreError(f"{db.where}: the store has schema version {version}, newer than this weekly knows "
+                         f"({VERSION}): upgrade weekly on this machine")
 
 
 _MIGRATION_LOCK = 0x7765656B6C79  # "weekly": serialises schema migrations of one PostgreSQL database

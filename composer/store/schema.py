@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from composer.store.db import Db
 
 
@@ -113,13 +115,29 @@ def _adopt_legacy(db: Db, context: Context) -> None:
             "SELECT issue, sum(CASE WHEN state IN ('pending', 'sending') THEN 1 ELSE 0 END), max(updated) "
             "FROM recipients WHERE list_id=? GROUP BY issue", (context.list_id,)):
         folder = context.output_dir / str(issue)
-        db.execute("INSERT INTO issues (list_id, number, state, folder, sent_at, reason, updated) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (context.list_id, issue, "stopped" if unfinished else "sent",
-                    str(folder.resolve()) if folder.is_dir() else None, None if unfinished else updated,
-                    "stopped before the store had versions" if unfinished else None, updated))
+        draft = _legacy_draft(folder)
+        db.execute("INSERT INTO issues (list_id, number, state, week_start, week_end, folder, sent_at, reason, updated) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (context.list_id, issue, "stopped" if unfinished else "sent", draft.get("week_start"),
+                    draft.get("week_end"), str(folder.resolve()) if folder.is_dir() else None,
+                    None if unfinished else updated, "stopped before the store had versions" if unfinished else None,
+                    updated))
+        db.executemany("INSERT INTO issue_items (list_id, number, item_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                       [(context.list_id, issue, item) for item in draft.get("item_ids", ())])
     for table in ("recipients", "suppression", "soft_bounces"):
         db.execute(f"DROP TABLE legacy_{table}")
+
+
+def _legacy_draft(folder: Path) -> dict:
+    """The week and the stories of an issue the old ledger sent, from its draft when it is still there."""
+    try:
+        data = yaml.safe_load((folder / "issue.yaml").read_text(encoding="utf-8"))
+        sections = data.get("sections") or {}
+        entries = [entry for name in ("radar", "reading_corner", "events") for entry in sections.get(name) or ()]
+        return {"week_start": str(data["week_start"]), "week_end": str(data["week_end"]),
+                "item_ids": [entry["item_id"] for entry in entries if entry.get("item_id")]}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, KeyError, TypeError):
+        return {}  # gone or unreadable: the issue is still known as sent, without its week and stories
 
 
 def _has_table(db: Db, name: str) -> bool:
