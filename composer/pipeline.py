@@ -319,12 +319,13 @@ def _render_into(draft: Draft, folder: IssueFolder, settings: Settings, archive:
     """Render `draft` into `folder` (the draft beside the email); refresh the index when it is in the archive."""
     from composer.deliver.message import sample_message
 
-    rendered = render(draft, settings.brand, strings_for(settings.issue))
+    strings = strings_for(settings.issue)
+    rendered = render(draft, settings.brand, strings)
     eml = sample_message(rendered, draft.number, settings.mail).decode("utf-8", errors="replace")
     written = folder.write(draft, rendered, eml)
     if archive.contains(folder):
         issues = [{"folder": issue.path.name, "draft": issue.draft} for issue in archive.issues() if issue.has("web.html")]
-        written.append(archive.write_index(page("archive.html.j2", brand=settings.brand, issues=issues)))
+        written.append(archive.write_index(page("archive.html.j2", strings, brand=settings.brand, issues=issues)))
     return written
 
 
