@@ -145,7 +145,8 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("folder", type=Path, metavar="DIR", help="the issue folder (issue.yaml, index.html, issue.txt)")
     audience = send.add_mutually_exclusive_group()
     audience.add_argument("--list", type=Path, metavar="FILE", dest="list_file",
-                          help="CSV of subscribers: an `email` column, optional `name` (default: list.subscribers)")
+                          help="CSV of subscribers: an `email` column, optional `name` (default: list.subscribers; "
+                               "unset, the subscriber store's readers: `weekly subscribers`)")
     audience.add_argument("--to", metavar="ADDRESS", help="one list address (Mailman, Sympa) instead of a CSV")
     send.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
     send.add_argument("--limit", type=int, metavar="N", help="send at most N messages in this run")
@@ -171,7 +172,8 @@ def _parser() -> argparse.ArgumentParser:
                    "  weekly run --send feeds/ --today 2025-05-09   # as if run on that day")
     _issue_options(run)
     run.add_argument("--send", action="store_true",
-                     help="send this week's issue to list.subscribers once approved (issue.approval) and checked")
+                     help="send this week's issue to list.subscribers (unset: the subscriber store's readers) once "
+                          "approved (issue.approval) and checked")
     _retry_options(run)
 
     serve = _command(commands, "serve", _serve,

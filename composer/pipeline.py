@@ -532,8 +532,7 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
     """
     from composer.deliver.send import SendOptions as Options
 
-    if send and not settings.list.subscribers:
-        raise WeeklyError("weekly run --send needs list.subscribers: set WEEKLY_LIST__SUBSCRIBERS to the CSV file")
+    # list.subscribers names a CSV file to send to; unset, the subscriber store's readers get the issue.
     sending = (retry or Options()).model_copy(update={"list_file": settings.list.subscribers})
     with _logged(settings.log.file) as log, open_settings_store(settings) as store, \
             store.lock("run", "another weekly run is in progress ({holder}); try again when it ends"):

@@ -26,7 +26,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from composer.config import Settings
-from composer.deliver.tokens import TokenError, verify
+from composer.deliver.readers import address_of
+from composer.deliver.tokens import TokenError
 from composer.errors import WeeklyError
 from composer.issues import ARCHIVE_INDEX, WEB
 from composer.store import Store, open_store
@@ -73,14 +74,16 @@ def create_app(settings: Settings):
         return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status,
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
-    def checked(request: Request) -> str | None:
+    async def checked(request: Request) -> str | None:
+        """The address the link's token stands for (readers.address_of), or None for a link not valid."""
+        token = request.query_params.get("token", "")
         try:
-            return verify(request.query_params.get("token", ""), key, list_id)
+            return await in_store(lambda store: address_of(token, key, list_id, store))
         except TokenError:
             return None
 
     async def unsubscribe(request: Request) -> Response:
-        email = checked(request)
+        email = await checked(request)
         if email is None:
             return page("Link not valid", "<p>This unsubscribe link is damaged or not ours. Please use the link in "
                         "the newsletter you received.</p>", status=400)
@@ -105,7 +108,7 @@ def create_app(settings: Settings):
                     'name="List-Unsubscribe" value="One-Click"><button>Unsubscribe</button></form>')
 
     async def resubscribe(request: Request) -> Response:
-        email = checked(request)
+        email = await checked(request)
         if email is None:
             return page("Link not valid", "<p>This link is damaged or not ours.</p>", status=400)
         await in_store(lambda store: store.suppressions.remove(email))
