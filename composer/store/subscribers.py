@@ -26,9 +26,10 @@ from composer.store.db import Db
 PERSONAL = ("subscribers", "recipients", "suppressions", "soft_bounces")
 ERASED = "erased on request"  # the reason of an erased reader's keyed hash in the suppression list
 
+# (substr, not LIKE: a literal % would read as a placeholder to psycopg)
 _EFFECTIVE = """CASE WHEN x.email IS NULL THEN s.status
-    WHEN x.reason LIKE 'complaint%' THEN 'complained'
-    WHEN x.reason LIKE 'hard bounce%' OR x.reason LIKE 'soft bounce%' THEN 'bounced'
+    WHEN substr(x.reason, 1, 9) = 'complaint' THEN 'complained'
+    WHEN substr(x.reason, 1, 11) IN ('hard bounce', 'soft bounce') THEN 'bounced'
     ELSE 'unsubscribed' END"""
 _FROM = "subscribers s LEFT JOIN suppressions x ON x.list_id = s.list_id AND x.email = s.email"
 _COLUMNS = f"s.sid, s.address, s.name, {_EFFECTIVE}, s.source, s.created, s.confirmed, coalesce(x.added, s.changed), s.fields"
@@ -229,7 +230,7 @@ class Subscribers:
                 return None
             self.db.execute("UPDATE subscribers SET status=?, confirmed=?, changed=?, pending=NULL, pending_at=NULL "
                             "WHERE list_id=? AND email=?", (Status.SUBSCRIBED, now, now, self.list_id, email))
-            self.db.execute("DELETE FROM suppressions WHERE list_id=? AND email=? AND reason LIKE 'unsubscribed%'",
+            self.db.execute("DELETE FROM suppressions WHERE list_id=? AND email=? AND substr(reason, 1, 12)='unsubscribed'",
                             (self.list_id, email))
         return self.get(email)
 

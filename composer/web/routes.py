@@ -58,7 +58,7 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
     per_address = _Throttle(settings.signup.per_hour, 3600)
 
     def html(title: str, paragraphs: tuple[str, ...] = (), status: int = 200, background=None, **extra) -> HTMLResponse:
-        context = {"form": None, "action": "", "link": None, "email": "", "name": "", "error": None, **extra}
+        context = {"form": None, "action": "", "link": None, "email": "", "reader_name": "", "error": None, **extra}
         return HTMLResponse(page("page.html.j2", strings, brand=brand, title=title, paragraphs=paragraphs, **context),
                             status_code=status, background=background,
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
@@ -82,7 +82,7 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
         email, name, trap = (fields.get(field, [""])[0].strip() for field in ("email", "name", "website"))
         name = _CONTROL.sub("", name)[:100]
         if not valid_address(email):
-            return form(400, error=web.invalid_address, email=email, name=name)
+            return form(400, error=web.invalid_address, email=email, reader_name=name)
         client = request.client.host if request.client else "unknown"
         if not (per_client.allow(client) and per_address.allow(email.lower())):
             return html(web.too_many, status=429)
