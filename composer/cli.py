@@ -645,7 +645,7 @@ def _confirmer(yes: bool):
 def _resume_command(args) -> str:
     words = ["weekly", "send", str(args.folder)]
     if args.test_to:  # the test copy again, never a send to the whole list
-        return " ".join([*words, "--test-to", args.test_to])
+        return " ".join([*words, "--test-to", args.test_to, "--yes"])
     if args.list_file:
         words += ["--list", str(args.list_file)]
     if args.to:
@@ -654,26 +654,14 @@ def _resume_command(args) -> str:
 
 
 class _Progress:
-    """A rich progress bar with rate and ETA on a terminal; a plain line every 10 % otherwise."""
+    """A rich progress bar with rate and ETA on a terminal; a plain line every 10 % otherwise. The bar
+    starts with the first message sent, never before: the question asked before the send needs the
+    terminal to itself."""
 
     def __enter__(self):
         self.bar = None
         self.task = None
         self.last_decile = -1
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[rate]} msg/s"), TimeRemainingColumn(),
-                                console=Console(stderr=True))
-            self.bar.start()
         self.started: float | None = None  # the first settled message, not the start of list loading
         return self.update
 
@@ -682,8 +670,9 @@ class _Progress:
         self.started = self.started or now
         elapsed = max(now - self.started, 1e-3)
         rate = f"{done / elapsed:.0f}"
-        if self.bar is not None:
-            if self.task is None:
+        if sys.stderr.isatty():
+            if self.bar is None:
+                self.bar = self._bar()
                 self.task = self.bar.add_task("send", total=total, rate=rate)
             self.bar.update(self.task, completed=done, rate=rate)
             return
@@ -691,6 +680,16 @@ class _Progress:
         if decile != self.last_decile:
             self.last_decile = decile
             print(f"sent {done}/{total} ({rate} msg/s)", file=sys.stderr, flush=True)
+
+    @staticmethod
+    def _bar():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]} msg/s"),
+                       TimeRemainingColumn(), console=Console(stderr=True))
+        bar.start()
+        return bar
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:

@@ -155,10 +155,16 @@ def _ingest(paths: list[Path], settings: Settings) -> Ingested:
 
 
 def _decide(store: Store, ingested: Ingested, settings: Settings, options: ComposeOptions, today: date,
-            for_cron: bool):
-    asked = Asked(number=options.issue_number, week_start=options.week_start, for_cron=for_cron,
+            for_cron: bool, sending: bool = False):
+    asked = Asked(number=options.issue_number, week_start=options.week_start, for_cron=for_cron, sending=sending,
                   first_number=settings.issue.first_number)
-    return decide(known_issues(store), ingested.past_issues, today, asked)
+    decision = decide(known_issues(store), ingested.past_issues, today, asked)
+    if isinstance(decision, Keep) and options.replace:  # the editor's draft goes (kept as issue.yaml.N)
+        record = decision.issue.record
+        week_start = options.week_start or record.week_start
+        if week_start is not None:
+            return Compose(slot=Slot(number=record.number, week_start=week_start), rebuild=True)
+    return decision
 
 
 def _slot(decision) -> Compose:
@@ -313,12 +319,13 @@ def _render_into(draft: Draft, folder: IssueFolder, settings: Settings, archive:
     """Render `draft` into `folder` (the draft beside the email); refresh the index when it is in the archive."""
     from composer.deliver.message import sample_message
 
-    rendered = render(draft, settings.brand, strings_for(settings.issue))
+    strings = strings_for(settings.issue)
+    rendered = render(draft, settings.brand, strings)
     eml = sample_message(rendered, draft.number, settings.mail).decode("utf-8", errors="replace")
     written = folder.write(draft, rendered, eml)
     if archive.contains(folder):
         issues = [{"folder": issue.path.name, "draft": issue.draft} for issue in archive.issues() if issue.has("web.html")]
-        written.append(archive.write_index(page("archive.html.j2", brand=settings.brand, issues=issues)))
+        written.append(archive.write_index(page("archive.html.j2", strings, brand=settings.brand, issues=issues)))
     return written
 
 
@@ -533,14 +540,14 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
             store.lock("run", "another weekly run is in progress ({holder}); try again when it ends"):
         log.info("run started (send=%s, today=%s)", send, today)
         ingested = _ingest(paths, settings)
-        decision = _decide(store, ingested, settings, options, today, for_cron=True)
+        decision = _decide(store, ingested, settings, options, today, for_cron=True, sending=send)
         resumed = None
         if isinstance(decision, Resume):
             resumed = _resume(decision.issue, store, settings, sending, send, log)
             if resumed.report.stopped or resumed.report.counts.get(State.PENDING):
                 return CronOutcome(resumed=decision.issue.number, resumed_report=resumed.report,
                                    folder=decision.issue.record.folder)
-            decision = _decide(store, ingested, settings, options, today, for_cron=True)
+            decision = _decide(store, ingested, settings, options, today, for_cron=True, sending=send)
         outcome = _this_week(decision, ingested, store, settings, options, log)
         if resumed is not None:
             outcome = outcome.model_copy(update={"resumed": resumed.number, "resumed_report": resumed.report})
