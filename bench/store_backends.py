@@ -28,13 +28,13 @@ from pathlib import Path
 from _common import ROOT
 
 sys.path.insert(0, str(ROOT / "tests"))
-from pg_server import Postgres  # noqa: E402
-from smtp_server import free_port  # noqa: E402
+from pg_server import Postgres
+from smtp_server import free_port
 
-from composer.config import StoreSettings  # noqa: E402
-from composer.models import RecipientState, Subscriber  # noqa: E402
-from composer.store import open_store  # noqa: E402
-from composer.store.recipients import Change  # noqa: E402
+from composer.config import StoreSettings
+from composer.models import RecipientState, Subscriber
+from composer.store import open_store
+from composer.store.recipients import Change
 
 RUNS = int(os.environ.get("RUNS", 5))
 SUBSCRIBERS = int(os.environ.get("SUBSCRIBERS", 10000))
