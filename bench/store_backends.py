@@ -15,7 +15,6 @@ Medians (min–max) of RUNS runs. Needs Debian's postfix and postgresql, and git
 
 from __future__ import annotations
 
-import csv
 import os
 import secrets
 import statistics
@@ -25,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT
+from _common import ROOT, smtp_sink, subscriber_list
 
 sys.path.insert(0, str(ROOT / "tests"))
 from pg_server import Postgres
@@ -55,15 +54,9 @@ def main() -> None:
         pg_url = postgres.start()
         if not pg_url:
             raise SystemExit("PostgreSQL is not installed (Debian's postgresql package)")
-        subscribers = work / "subscribers.csv"
-        with subscribers.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["email", "name"])
-            writer.writerows([f"reader{n}@example.org", f"Reader {n}"] for n in range(SUBSCRIBERS))
+        subscribers = subscriber_list(work / "subscribers.csv", SUBSCRIBERS)
         port = free_port()
-        sink = subprocess.Popen(["smtp-sink", "-u", "postfix", f"127.0.0.1:{port}", "1024"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
+        sink = smtp_sink(port)
         smtp = {"WEEKLY_SIGNING_KEY": "bench-signing-key-0123456789-0123456789", "WEEKLY_SMTP__HOST": "127.0.0.1",
                 "WEEKLY_SMTP__PORT": str(port), "WEEKLY_SMTP__SECURITY": "none",
                 "WEEKLY_SMTP__CONNECTIONS": str(CONNECTIONS), **IDENTITY}
