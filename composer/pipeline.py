@@ -527,14 +527,15 @@ class CronOutcome(BaseModel):
 
 
 def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions, today: date, send: bool,
-                 retry: SendOptions | None = None) -> CronOutcome:
+                 retry: SendOptions | None = None, withhold: str | None = None) -> CronOutcome:
     """`weekly run`: this week's issue, by lifecycle.decide (cron's view: the calendar decides the week).
 
     An issue sent in part is finished first (with `send`; without, the run says so and stops); an issue the
     editor edited or approved is kept as it is; otherwise this week's issue is built (or rebuilt in place).
     With `send` it goes out when approved (issue.approval = "required", the default) or as built ("auto"),
     after the gate; a thin issue, an unapproved one, or one sent already end the run with a WeeklyError
-    saying so. A lock keeps two runs apart; each run is logged to log.file.
+    saying so. A lock keeps two runs apart; each run is logged to log.file. `withhold`, the caller's reason
+    not to send what this run built (the sources that carry most of the week failed), builds it and sends nothing.
     """
     from composer.deliver.send import SendOptions as Options
 
@@ -558,6 +559,8 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
         if not send:
             return outcome
         assert outcome.folder is not None and outcome.composed is not None
+        if withhold and outcome.composed.kept is None:  # an issue the editor kept was not made from this fetch
+            raise WeeklyError(f"#{outcome.composed.draft.number} ({outcome.folder}) was not sent: {withhold}")
         report = _send_this_week(IssueFolder(outcome.folder), outcome.composed, store, settings, sending, log)
         return outcome.model_copy(update={"report": report})
 

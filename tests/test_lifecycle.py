@@ -12,12 +12,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 import yaml
 from conftest import IDENTITY, KEY, ROOT, SEEDS, run_weekly, write_list
 from smtp_server import Server, free_port
-
-pytestmark = pytest.mark.both_backends
 
 
 def _env(tmp_path: Path, server: Server | None = None, port: int | None = None, **extra: str) -> dict:

@@ -21,7 +21,6 @@ from composer.models import Subscriber
 from composer.store import StoreError, open_store
 from composer.store.schema import VERSION
 
-pytestmark = pytest.mark.both_backends
 LEGACY = DATA / "store"
 
 
