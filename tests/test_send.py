@@ -19,8 +19,8 @@ from smtp_server import Server, password_is, self_signed_certificate
 
 from composer.config import Settings, StoreSettings
 from composer.deliver.message import build_message
-from composer.deliver.send import SendOptions, send_issue
 from composer.deliver.readers import address_of
+from composer.deliver.send import SendOptions, send_issue
 from composer.deliver.tokens import TokenError, sign, verify
 from composer.errors import WeeklyError
 from composer.issues import IssueFolder
