@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -27,9 +28,9 @@ READER = "Zoe.Reader@dw-readers.net"
 
 @pytest.fixture(scope="module")
 def issue(tmp_path_factory) -> Path:
+    """The seeds' #210, built once, from the sender dig.watch."""
     folder = tmp_path_factory.mktemp("out") / "210"
-    build([SEEDS], folder, _settings(tmp_path_factory.mktemp("unused"), 1), ComposeOptions(),
-          __import__("datetime").date(2026, 11, 22))
+    build([SEEDS], folder, _settings(tmp_path_factory.mktemp("unused"), 1), ComposeOptions(), date(2026, 11, 22))
     return folder
 
 

@@ -11,8 +11,10 @@ from typing import TextIO
 
 from pydantic import BaseModel, ConfigDict
 
+from composer.commands.readers import _signing_key as _key
+from composer.commands.readers import _valid
 from composer.config import Settings
-from composer.deliver.subscribers import ListFile, valid_address
+from composer.deliver.subscribers import ListFile
 from composer.deliver.tokens import keyed_hash
 from composer.errors import WeeklyError
 from composer.models import Problem
@@ -142,17 +144,6 @@ def _erased(store: Store, settings: Settings) -> tuple[bytes, set[str]] | None:
     if not hashes:
         return None
     return _key(settings, "erased readers are recognised by a hash keyed with it"), hashes
-
-
-def _key(settings: Settings, why: str) -> bytes:
-    if not settings.signing_key:
-        raise WeeklyError(f"no signing key: set WEEKLY_SIGNING_KEY ({why})")
-    return settings.signing_key.get_secret_value().encode()
-
-
-def _valid(address: str) -> None:
-    if not valid_address(address):
-        raise WeeklyError(f"{address!r} is not a valid address")
 
 
 def _stamp(value: float | None) -> str:
