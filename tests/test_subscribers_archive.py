@@ -141,3 +141,23 @@ def test_list_mode_footer_links_to_a_page_that_says_how_to_leave(archive):
     with _Web(settings) as web:
         page = web.get("/newsletter/leave", headers={"Host": SITE})
     assert page.status_code == 200 and 'href="mailto:dw-weekly-request@lists.dig.watch"' in page.text
+
+
+def test_the_sign_up_form_and_the_archive_index_pass_axe(archive, tmp_path):
+    """axe-core 4 in headless Chromium over the sign-up page (with its error showing) and the archive index:
+    no violation of serious or critical impact."""
+    from test_accessibility import AXE, REPORT, _required, _run_in_frame
+
+    _required(AXE.is_file(), f"axe-core is not installed ({AXE}); npm install --prefix .cache/npm axe-core@4")
+    settings = Settings(signing_key=KEY, output={"dir": str(archive)})
+    with _Web(settings) as web:
+        form = web.post("/newsletter/subscribe", data={"email": "nope"}, headers={"Host": SITE}).text
+    assert 'role="alert"' in form
+    script = AXE.read_text(encoding="utf-8") + """
+    window.addEventListener('load', async () => {
+      const results = await axe.run(document, {resultTypes: ['violations']});
+      """ + REPORT % "results.violations.filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)" + """
+    });"""
+    for name, html in (("form", form), ("index", (archive / "index.html").read_text(encoding="utf-8"))):
+        (tmp_path / name).mkdir()
+        assert _run_in_frame(html, script, 600, tmp_path / name) == [], name
