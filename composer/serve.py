@@ -6,7 +6,8 @@
 - `GET` of the same URL shows a page with the button: a GET never unsubscribes, because link
   scanners fetch every URL in a message. Once unsubscribed, the page offers to resubscribe
   (`POST …/resubscribe?token=…`, beside it).
-- `GET /` is the archive index and `GET /N/` issue N's web version, from the output folder.
+- Sign-up with double opt-in, the archive (index, web versions, Atom feed) and the page readers of a list
+  address leave by: composer.web.routes, mounted here.
 It listens on 127.0.0.1 by default, for a reverse proxy (nginx, Caddy) that terminates TLS; it answers
 only the hosts it is told (`serve.allowed_hosts`), at most `serve.rate_per_minute` requests a minute per
 client, and logs every request with the address as a short hash, never in clear.
@@ -22,14 +23,15 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from html import escape
-from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from composer.config import Settings
-from composer.deliver.tokens import TokenError, verify
+from composer.deliver.readers import address_of
+from composer.deliver.tokens import TokenError
 from composer.errors import WeeklyError
-from composer.issues import ARCHIVE_INDEX, WEB
 from composer.store import Store, open_store
+from composer.web.routes import routes as web_routes
 
 log = logging.getLogger("weekly.serve")
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"
@@ -47,7 +49,7 @@ def create_app(settings: Settings):
     from starlette.middleware.base import BaseHTTPMiddleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.requests import Request
-    from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+    from starlette.responses import HTMLResponse, PlainTextResponse, Response
     from starlette.routing import Route
 
     if not settings.signing_key:
@@ -62,25 +64,29 @@ def create_app(settings: Settings):
     store = open_store(settings.store, list_id, archive)  # one connection for the server's life
     store_lock = threading.Lock()
 
-    async def in_store(work: Callable[[Store], object]):
-        """Store work off the event loop, one call at a time on the server's connection."""
-        def locked():
-            with store_lock:
-                return work(store)
-        return await run_in_threadpool(locked)
+    def with_store(work: Callable[[Store], Any]) -> Any:
+        """Store work one call at a time on the server's connection (from a worker thread)."""
+        with store_lock:
+            return work(store)
+
+    async def in_store(work: Callable[[Store], Any]):
+        """Store work off the event loop."""
+        return await run_in_threadpool(with_store, work)
 
     def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status,
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
-    def checked(request: Request) -> str | None:
+    async def checked(request: Request) -> str | None:
+        """The address the link's token stands for (readers.address_of), or None for a link not valid."""
+        token = request.query_params.get("token", "")
         try:
-            return verify(request.query_params.get("token", ""), key, list_id)
+            return await in_store(lambda store: address_of(token, key, list_id, store))
         except TokenError:
             return None
 
     async def unsubscribe(request: Request) -> Response:
-        email = checked(request)
+        email = await checked(request)
         if email is None:
             return page("Link not valid", "<p>This unsubscribe link is damaged or not ours. Please use the link in "
                         "the newsletter you received.</p>", status=400)
@@ -105,19 +111,12 @@ def create_app(settings: Settings):
                     'name="List-Unsubscribe" value="One-Click"><button>Unsubscribe</button></form>')
 
     async def resubscribe(request: Request) -> Response:
-        email = checked(request)
+        email = await checked(request)
         if email is None:
             return page("Link not valid", "<p>This link is damaged or not ours.</p>", status=400)
         await in_store(lambda store: store.suppressions.remove(email))
         request.state.who = email
         return page("Welcome back", f"<p>{escape(email)} will receive the next issues again.</p>")
-
-    async def index(request: Request) -> Response:
-        return _file(archive / ARCHIVE_INDEX, FileResponse, page)
-
-    async def issue(request: Request) -> Response:
-        number = request.path_params["number"]  # digits only (the route's convertor): no path traversal
-        return _file(archive / str(number) / WEB, FileResponse, page)
 
     async def guard_and_log(request: Request, call_next) -> Response:
         started = time.monotonic()
@@ -136,8 +135,7 @@ def create_app(settings: Settings):
         routes=[
             Route(unsubscribe_path, unsubscribe, methods=["GET", "POST"]),
             Route(resubscribe_path, resubscribe, methods=["POST"]),
-            Route("/", index),
-            Route("/{number:int}/", issue),
+            *web_routes(settings, key, with_store),  # sign-up, the archive and its feed, leaving a list
         ],
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.serve.allowed_hosts)),
                     Middleware(BaseHTTPMiddleware, dispatch=guard_and_log)],
@@ -172,12 +170,6 @@ def serve(app, host: str, port: int) -> None:
                     forwarded_allow_ips="127.0.0.1")
     except OSError as err:
         raise WeeklyError(f"{host}:{port}: cannot listen: {err.strerror or err}") from err
-
-
-def _file(path: Path, response_class, page):
-    if not path.is_file():
-        return page("Not found", "<p>No such issue in the archive.</p>", status=404)
-    return response_class(path, media_type="text/html; charset=utf-8")
 
 
 def _digest(email: str) -> str:

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from composer.deliver.tokens import TokenError, verify
+from composer.deliver.readers import address_of
+from composer.deliver.tokens import TokenError
 from composer.errors import WeeklyError
 from composer.store import Store
 
@@ -117,7 +118,7 @@ def _reports(message: Message, store: Store, key: bytes, list_id: str
     wanted = _UNSUBSCRIBE_SUBJECT.search(str(message.get("Subject") or ""))
     if wanted:
         try:
-            yield "unsubscribed", verify(unquote(wanted[1]), key, list_id), None, "by mail"
+            yield "unsubscribed", address_of(unquote(wanted[1]), key, list_id, store), None, "by mail"
         except TokenError as err:
             yield "ignored", None, None, f"an unsubscribe request with a bad token ({err})"
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
+from typing import NamedTuple
 
 from composer.errors import WeeklyError
 
@@ -17,6 +19,52 @@ _MAC_BYTES = 16
 
 class TokenError(WeeklyError):
     """A token that is malformed or whose signature does not match."""
+
+
+# ---- tokens naming an opaque id, never the address ----------------------------------------------------
+# KIND.ID[.EXPIRES].MAC: the kind says what the id is, the store says whose it is. Links already sent
+# carry the older tokens that named the address (`sign`, `verify`); those keep working.
+COPY = "c"  # one copy of an issue: its ledger row
+READER = "r"  # a reader of the subscriber store: its sid
+CONFIRM = "k"  # a sign-up waiting for confirmation: its pending id (expires)
+
+
+class IdToken(NamedTuple):
+    kind: str
+    ident: str
+
+
+def sign_id(kind: str, ident: str, list_id: str, key: bytes, expires: float | None = None) -> str:
+    """A token naming `ident` (of `kind`) on `list_id`; with `expires` (seconds since the epoch) it stops
+    working then."""
+    parts = [kind, ident] + ([str(int(expires))] if expires is not None else [])
+    return ".".join([*parts, _encode(_id_mac(key, list_id, parts))])
+
+
+def verify_id(token: str, key: bytes, list_id: str, kinds: tuple[str, ...], now: float | None = None) -> IdToken:
+    """The id a genuine, unexpired token of one of `kinds` names; TokenError otherwise."""
+    parts = token.strip().split(".")
+    if len(parts) not in (3, 4) or parts[0] not in kinds or not parts[1]:
+        raise TokenError("token is malformed or of another kind")
+    try:
+        mac = _decode(parts[-1])
+        expires = int(parts[2]) if len(parts) == 4 else None
+    except ValueError as err:
+        raise TokenError("token is malformed") from err
+    if not hmac.compare_digest(mac, _id_mac(key, list_id, parts[:-1])):
+        raise TokenError("token is forged, for another list, or signed with another key")
+    if expires is not None and (time.time() if now is None else now) > expires:
+        raise TokenError("token has expired")
+    return IdToken(parts[0], parts[1])
+
+
+def keyed_hash(email: str, list_id: str, key: bytes) -> str:
+    """What the suppression list keeps of an erased address: recognisable with the key, unreadable without."""
+    return "erased:" + hmac.new(key, f"erased\0{list_id}\0{email.lower()}".encode(), hashlib.sha256).hexdigest()
+
+
+def _id_mac(key: bytes, list_id: str, parts: list[str]) -> bytes:
+    return hmac.new(key, "\0".join(["id", list_id, *parts]).encode(), hashlib.sha256).digest()[:_MAC_BYTES]
 
 
 def sign(email: str, list_id: str, key: bytes) -> str:
