@@ -300,6 +300,9 @@ def _inputs(paths: list[Path], settings, today: date, online: bool, since: date 
         return paths or DEFAULT_INPUTS, None
     fetched = fetch(settings, today, since=since, offline=not online)
     _print_fetch_problems(fetched)
+    if not paths and not fetched.paths:
+        raise WeeklyError("nothing to read: no source in sources.fetch has a good copy yet (`weekly fetch` makes "
+                          "them) and no PATHS were given")
     return [*paths, *fetched.paths], fetched
 
 
@@ -329,12 +332,13 @@ def _shortfall(shortfall) -> str:
 
 
 def _fetch(args) -> int:
-    from composer.sources import Outcome
+    from composer.sources import Outcome, fetch
 
     settings = _settings(args)
     if not settings.sources.fetch:
         raise WeeklyError("no sources to fetch: list them in sources.fetch (config/weekly.toml; README: Sources)")
-    _, fetched = _inputs([], settings, args.today or date.today(), online=True, since=args.since)
+    fetched = fetch(settings, args.today or date.today(), since=args.since)
+    _print_fetch_problems(fetched)
     for outcome in fetched.outcomes:
         if outcome.outcome is Outcome.FAILED:
             continue
