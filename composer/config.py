@@ -49,9 +49,11 @@ class BrandSettings(Section):
 
 
 class IssueSettings(Section):
-    greeting: str = "Dear readers,"
-    pointer: str = "For the main updates and reflections, consult the Radar and Reading Corner below."
-    signoff: str = "DW Team"
+    # Unset, the strings catalogue of `language` writes them (templates/strings/LANGUAGE.toml [editorial]).
+    greeting: str | None = Field(None, description="Your own greeting instead of the catalogue's ('Dear readers,').")
+    pointer: str | None = Field(None, description="Your own closing pointer to the sections instead of the "
+                                "catalogue's; used only in an issue that has every section it names.")
+    signoff: str | None = Field(None, description="Your own sign-off instead of the catalogue's ('DW Team').")
     radar_size: int = Field(10, ge=1, le=12, description="Radar entries to pick (DW Weekly has about 11).")
     min_radar: int = Field(6, ge=0, le=12, description="Fewer Radar entries than this fail the gate: a thin issue.")
     languages: tuple[str, ...] = Field(("en",), description="Languages the issue takes (ISO 639-1 codes).")

@@ -51,7 +51,7 @@ from composer.lifecycle import (
 from composer.models import Draft, Ingested, PastEntry, PastIssue, Plan, Problem, Selection, SendReport
 from composer.models import RecipientState as State
 from composer.render import page, render
-from composer.render.strings import strings_for
+from composer.render.strings import editorial_words, strings_for
 from composer.store import Store, open_store
 from composer.summarise import Style, summarise
 from composer.summarise.llm import OpenAIChat
@@ -275,12 +275,16 @@ def known_issues(store: Store) -> list[Known]:
 
 
 def style_for(issue: IssueSettings, taxonomy: Taxonomy) -> Style:
-    """The fixed words of an issue: greeting, pointer and sign-off from settings, themes from topics.toml."""
-    phrases = (*(cue for basket in taxonomy.baskets.values() for cue in basket.cues),
+    """The fixed words of an issue: the catalogue of issue.language (issue.greeting, pointer and sign-off
+    where set), themes and cue words from topics.toml."""
+    strings = strings_for(issue)
+    generic = (*(cue for basket in taxonomy.baskets.values() for cue in basket.cues),
                *(cue for cues in taxonomy.technologies.values() for cue in cues))
-    return Style(greeting=issue.greeting, pointer=issue.pointer, signoff=issue.signoff,
+    return Style(words=editorial_words(issue, strings),
+                 sections={"radar": strings.email.radar, "reading_corner": strings.email.reading_corner,
+                           "events": strings.email.events},
                  themes={name: basket.theme for name, basket in taxonomy.baskets.items()},
-                 phrases=tuple(dict.fromkeys(phrases)),
+                 generic=tuple(dict.fromkeys(generic)),
                  cues={**{name: basket.cues for name, basket in taxonomy.baskets.items()}, **taxonomy.technologies})
 
 

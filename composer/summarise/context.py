@@ -258,9 +258,13 @@ def _fragment(lowered: list[str]) -> bool:
     relative = next((index for index, word in enumerate(lowered[:6]) if word in _RELATIVES), None)
     if relative is None:
         return False
-    verbs = [word for index, word in enumerate(lowered[relative + 1 :], relative + 1)
-             if word in _AUXILIARIES or (_is_finite_verb(word, lowered[index - 1]) and "NOUN" not in _lemmas(word))]
-    return len(verbs) <= 1
+
+    def verbs(start: int, end: int) -> list[str]:
+        return [word for index, word in enumerate(lowered[start:end], start) if word in _AUXILIARIES
+                or (_is_finite_verb(word, lowered[index - 1]) and "NOUN" not in _lemmas(word))]
+
+    # "The White House has revealed that …": the main verb comes before the relative.
+    return not verbs(1, relative) and len(verbs(relative + 1, len(lowered))) <= 1
 
 
 def _is_finite_verb(word: str, previous: str) -> bool:

@@ -43,6 +43,15 @@ def places(text: str) -> set[str]:
     return {place for place, pattern in _PLACE_PATTERNS.items() if pattern.search(lowered)}
 
 
+def first_place(text: str) -> str | None:
+    """The place of PLACES that `text` names first: where its story happens ("Washington has long pushed
+    TikTok's Chinese parent …" is about the US, though it names China too)."""
+    lowered = text.lower()
+    found = [(match.start(), place) for place, pattern in _PLACE_PATTERNS.items()
+             if (match := pattern.search(lowered))]
+    return min(found)[1] if found else None
+
+
 def names(text: str, article: str = "") -> list[str]:
     """The names in `text`, in order: capitalised phrases, less a first word that only starts the sentence
     ("Global AI adoption" -> "AI"): a word counts as a name where the article (or the text) writes it
