@@ -107,8 +107,8 @@ def _present_tense(text: str) -> str:
     rest = text[match.end() :]
     auxiliary, passive = match[1], bool(match[2])
     verb, _, tail = rest.partition(" ")
-    if verb in _DETERMINERS and auxiliary in ("has", "have"):
-        return f"{named} {text[match.start():]}"  # 'Rene Ritchie has a look': 'has' is the verb
+    if auxiliary in ("has", "have") and not passive and not _perfect(verb, tail):
+        return f"{named} {text[match.start():]}"  # 'Rene Ritchie has a look', 'We have some news': the verb
     if verb.endswith("ly") and verb.islower() and tail:
         adverb, (verb, _, tail) = verb, tail.partition(" ")  # 'has globally banned' -> 'globally bans'
         subject = f"{named} {adverb}"
@@ -120,6 +120,15 @@ def _present_tense(text: str) -> str:
         return f"{named} {rest}" if passive else f"{named} {text[match.start():]}"  # 'will only be'
     tail = re.sub(r"^(?:a|an|the)\s+", "", tail)
     return f"{subject} {_agree(subject, _third_person(verb))} {tail}".strip()
+
+
+def _perfect(verb: str, tail: str) -> bool:
+    """'has announced', 'has globally banned', 'have begun': a past participle follows (perhaps after an
+    adverb); not 'has a look', 'have some news'."""
+    if verb.endswith("ly") and tail:
+        verb = tail.split(" ", 1)[0]
+    lemmas = _lemmas(verb.lower()).get("VERB", ())
+    return verb.islower() and (verb.endswith("ed") or any(verb in _all_forms(lemma, "VBN") for lemma in lemmas))
 
 
 def _agree(subject: str, verb: str) -> str:
@@ -367,7 +376,10 @@ def open_ending(headline: str) -> list[str]:
 
 
 def _has_verb(words: list[str]) -> bool:
-    """A finite verb anywhere after the first word: 'announces', 'is', 'exposed', 'Employees use'."""
+    """A finite verb anywhere after the first word: 'announces', 'is', 'exposed', 'Employees use', 'Women
+    face'; or a subject and verb in one word: 'It’s that time of year again'."""
+    if re.match(r"^(?:we|you|they|i|it|he|she|there|that|here|what)[’'](?:re|ve|ll|s|m|d)$", words[0].lower()):
+        return True
     for index, word in enumerate(words[1:], 1):
         lowered = word.lower().strip(",;:’”'\")")
         if lowered in _MODALS or re.match(r"^(?:we|you|they|i|it|he|she|there|that)[’'](?:re|ve|ll|s|m|d)$", lowered):
@@ -378,7 +390,9 @@ def _has_verb(words: list[str]) -> bool:
         if lowered not in lemmas["VERB"] and not lowered.endswith("ing") and "ADJ" not in lemmas:
             return True
         previous = words[index - 1]
-        subject_like = previous.lower().endswith("s") or previous[:1].isupper() or previous.lower() in ("we", "they")
+        plural = previous.islower() and _lemma(previous, "NOUN") != previous.lower()  # 'women', 'children'
+        subject_like = (previous.lower().endswith("s") or previous[:1].isupper() or previous.lower() in ("we", "they")
+                        or plural)
         if subject_like and not lowered.endswith("ing") and previous.lower() not in _DETERMINERS:
             return True
     return False
@@ -429,6 +443,7 @@ def _simple_past(words: list[str]) -> str | None:
         following = words[index + 1].lower() if index + 1 < len(words) else ""
         lemmas = _lemmas(word)
         if (word.islower() and following in _DETERMINERS and "VERB" in lemmas and "NOUN" not in lemmas
+                and word not in ("was", "were")  # 'Santana was the best pitcher': a state, not an event
                 and "ADJ" not in lemmas and any(lemma != word and word in _all_forms(lemma, "VBD")
                                                 for lemma in lemmas["VERB"])):
             return word
