@@ -17,6 +17,7 @@ import re
 from functools import lru_cache
 
 from composer.language import STOPWORDS
+from composer.summarise.lexicon import lemmas
 from composer.summarise.names import PLACE_WORDS
 
 _PRONOUNS = frozenset("he she it they him them ones".split())
@@ -287,8 +288,5 @@ def _is_verb_form(word: str) -> bool:
     return "VERB" in _lemmas(word.lower())
 
 
-@lru_cache(maxsize=4096)
 def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
-    from lemminflect import getAllLemmas
-
-    return getAllLemmas(word)
+    return lemmas(word.lower())

@@ -7,6 +7,7 @@ import re
 from functools import lru_cache
 
 from composer.language import STOPWORDS
+from composer.summarise.lexicon import lemmas
 
 # Places and the words that point to them, for "Staying in …", "On the other side of the Atlantic" and the
 # week's theme.
@@ -110,7 +111,5 @@ def is_proper(word: str, article: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _known_word(word: str) -> bool:
-    from lemminflect import getAllLemmas
-
     stem = word.removesuffix("’s").removesuffix("'s")
-    return bool(getAllLemmas(stem)) or stem in ("app", "apps")
+    return bool(lemmas(stem)) or stem in ("app", "apps")
