@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from composer.language import STOPWORDS
 from composer.summarise.lexicon import lemmas
-from composer.summarise.names import PLACE_WORDS
+from composer.summarise.names import PLACE_WORDS, is_proper
 
 _PRONOUNS = frozenset("he she it they him them ones".split())
 _FIRST_PERSON = frozenset("i we me us my our ours myself ourselves".split())
@@ -195,7 +195,8 @@ def _shell_noun(tokens: list[str], start: int, seen: str) -> str | None:
         if (noun not in _SHELL_NOUNS and noun not in _ENTITY_NOUNS) or following in _POSTMODIFIERS \
                 or following in _RELATIVES or following[:1].isupper() or _introduced(noun, seen):
             continue
-        named_before = any(token[:1].isupper() for token in tokens[1:index])
+        named_before = any(token[:1].isupper() and (position or is_proper(token, ""))
+                           for position, token in enumerate(tokens[:index]))  # "TikTok said the app …"
         if noun in _SHELL_NOUNS or not named_before:
             return noun
     return None

@@ -21,6 +21,7 @@ from composer.language import STOPWORDS, content_words, ends_sentence, split_sen
 from composer.models import Entry, Item
 from composer.render.strings import EditorialStrings
 from composer.summarise.context import leans
+from composer.summarise.lexicon import lemmas
 from composer.summarise.names import AMERICA, EUROPE, PLACE_WORDS, first_place, names, places
 
 MAX_ISSUE_HEADLINE = 60  # "DW Weekly #210 – " and this fit the 78 characters of a Subject
@@ -115,7 +116,7 @@ def _headline_phrase(story: Story, generic: set[str], taken: set[str]) -> str | 
     that acts ("EU fines Apple"); a place where something merely happens ("… at IGF 2025 in Norway") is none."""
     article = " ".join(story.item.paragraphs) if story.item else story.entry.teaser
     for text in (story.entry.title, story.entry.teaser):
-        candidates = [name for name in _actors(text, article) if name.lower() not in generic
+        candidates = [name for name in _actors(text, article) if not _generic(name, generic)
                       and not any(name.lower() in known for known in taken) and len(name) <= 30]
         actor = first_place(" ".join(text.split()[:3]))
         candidates += [actor] if actor and actor.lower() not in " ".join(taken) else []
@@ -123,6 +124,12 @@ def _headline_phrase(story: Story, generic: set[str], taken: set[str]) -> str | 
             return max(candidates, key=lambda name: (bool(_LAW.search(name)), name not in places(text),
                                                      -candidates.index(name)))
     return None
+
+
+def _generic(name: str, cues: set[str]) -> bool:
+    """A cue word of topics.toml made of dictionary words ("Cloud", "Bitcoin"); a name that is also a cue
+    ("OpenAI", "Starlink") is as specific as any."""
+    return name.lower() in cues and all(lemmas(word.lower()) for word in name.split())
 
 
 def editorial(radar: list[Story], reading_corner: list[Story], words: EditorialStrings, themes: dict[str, str],
@@ -151,10 +158,12 @@ def editorial(radar: list[Story], reading_corner: list[Story], words: EditorialS
     if lead is not None and (lead_telling := tellings[lead]):
         previous = (radar[lead], lead_telling)
     remaining = [index for index in _by_basket(radar) if index != lead and tellings[index]]
+    # The opening named the week's technology already: no "Speaking of AI" in a week about AI.
+    cues = {key: value for key, value in cues.items() if not (theme.kind == "technology" and key == theme.label)}
     used: set[str] = set()
     in_paragraph = 1
     while remaining:
-        index = _next_story(remaining, radar, tellings, previous)
+        index = _next_story(remaining, radar, tellings, previous, cues)
         remaining.remove(index)
         story, telling = radar[index], tellings[index] or ""
         kind, opener = _transition(previous, (story, telling), words, cues, used)
@@ -189,18 +198,28 @@ def _by_basket(radar: list[Story]) -> list[int]:
 
 
 def _next_story(remaining: list[int], radar: list[Story], tellings: list[str | None],
-                previous: tuple[Story, str] | None) -> int:
-    """The next story to tell: one the reader can be walked to from the last ("Staying with …"), else
-    the next of the same basket, else the next in order."""
+                previous: tuple[Story, str] | None, cues: dict[str, tuple[str, ...]]) -> int:
+    """The next story to tell: one the reader can be walked to from the last ("Staying with …"), else one
+    on the same technology ("Speaking of AI"), else the next of the same basket, else the next in order."""
     if previous is not None:
         for index in remaining:
             telling = tellings[index]
             if telling and _relation(previous, (radar[index], telling))[0] in ("actor", "place"):
                 return index
+        for index in remaining:
+            if _technologies(previous, (radar[index], tellings[index] or ""), cues):
+                return index
         same = [index for index in remaining if radar[index].entry.topic == previous[0].entry.topic]
         if same:
             return same[0]
     return remaining[0]
+
+
+def _technologies(previous: tuple[Story, str], current: tuple[Story, str],
+                  cues: dict[str, tuple[str, ...]]) -> list[str]:
+    """The technologies of `cues` both stories are filed under and both told sentences name."""
+    return [technology for technology in sorted(set(previous[0].technologies) & set(current[0].technologies))
+            if technology in cues and _carries(previous[1], cues[technology]) and _carries(current[1], cues[technology])]
 
 
 def _relation(previous: tuple[Story, str], current: tuple[Story, str]) -> tuple[str, str]:
@@ -224,10 +243,12 @@ def _relation(previous: tuple[Story, str], current: tuple[Story, str]) -> tuple[
 def _transition(previous: tuple[Story, str] | None, current: tuple[Story, str], words: EditorialStrings,
                 cues: dict[str, tuple[str, ...]], used: set[str]) -> tuple[str, str]:
     """("same", opener) for a transition that keeps the paragraph going, ("new", opener) for one that opens
-    a new paragraph, ("new", "") for none. Never a transition said before in the issue."""
+    a new paragraph, ("new", "") for none, ("same", "") where the link is said already. Never a transition said before in the issue."""
     if previous is None:
         return "new", ""
     kind, value = _relation(previous, current)
+    if kind == "actor" and current[1].startswith(value):
+        return "same", ""  # "Google has also …" goes on without "Staying with Google, Google …"
     options = []
     if kind == "actor":
         options.append(("same", words.staying_with.format(actor=value)))
@@ -235,12 +256,14 @@ def _transition(previous: tuple[Story, str] | None, current: tuple[Story, str], 
         options.append(("same", words.staying_in.format(place=value)))
     if kind == "atlantic":
         options.append(("new", words.across_the_atlantic))
-    for technology in sorted(set(previous[0].technologies) & set(current[0].technologies)):
-        if _carries(previous[1], cues.get(technology, (technology,))) and _carries(current[1], cues.get(
-                technology, (technology,))):
-            label = technology if technology.isupper() else technology.lower()
-            options.append(("new", words.speaking_of.format(topic=label)))
-    return next(((kind, opener) for kind, opener in options if opener not in used), ("new", ""))
+    for technology in _technologies(previous, current, cues):
+        label = technology if technology.isupper() else technology.lower()
+        options.append(("new", words.speaking_of.format(topic=label)))
+    unsaid = next(((kind, opener) for kind, opener in options if opener not in used), None)
+    if unsaid:
+        return unsaid
+    # Said before in the issue: the same actor or place still goes on in its paragraph, without it.
+    return ("same", "") if kind in ("actor", "place") else ("new", "")
 
 
 def _basket_opener(story: Story, telling: str, words: EditorialStrings, cues: dict[str, tuple[str, ...]],
@@ -323,7 +346,9 @@ def _lowered(sentence: str, story: Story) -> str:
 
     first, _, rest = sentence.partition(" ")
     article = " ".join(story.item.paragraphs) if story.item else ""
-    if not is_proper(first, article.replace(sentence, "", 1) + " " + rest):
+    # Where else the reader's story writes the word: the rest of its article, its title and its teaser.
+    evidence = f"{article.replace(sentence, '', 1)} {rest} {story.entry.title} {story.entry.teaser}"
+    if not is_proper(first, evidence):
         first = first[:1].lower() + first[1:]
     return f"{first} {rest}".rstrip()
 

@@ -109,7 +109,7 @@ def _present_tense(text: str) -> str:
     verb, _, tail = rest.partition(" ")
     if auxiliary in ("has", "have") and not passive and not _perfect(verb, tail):
         return f"{named} {text[match.start():]}"  # 'Rene Ritchie has a look', 'We have some news': the verb
-    if verb.endswith("ly") and verb.islower() and tail:
+    if _adverb(verb) and tail:
         adverb, (verb, _, tail) = verb, tail.partition(" ")  # 'has globally banned' -> 'globally bans'
         subject = f"{named} {adverb}"
     if auxiliary in ("is", "are") and not passive and verb.endswith("ing"):
@@ -119,16 +119,22 @@ def _present_tense(text: str) -> str:
     if passive or auxiliary not in ("has", "have", "had") or not verb.islower():
         return f"{named} {rest}" if passive else f"{named} {text[match.start():]}"  # 'will only be'
     tail = re.sub(r"^(?:a|an|the)\s+", "", tail)
-    return f"{subject} {_agree(subject, _third_person(verb))} {tail}".strip()
+    return f"{subject} {_agree(subject, _third_person(verb, participle=True))} {tail}".strip()
 
 
 def _perfect(verb: str, tail: str) -> bool:
     """'has announced', 'has globally banned', 'have begun': a past participle follows (perhaps after an
     adverb); not 'has a look', 'have some news'."""
-    if verb.endswith("ly") and tail:
+    if _adverb(verb) and tail:
         verb = tail.split(" ", 1)[0]
     lemmas = _lemmas(verb.lower()).get("VERB", ())
     return verb.islower() and (verb.endswith("ed") or any(verb in _all_forms(lemma, "VBN") for lemma in lemmas))
+
+
+def _adverb(word: str) -> bool:
+    """'globally', 'just', 'already': an adverb that may stand between an auxiliary and its verb."""
+    found = _lemmas(word)
+    return word.islower() and (word.endswith("ly") or ("ADV" in found and "VERB" not in found))
 
 
 def _agree(subject: str, verb: str) -> str:
@@ -206,12 +212,14 @@ def _is_name_word(word: str) -> bool:
     return word[:1].isupper() or (word[:1].islower() and any(ch.isupper() for ch in word[1:]))
 
 
-def _third_person(participle: str) -> str:
-    """'announced' -> 'announces', 'dismantled' -> 'dismantles', 'preparing' -> 'prepares' (lemminflect)."""
-    if not participle.islower():
-        return participle
-    lemma = _lemma(participle, "VERB")
-    return participle if lemma == participle and not participle.endswith(("ed", "ing")) else _inflect(lemma, "VBZ")
+def _third_person(form: str, participle: bool = False) -> str:
+    """'announced' -> 'announces', 'dismantled' -> 'dismantles', 'preparing' -> 'prepares' (lemminflect); a
+    form that is its own lemma ('set', 'put') only where it is known to be a participle ('has set' -> 'sets')."""
+    if not form.islower():
+        return form
+    lemma = _lemma(form, "VERB")
+    unchanged = lemma == form and not form.endswith(("ed", "ing")) and not participle
+    return form if unchanged else _inflect(lemma, "VBZ")
 
 
 def _lemma(word: str, upos: str) -> str:
@@ -405,7 +413,8 @@ def _waiting_ing(word: str, before: str) -> bool:
         return False
     before_lemmas = _lemmas(before)
     plural = "NOUN" in before_lemmas and before.endswith("s") and before not in before_lemmas["NOUN"]
-    return plural or before.endswith("ly") or ("VERB" in before_lemmas and "NOUN" not in before_lemmas)
+    return plural or before.endswith("ly") or ("VERB" in before_lemmas and "NOUN" not in before_lemmas
+                                               and "ADJ" not in before_lemmas)  # not 'advanced computing'
 
 
 def _disagreement(words: list[str]) -> str | None:

@@ -60,7 +60,15 @@ def names(text: str, article: str = "") -> list[str]:
     evidence = article or text
     found = []
     for match in NAME.finditer(text):
+        if re.fullmatch(r"\S+ and \S+", match[0]):  # "Apple and Meta", "EU and AI": two names, not one
+            found += [name for part in match[0].split(" and ") for name in names(part, evidence)]
+            continue
         words = match[0].split()
+        possessive = next((index for index, word in enumerate(words[:-1]) if word.endswith(("’s", "'s"))), None)
+        if possessive is not None:  # "TikTok’s US deal": a possessive ends a name
+            found += names(" ".join(words[: possessive + 1]), evidence)
+            found += names(" ".join(words[possessive + 1 :]), evidence)
+            continue
         inner = next((index for index, word in enumerate(words[1:-1], 1) if word.lower() in STOPWORDS
                       and word[:1].isupper()), None)
         if inner is not None:
@@ -106,7 +114,8 @@ def is_proper(word: str, article: str) -> bool:
         return True  # the article writes it capitalised inside a sentence
     if re.search(rf"(?<=[a-z,;] ){re.escape(bare.lower())}\b", article):
         return False
-    return not _known_word(bare.lower())
+    # A word the dictionary lists with its capital ("Amazon", "Brussels") or does not list at all is a name.
+    return bool(lemmas(bare)) or not _known_word(bare.lower())
 
 
 @lru_cache(maxsize=4096)
