@@ -516,7 +516,7 @@ def _send_summary(folder: Path | None, report, options, resume: str) -> int:
         print(f"sent {report.sent_now} test copy")
     if report.stopped:
         print(f"error: {report.stopped}. Resume with: {resume}", file=sys.stderr)
-        return 1
+        return 130 if report.interrupted else 1
     status = 0
     pending = counts.get(State.PENDING, 0)
     if pending and options.limit is None:

@@ -160,6 +160,22 @@ class LogSettings(Section):
     file: Path = Path("state/weekly.log")
 
 
+class BouncesSettings(Section):
+    soft_limit: int = Field(3, ge=1, description="Issues in which an address soft-bounced before it is suppressed.")
+    address: str | None = Field(None, description="Where bounces go: the envelope sender (MAIL FROM, seen as "
+                                "Return-Path), a mailbox `weekly bounces` reads; unset, smtp.sender's address.")
+    verp: bool = Field(False, description="Each copy's MAIL FROM is LOCAL+TAG@DOMAIN of bounces.address, TAG "
+                       "naming the copy, so a bounce that quotes nothing of it is matched too (the mail server "
+                       "must deliver LOCAL+anything to LOCAL: Postfix's recipient_delimiter = +).")
+
+    @field_validator("address")
+    @classmethod
+    def _plain_address(cls, address: str | None) -> str | None:
+        if address is not None and (address.count("@") != 1 or any(c in address for c in " <>\r\n")):
+            raise ValueError("a plain address, like bounces@dig.watch")
+        return address
+
+
 class MailSettings(Section):
     """What sending needs and nothing more (`Settings.mail`): the server, the list, the links."""
 
@@ -168,6 +184,7 @@ class MailSettings(Section):
     unsubscribe_url: str
     signing_key: SecretStr | None = None
     dkim: DkimSettings = DkimSettings()
+    bounces: BouncesSettings = BouncesSettings()
 
 
 class ServeSettings(Section):
@@ -180,12 +197,9 @@ class ServeSettings(Section):
     rate_per_minute: int = Field(60, ge=1, description="Requests per client per minute; more get 429.")
 
 
-class BouncesSettings(Section):
-    soft_limit: int = Field(3, ge=1, description="Issues in which an address soft-bounced before it is suppressed.")
-
-
 class ImapSettings(Section):
     password: SecretStr | None = None
+    ca_file: Path | None = Field(None, description="CA certificates (PEM) to trust for imaps://, e.g. a private CA.")
 
 
 class LlmSettings(Section):
@@ -231,7 +245,7 @@ class Settings(BaseSettings):
     @property
     def mail(self) -> MailSettings:
         return MailSettings(smtp=self.smtp, list=self.list, unsubscribe_url=self.brand.unsubscribe_url, signing_key=self.signing_key,
-                            dkim=self.dkim)
+                            dkim=self.dkim, bounces=self.bounces)
 
     @classmethod
     def settings_customise_sources(

@@ -258,6 +258,7 @@ class SendReport(BaseModel):
     recovered_unknown: int = 0
     invalid_rows: tuple[Problem, ...] = ()
     stopped: str | None = None
+    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM
     cancelled: bool = False
 
 

@@ -1,4 +1,5 @@
-"""Unsubscribe tokens: opaque, HMAC-signed, naming the recipient and the list (RFC 8058 one-click).
+"""Signed tokens: unsubscribe tokens (RFC 8058 one-click), expiring tokens for a page's form, and the tags
+that name each copy sent, so that a bounce or a complaint can prove it is about mail we sent.
 
 The one-click POST carries no cookies, so the token in the URL alone must say who unsubscribes; the
 signature keeps anyone from unsubscribing somebody else by editing it.
@@ -9,6 +10,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+import time
+from typing import NamedTuple
 
 from composer.errors import WeeklyError
 
@@ -42,9 +46,72 @@ def verify(token: str, key: bytes, list_id: str) -> str:
     return email
 
 
+def sign_expiring(purpose: str, email: str, list_id: str, key: bytes, lifetime: float,
+                  now: float | None = None) -> str:
+    """A token for `email` good for one `purpose` (e.g. "resubscribe") on `list_id`, for `lifetime` seconds."""
+    expires = int((time.time() if now is None else now) + lifetime)
+    body = f"{email.lower()}\0{expires}".encode()
+    return f"{_encode(body)}.{_encode(_purpose_mac(key, purpose, list_id, body))}"
+
+
+def verify_expiring(purpose: str, token: str, key: bytes, list_id: str, now: float | None = None) -> str:
+    """The address of a genuine, unexpired `purpose` token for `list_id`; TokenError otherwise."""
+    try:
+        encoded_body, encoded_mac = token.strip().split(".")
+        body, mac = _decode(encoded_body), _decode(encoded_mac)
+        email, expires = body.decode().split("\0")
+        deadline = int(expires)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise TokenError(f"{purpose} token is malformed") from err
+    if not hmac.compare_digest(mac, _purpose_mac(key, purpose, list_id, body)):
+        raise TokenError(f"{purpose} token is forged, for another purpose or list, or signed with another key")
+    if (time.time() if now is None else now) > deadline:
+        raise TokenError(f"{purpose} token has expired")
+    return email
+
+
+def _purpose_mac(key: bytes, purpose: str, list_id: str, body: bytes) -> bytes:
+    return hmac.new(key, f"{purpose}\0{list_id}\0".encode() + body, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
 def _encode(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def _decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# ---- copy tags: which copy a bounce or a complaint is about -----------------------------------------------
+
+_COPY_MAC_BYTES = 8
+_COPY_TAG = re.compile(r"(?<![\w.])(\d{1,9})\.(\d{1,15})\.([0-9a-f]{16})(?![0-9a-z])", re.IGNORECASE)
+
+
+class CopyTag(NamedTuple):
+    """A tag found in a report: the issue, the ledger row, and the MAC to check against the row's address."""
+
+    issue: int
+    row_id: int
+    mac: str
+
+
+def copy_tag(key: bytes, list_id: str, issue: int, row_id: int, email: str) -> str:
+    """ISSUE.ROW.MAC: names the copy sent to `email` (its ledger row) in its Message-ID and, with VERP, in its
+    return path. The MAC (HMAC-SHA256 over the list, issue, row and address; 64 bits) makes it unguessable,
+    so a report that carries a genuine one is about mail we sent, to that row's address."""
+    return f"{issue}.{row_id}.{_copy_mac(key, list_id, issue, row_id, email)}"
+
+
+def copy_tags(text: str) -> list[CopyTag]:
+    """Every tag-shaped string in `text` (a Message-ID, an address), unchecked: `copy_tag_is_genuine` says."""
+    return [CopyTag(int(issue), int(row), mac.lower()) for issue, row, mac in _COPY_TAG.findall(text)]
+
+
+def copy_tag_is_genuine(tag: CopyTag, key: bytes, list_id: str, email: str) -> bool:
+    return hmac.compare_digest(tag.mac, _copy_mac(key, list_id, tag.issue, tag.row_id, email))
+
+
+def _copy_mac(key: bytes, list_id: str, issue: int, row_id: int, email: str) -> str:
+    payload = f"copy\0{list_id}\0{issue}\0{row_id}\0{email.lower()}".encode()
+    return hmac.new(key, payload, hashlib.sha256).digest()[:_COPY_MAC_BYTES].hex()
