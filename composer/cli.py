@@ -548,7 +548,7 @@ def _confirmer(yes: bool):
 def _resume_command(args) -> str:
     words = ["weekly", "send", str(args.folder)]
     if args.test_to:  # the test copy again, never a send to the whole list
-        return " ".join([*words, "--test-to", args.test_to])
+        return " ".join([*words, "--test-to", args.test_to, *(["--yes"] if args.yes else [])])
     if args.list_file:
         words += ["--list", str(args.list_file)]
     if args.to:
@@ -654,15 +654,18 @@ def _serve(args) -> int:
 
 def _bounces(args) -> int:
     from composer.commands.readers import bounces
+    from composer.deliver.bounces import APPLIED, KINDS
 
     report = bounces(args.source, _settings(args))
     for outcome in report.outcomes:
-        if outcome.kind in ("unmatched", "ignored"):
-            print(f"note: {outcome.kind}: {outcome.address or ''} {outcome.detail}".replace("  ", " "), file=sys.stderr)
-        else:
+        if outcome.kind in APPLIED:
             print(f"{outcome.kind:12} {outcome.address}  {outcome.detail}")
-    kinds = ("hard bounce", "complaint", "soft bounce", "unsubscribed", "unmatched", "ignored")
-    print(", ".join(f"{report.count(kind)} {kind}" for kind in kinds))
+        else:
+            level = "warning" if outcome.kind == "unreadable" else "note"
+            print(f"{level}: {outcome.kind}: {outcome.address or ''} {outcome.detail}".replace("  ", " "),
+                  file=sys.stderr)
+    print(", ".join(f"{report.count(kind)} {kind}" for kind in KINDS)
+          + (f"; {report.read_before} read before, skipped" if report.read_before else ""))
     return 0
 
 

@@ -149,7 +149,7 @@ def _mailbox_of(samples: list[tuple[str, dict]], target: Path, maildir: bool = F
 def test_a_dsn_mbox_suppresses_exactly_the_hard_bounced(issue, tmp_path):
     """Gmail and Outlook hard bounces, a Yahoo soft bounce, an ARF complaint, a mailed unsubscribe and a
     bounce for a stranger: the two hard-bounced, the complainer and the unsubscriber are suppressed, the
-    soft bounce is counted, the stranger is reported as unmatched."""
+    soft bounce is counted, the stranger is listed as not applied."""
     subscribers = write_list(tmp_path / "list.csv", 6)
     with Server() as smtp:
         settings = _settings(tmp_path, smtp.port)
@@ -168,7 +168,7 @@ def test_a_dsn_mbox_suppresses_exactly_the_hard_bounced(issue, tmp_path):
     env = {**__import__("os").environ, "WEEKLY_SIGNING_KEY": KEY}
     done = run_weekly("bounces", str(source), env=env)
     assert done.returncode == 0, done.stderr
-    assert "2 hard bounce, 1 complaint, 1 soft bounce, 1 unsubscribed, 1 unmatched" in done.stdout
+    assert "2 hard bounce, 1 complaint, 1 soft bounce, 1 unsubscribed, 1 not applied" in done.stdout
     with open_test_store() as store:
         reasons = {row.email: row.reason for row in store.suppressions.all()}
     assert {email for email, reason in reasons.items() if reason.startswith("hard bounce")} == {

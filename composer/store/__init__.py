@@ -5,6 +5,7 @@
     store.suppressions addresses never mailed again, and soft bounces counted per issue
     store.issues       each issue's life: composed, approved, sending, sent, stopped
     store.items        every item seen, when first, and for which issue
+    store.reports      the bounce reports processed, so none is applied twice
     store.lock(name)   a lock that means the same on both backends (another process, another machine)
 
 Every method raises StoreError (a WeeklyError naming the store) and nothing else from the database;
@@ -28,6 +29,7 @@ from composer.store.issues import Issues
 from composer.store.items import Items
 from composer.store.locks import Locks
 from composer.store.recipients import Recipients
+from composer.store.reports import Reports
 from composer.store.schema import MIGRATIONS, VERSION, Context, version_of
 from composer.store.suppressions import Suppressions
 
@@ -46,6 +48,7 @@ class Store:
         self.suppressions = Suppressions(db, list_id)
         self.issues = Issues(db, list_id)
         self.items = Items(db, list_id)
+        self.reports = Reports(db, list_id)
         self._locks = Locks(db, f"{self.id}:{list_id}", url, password)
 
     def lock(self, name: str, refusal: str) -> AbstractContextManager[None]:

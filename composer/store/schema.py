@@ -144,7 +144,17 @@ def _has_table(db: Db, name: str) -> bool:
     return db.one("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)) is not None
 
 
-MIGRATIONS: list[Callable[[Db, Context], None]] = [_v1]
+def _v2(db: Db, context: Context) -> None:
+    """Reports `weekly bounces` processed, so none is applied twice (composer.store.reports)."""
+    db.execute(f"""CREATE TABLE reports_seen (
+        list_id TEXT NOT NULL,
+        digest TEXT NOT NULL,             -- sha256 of the report's bytes
+        outcome TEXT NOT NULL,
+        seen {db.dialect.real} NOT NULL,
+        PRIMARY KEY (list_id, digest))""")
+
+
+MIGRATIONS: list[Callable[[Db, Context], None]] = [_v1, _v2]
 VERSION = len(MIGRATIONS)
 
 
