@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,15 +48,24 @@ def private_ca(folder: Path) -> tuple[Path, Path, Path]:
     return ca, cert, key
 
 
-class Postfix:
-    """Postfix on 127.0.0.1:`port`, relaying everything to 127.0.0.1:`relay_port`; bounces to `maildir`."""
+def _folder(prefix: str) -> Path:
+    """A folder the servers' own users (postfix, nobody) can reach: not under pytest's private tmp_path."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    return folder
 
-    def __init__(self, folder: Path, relay_port: int) -> None:
-        self.folder = folder
+
+class Postfix:
+    """Postfix on 127.0.0.1:`port`, relaying everything to 127.0.0.1:`relay_port`; bounces to `maildir`
+    (under `mail_root`, the folder a Dovecot may serve)."""
+
+    def __init__(self, relay_port: int) -> None:
+        self.folder = _folder("weekly-postfix-")
         self.port = free_port()
         self.relay_port = relay_port
-        self.config = folder / "conf"
-        self.maildir = folder / "mail" / "bounces"
+        self.config = self.folder / "conf"
+        self.mail_root = self.folder / "mail"
+        self.maildir = self.mail_root / "bounces"
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Postfix:
@@ -72,7 +82,7 @@ class Postfix:
 queue_directory = {self.folder}/queue
 data_directory = {self.folder}/data
 meta_directory = {self.config}
-maillog_file = {self.folder}/maillog
+maillog_file = /dev/stdout
 myhostname = mail.dig.watch
 mydomain = dig.watch
 myorigin = dig.watch
@@ -96,8 +106,9 @@ biff = no
         master = [f"127.0.0.1:{self.port} inet n - n - - smtpd" if line.startswith("smtp ") and " inet " in line
                   else line for line in master]
         (self.config / "master.cf").write_text("\n".join(master) + "\n")
-        self.process = subprocess.Popen(["postfix", "-c", str(self.config), "start-fg"], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.STDOUT)
+        with (self.folder / "maillog").open("w") as log:  # maillog_file is the master's stdout
+            self.process = subprocess.Popen(["postfix", "-c", str(self.config), "start-fg"], stdout=log,
+                                            stderr=subprocess.STDOUT)
         _wait_for_port(self.port, self.process, self.folder / "maillog")
         return self
 
@@ -108,6 +119,7 @@ biff = no
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def bounces(self, count: int, timeout: float = 60) -> list[Path]:
         """The first `count` messages delivered to the bounce Maildir (waiting for Postfix to write them)."""
@@ -124,11 +136,13 @@ biff = no
 class Dovecot:
     """Dovecot serving `mail_root`/USER as Maildir over IMAPS on 127.0.0.1:`port`, one user and password."""
 
-    def __init__(self, folder: Path, mail_root: Path, user: str, password: str, cert: Path, key: Path) -> None:
-        self.folder = folder
+    def __init__(self, mail_root: Path, user: str, password: str, cert: Path, key: Path) -> None:
+        self.folder = folder = _folder("weekly-dovecot-")
         self.port = free_port()
         self.config = folder / "dovecot.conf"
-        folder.mkdir(parents=True, exist_ok=True)
+        for source in (cert, key):  # readable where Dovecot looks, whatever the test's folder allows
+            shutil.copy(source, folder / source.name)
+        cert, key = folder / cert.name, folder / key.name
         (folder / "passwd").write_text(f"{user}:{{PLAIN}}{password}\n")
         self.config.write_text(f"""base_dir = {folder}/run
 state_dir = {folder}/state
@@ -165,12 +179,15 @@ service anvil {{
 """)
 
     def __enter__(self) -> Dovecot:
-        subprocess.run(["dovecot", "-c", str(self.config)], check=True, capture_output=True, timeout=60)
+        # Dovecot goes into the background; its output goes to its log (a pipe would stay open behind it).
+        subprocess.run(["dovecot", "-c", str(self.config)], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
         _wait_for_port(self.port, None, self.folder / "dovecot.log")
         return self
 
     def __exit__(self, *exc) -> None:
         subprocess.run(["doveadm", "-c", str(self.config), "stop"], capture_output=True, timeout=60, check=False)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen | None, log: Path, timeout: float = 30) -> None:

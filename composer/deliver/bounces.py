@@ -81,7 +81,7 @@ def process_bounces(source: str, store: Store, key: bytes, list_id: str, soft_li
     outcomes: list[Outcome] = []
     read_before = 0
     for raw in _messages(source, imap_password, imap_ca_file):
-        digest = hashlib.sha256(raw).hexdigest()
+        digest = hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()  # IMAP says CRLF, a Maildir file LF
         if store.reports.seen(digest):
             read_before += 1
             continue
