@@ -22,13 +22,13 @@ from _common import ROOT
 
 sys.path.insert(0, str(ROOT / "tests"))
 
-from smtp_server import ScriptedServer  # noqa: E402
+from smtp_server import ScriptedServer
 
-from composer.config import Settings  # noqa: E402
-from composer.deliver.send import SendOptions, send_issue  # noqa: E402
-from composer.issues import IssueFolder  # noqa: E402
-from composer.pipeline import ComposeOptions, build  # noqa: E402
-from composer.store import open_store  # noqa: E402
+from composer.config import Settings
+from composer.deliver.send import SendOptions, send_issue
+from composer.issues import IssueFolder
+from composer.pipeline import ComposeOptions, build
+from composer.store import open_store
 
 SCENARIOS = {"stall": {"at_data": "stall"}, "drop": {"at_data": "drop"},
              "421": {"rcpt_reply": "421 4.3.2 Service shutting down"}}

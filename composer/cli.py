@@ -648,7 +648,7 @@ def _serve(args) -> int:
         raise WeeklyError(f"--port must be between 0 and 65535, not {port}")
     app = create_app(settings)
     print(f"serving unsubscribe and the archive on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
-    serve(app, host, port)
+    serve(app, host, port, settings)
     return 0
 
 

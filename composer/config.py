@@ -194,7 +194,15 @@ class ServeSettings(Section):
     port: int = Field(8080, ge=0, le=65535)
     allowed_hosts: tuple[str, ...] = Field(("127.0.0.1", "localhost", "dig.watch"),
                                            description="Host headers answered (the public name behind the proxy).")
-    rate_per_minute: int = Field(60, ge=1, description="Requests per client per minute; more get 429.")
+    rate_per_minute: int = Field(60, ge=1, description="Requests per client per minute, a valid unsubscribe "
+                                 "token's excepted (a provider posts many from one address); more get 429.")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="A larger request body gets 413, unread.")
+    header_timeout_seconds: float = Field(10, gt=0, description="A connection that has not sent a request's "
+                                          "headers in this time is closed.")
+    max_connections: int = Field(512, ge=1, description="Open connections at most (and below the process's "
+                                 "file limit); more are closed at once.")
+    queue_file: Path = Field(Path("state/unsubscribe-queue.jsonl"), description="One-clicks are written here "
+                             "first, then applied to the store, so none is lost while the store is busy.")
 
 
 class ImapSettings(Section):

@@ -177,7 +177,7 @@ class ScriptedServer:
                         return
                     writer.write(b"354 go ahead\r\n")
                     await writer.drain()
-                    while (body := await reader.readline()) not in (b".\r\n", b""):
+                    while await reader.readline() not in (b".\r\n", b""):
                         pass
                     self.accepted.append(rcpt)
                     writer.write(b"250 2.0.0 queued\r\n")
