@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT
+from _common import ROOT, smtp_sink, subscriber_list
 
 from composer.config import Settings
 from composer.deliver.message import MessageTemplate
@@ -59,15 +59,9 @@ def main() -> None:
     raw = template.personalise("reader0@example.org", "Reader 0", "T" * 60, "id.0")
     (work / "message.eml").write_bytes(raw)
     size = len(raw)
-    subscribers = work / "subscribers.csv"
-    with subscribers.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["email", "name"])
-        writer.writerows([f"reader{n}@example.org", f"Reader {n}"] for n in range(SUBSCRIBERS))
+    subscribers = subscriber_list(work / "subscribers.csv", SUBSCRIBERS)
     port = free_port()
-    sink = subprocess.Popen(["smtp-sink", "-u", "postfix", f"127.0.0.1:{port}", "1024"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
+    sink = smtp_sink(port)
     mailmerge = _mailmerge_files(work, port, size)
     results: dict[str, list[tuple[float, int]]] = {}
     try:

@@ -87,10 +87,19 @@ def _parser() -> argparse.ArgumentParser:
                        help="input files or folders (default: seeds/)")
     items.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
 
+    fetch = _command(commands, "fetch", _fetch,
+                     "fetch the sources (sources.fetch: feeds, WordPress REST APIs) into their copies in "
+                     "sources.cache_dir",
+                     "weekly fetch\n  weekly fetch --since 2025-05-02   # WordPress posts from that day")
+    fetch.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                       help="WordPress posts published from this day (default: sources.days before today)")
+    fetch.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="as if run on that day")
+
     compose = _command(commands, "compose", _compose, "compose the next issue's draft (issue.yaml) for an editor",
                        "weekly compose seeds/ -o out/issue.yaml\n  weekly compose seeds/ feed.xml --issue 211 "
                        "--week 2025-05-02 --pin 3f2a --block 'Blue Origin'")
     _issue_options(compose)
+    _offline_option(compose)
     compose.add_argument("-o", "--out", type=Path, metavar="FILE",
                          help="the draft file to write (default: OUTPUT_DIR/issue.yaml)")
 
@@ -108,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     build = _command(commands, "build", _build, "compose the next issue and render it to disk (compose + render)",
                      "weekly build\n  weekly build seeds/ feed.xml --issue 211 -o out/211")
     _issue_options(build)
+    _offline_option(build)
     build.add_argument("-o", "--out", type=Path, metavar="DIR",
                        help="the issue's folder (default: OUTPUT_DIR/NUMBER, e.g. out/210; the archive index "
                             "OUTPUT_DIR/index.html lists the issues built there)")
@@ -170,6 +180,7 @@ def _parser() -> argparse.ArgumentParser:
                    "  weekly run --send feeds/   # Friday: the approved issue to list.subscribers\n"
                    "  weekly run --send feeds/ --today 2025-05-09   # as if run on that day")
     _issue_options(run)
+    _offline_option(run)
     run.add_argument("--send", action="store_true",
                      help="send this week's issue to list.subscribers once approved (issue.approval) and checked")
     _retry_options(run)
@@ -227,12 +238,78 @@ def _issue_options(sub: argparse.ArgumentParser) -> None:
                      help="write over a draft an editor changed (it is kept as issue.yaml.N first)")
 
 
-def _compose_args(args):
+def _offline_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--offline", action="store_true",
+                     help="do not fetch the sources (sources.fetch) first: read the copies fetched before")
+
+
+def _compose_args(args, settings):
+    """The inputs (the sources fetched first, unless --offline), the options and the day to compose on."""
     from composer.pipeline import ComposeOptions
 
     options = ComposeOptions(issue_number=args.issue, week_start=args.week, pins=tuple(args.pin),
                              blocks=tuple(args.block), topics=args.topics, replace=args.replace)
-    return args.paths or DEFAULT_INPUTS, options, args.today or date.today()
+    today = args.today or date.today()
+    online = not getattr(args, "offline", True)  # `weekly why` explains from the copies as they are
+    paths, fetched = _inputs(args.paths, settings, today, online, since=args.week)
+    return paths, options, today, fetched
+
+
+def _inputs(paths: list[Path], settings, today: date, online: bool, since: date | None = None):
+    """The paths given (default seeds/ while no sources are set) and the sources' copies, fetched first when
+    `online`; each source's failure is printed as it happens, once."""
+    from composer.sources import fetch
+
+    if not settings.sources.fetch:
+        return paths or DEFAULT_INPUTS, None
+    fetched = fetch(settings, today, since=since, offline=not online)
+    _print_fetch_problems(fetched)
+    return [*paths, *fetched.paths], fetched
+
+
+def _print_fetch_problems(fetched) -> None:
+    for outcome in fetched.outcomes:
+        if outcome.reason:
+            kept = (f"its copy of {outcome.copied_at:%Y-%m-%d %H:%M} UTC is read instead" if outcome.copied_at
+                    else "nothing of it is read")
+            print(f"error: source {outcome.name} ({outcome.url}): {outcome.reason}; {kept}", file=sys.stderr)
+        if outcome.moved_to:
+            print(f"warning: source {outcome.name}: {outcome.url} moved permanently to {outcome.moved_to}; set that "
+                  "URL in sources.fetch", file=sys.stderr)
+        for note in outcome.notes:
+            print(f"warning: source {outcome.name}: {note}", file=sys.stderr)
+    if fetched.shortfall:
+        print(f"warning: {_shortfall(fetched.shortfall)}", file=sys.stderr)
+
+
+def _failed(fetched) -> int:
+    """1 when a source failed: the issue is built from the others, and the exit code says so."""
+    return 1 if fetched is not None and fetched.failed else 0
+
+
+def _shortfall(shortfall) -> str:
+    return (f"the sources that failed ({', '.join(shortfall.sources)}) carried {shortfall.share:.0%} of the last "
+            f"week's items, more than sources.max_failed_share ({shortfall.limit:.0%})")
+
+
+def _fetch(args) -> int:
+    from composer.sources import Outcome
+
+    settings = _settings(args)
+    if not settings.sources.fetch:
+        raise WeeklyError("no sources to fetch: list them in sources.fetch (config/weekly.toml; README: Sources)")
+    _, fetched = _inputs([], settings, args.today or date.today(), online=True, since=args.since)
+    for outcome in fetched.outcomes:
+        if outcome.outcome is Outcome.FAILED:
+            continue
+        how = "not modified" if outcome.outcome is Outcome.NOT_MODIFIED else "fetched"
+        answers = f"{outcome.requests} request{'s' if outcome.requests > 1 else ''}, " + (
+            f"{outcome.not_modified} not modified (304)" if outcome.not_modified else f"{outcome.size / 1024:,.0f} KB")
+        print(f"{outcome.name}: {how}, {outcome.items} items ({outcome.week_items} of the last week); {answers}"
+              f" -> {outcome.path}")
+    if fetched.shortfall:
+        print("error: `weekly run --send` would send nothing", file=sys.stderr)
+    return 1 if fetched.failed else 0
 
 
 def _command(commands, name: str, handler, summary: str, example: str) -> argparse.ArgumentParser:
@@ -261,24 +338,42 @@ def _items(args) -> int:
     from composer.ingest import load_items
 
     settings = _settings(args)
-    ingested = load_items(args.paths or DEFAULT_INPUTS, settings.ingest.max_file_mb)
+    paths, _ = _inputs(args.paths, settings, date.today(), online=False)
+    ingested = load_items(paths, settings.ingest.max_file_mb)
     if args.json:
         records = [item.model_dump(mode="json") for item in (*ingested.items, *ingested.past_issues)]
         json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
-        _print_items_table(ingested)
+        _print_items_table(ingested, _seen(ingested.items, settings))
     return _report(ingested.problems)
 
 
-def _print_items_table(ingested) -> None:
+def _seen(items, settings) -> dict:
+    """What the store knows of each item (its source, when first seen), when there is a store to ask."""
+    from composer.store import StoreError, is_postgres, open_store, sqlite_path
+
+    if not items or (not is_postgres(settings.store.url) and not sqlite_path(settings.store.url).is_file()):
+        return {}
+    try:
+        with open_store(settings.store, settings.list.id, settings.output.dir) as store:
+            return store.items.seen(item.id for item in items)
+    except StoreError as err:
+        print(f"warning: {err}; items shown without when they were first seen", file=sys.stderr)
+        return {}
+
+
+def _print_items_table(ingested, seen: dict) -> None:
+    from datetime import UTC, datetime
+
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     table = Table(title=f"{len(ingested.items)} items", expand=True)
     table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("file", no_wrap=True, max_width=20)
+    table.add_column("source", no_wrap=True, max_width=20)
+    table.add_column("seen", no_wrap=True)
     table.add_column("line", justify="right", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     table.add_column("title", ratio=3)
@@ -288,8 +383,10 @@ def _print_items_table(ingested) -> None:
     for number, item in enumerate(ingested.items, 1):
         title = item.title or f"[dim](untitled) {item.paragraphs[0][:70]}…[/dim]"
         line = str(item.line or "")
-        table.add_row(str(number), Path(item.source).name, line, item.kind, title, str(len(item.paragraphs)),
-                      ", ".join(item.tags))
+        known = seen.get(item.id)
+        first = f"{datetime.fromtimestamp(known.first_seen, UTC):%Y-%m-%d %H:%M}" if known else ""
+        table.add_row(str(number), known.source if known else Path(item.source).name, first, line, item.kind, title,
+                      str(len(item.paragraphs)), ", ".join(item.tags))
     console.print(table)
     undated = len(ingested.items) - len(dated)
     if dated:
@@ -310,16 +407,16 @@ def _compose(args) -> int:
     from composer.pipeline import compose_to_file
 
     settings = _settings(args)
-    paths, options, today = _compose_args(args)
+    paths, options, today, fetched = _compose_args(args, settings)
     composed = compose_to_file(paths, args.out or settings.output.dir / DRAFT, settings, options, today)
-    return _summary(composed)
+    return max(_summary(composed), _failed(fetched))
 
 
 def _why(args) -> int:
     from composer.pipeline import compose
 
     settings = _settings(args)
-    paths, options, today = _compose_args(args)
+    paths, options, today, _ = _compose_args(args, settings)
     composed = compose(paths, settings, options, today)
     needle = args.item.lower()
     explanations = composed.selection.explanations if composed.selection else ()
@@ -366,8 +463,8 @@ def _build(args) -> int:
     from composer.pipeline import build
 
     settings = _settings(args)
-    paths, options, today = _compose_args(args)
-    return _summary(build(paths, args.out, settings, options, today))
+    paths, options, today, fetched = _compose_args(args, settings)
+    return max(_summary(build(paths, args.out, settings, options, today)), _failed(fetched))
 
 
 def _summary(composed) -> int:
@@ -548,7 +645,7 @@ def _confirmer(yes: bool):
 def _resume_command(args) -> str:
     words = ["weekly", "send", str(args.folder)]
     if args.test_to:  # the test copy again, never a send to the whole list
-        return " ".join([*words, "--test-to", args.test_to, *(["--yes"] if args.yes else [])])
+        return " ".join([*words, "--test-to", args.test_to, "--yes"])
     if args.list_file:
         words += ["--list", str(args.list_file)]
     if args.to:
@@ -557,26 +654,14 @@ def _resume_command(args) -> str:
 
 
 class _Progress:
-    """A rich progress bar with rate and ETA on a terminal; a plain line every 10 % otherwise."""
+    """A rich progress bar with rate and ETA on a terminal; a plain line every 10 % otherwise. The bar
+    starts with the first message sent, never before: the question asked before the send needs the
+    terminal to itself."""
 
     def __enter__(self):
         self.bar = None
         self.task = None
         self.last_decile = -1
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[rate]} msg/s"), TimeRemainingColumn(),
-                                console=Console(stderr=True))
-            self.bar.start()
         self.started: float | None = None  # the first settled message, not the start of list loading
         return self.update
 
@@ -585,8 +670,9 @@ class _Progress:
         self.started = self.started or now
         elapsed = max(now - self.started, 1e-3)
         rate = f"{done / elapsed:.0f}"
-        if self.bar is not None:
-            if self.task is None:
+        if sys.stderr.isatty():
+            if self.bar is None:
+                self.bar = self._bar()
                 self.task = self.bar.add_task("send", total=total, rate=rate)
             self.bar.update(self.task, completed=done, rate=rate)
             return
@@ -594,6 +680,16 @@ class _Progress:
         if decile != self.last_decile:
             self.last_decile = decile
             print(f"sent {done}/{total} ({rate} msg/s)", file=sys.stderr, flush=True)
+
+    @staticmethod
+    def _bar():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]} msg/s"),
+                       TimeRemainingColumn(), console=Console(stderr=True))
+        bar.start()
+        return bar
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
@@ -623,11 +719,15 @@ def _run(args) -> int:
     from composer.pipeline import run_for_cron
 
     settings = _settings(args)
-    paths, options, today = _compose_args(args)
+    paths, options, today, fetched = _compose_args(args, settings)
     retry = SendOptions(retry_failed=args.retry_failed, retry_unknown=args.retry_unknown)
+    withhold = None
+    if fetched is not None and fetched.shortfall is not None:
+        withhold = (f"{_shortfall(fetched.shortfall)}: fix them and run again, or send from the copies kept "
+                    "before with `weekly run --send --offline`")
     with _resumable("the same `weekly run --send` command: it sends this week's issue to those still pending"):
-        outcome = run_for_cron(paths, settings, options, today, send=args.send, retry=retry)
-    status = 0
+        outcome = run_for_cron(paths, settings, options, today, send=args.send, retry=retry, withhold=withhold)
+    status = _failed(fetched)
     resume = f"weekly run --send {' '.join(map(str, args.paths))}".rstrip()
     if outcome.resumed_report is not None:
         print(f"finished #{outcome.resumed}, left part-way before:")

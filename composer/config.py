@@ -9,6 +9,7 @@ meant to be committed; they come from the environment, .env or a secret file
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
@@ -219,6 +220,64 @@ class LlmSettings(Section):
     timeout_seconds: float = Field(30, gt=0, le=600)
 
 
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def source_slug(name: str) -> str:
+    """A source's name as a file name: "dig.watch updates" -> "dig-watch-updates"."""
+    return _SLUG.sub("-", name.lower()).strip("-")
+
+
+class SourceSettings(Section):
+    """One source `weekly fetch` reads by URL: a feed (RSS, Atom, JSON Feed) or a WordPress REST API."""
+
+    name: str = Field(min_length=1, description="What messages call it; its copy is CACHE_DIR/NAME.xml.")
+    url: str = Field(pattern=r"^https?://[^/\s]+", description="The feed's URL, or the WordPress REST API's root "
+                     "(https://dig.watch/wp-json/wp/v2).")
+    kind: Literal["feed", "wordpress"] = "feed"
+    post_type: str = Field("posts", pattern=r"^[a-z0-9_-]+$", description="wordpress: the post type's route "
+                           "(posts, or a custom type such as dig.watch's updates).")
+    per_page: int = Field(100, ge=1, le=100, description="wordpress: posts asked for per page (100 at most).")
+
+    @field_validator("name")
+    @classmethod
+    def _usable_name(cls, name: str) -> str:
+        if not source_slug(name):
+            raise ValueError("needs a letter or a digit (it names the source's copy on disk)")
+        return name
+
+
+class SourcesSettings(Section):
+    """`weekly fetch` (and `build`, `run` unless --offline): the sources read by URL, as a feed reader does."""
+
+    fetch: tuple[SourceSettings, ...] = Field((), description="The sources; none: only the paths given are read.")
+    contact_url: str | None = Field(None, description="In the User-Agent, so a site's admin can reach you; "
+                                    "unset, brand.site_url.")
+    cache_dir: Path = Field(Path("state/sources"), description="Each source's last good copy and its "
+                            "HTTP validators (ETag, Last-Modified).")
+    timeout_seconds: float = Field(20, gt=0, description="Each request, from connecting to the last byte.")
+    source_timeout_seconds: float = Field(120, gt=0, description="One source: all its pages and retries.")
+    max_mb: float = Field(10, gt=0, description="A larger answer (after gzip) is refused.")
+    per_host: int = Field(2, ge=1, le=16, description="Requests at once to one host.")
+    retries: int = Field(2, ge=0, le=10, description="After a 5xx answer, a timeout or a dropped connection; "
+                         "never after a 4xx.")
+    retry_base_seconds: float = Field(1, ge=0, description="Backoff: 1, 2, 4 … seconds, with jitter.")
+    max_redirects: int = Field(5, ge=0, le=20)
+    days: int = Field(8, ge=1, le=62, description="wordpress: posts of the last DAYS days (the issue's week "
+                      "and a day to spare), or from --week.")
+    max_failed_share: float = Field(0.5, ge=0, le=1, description="`weekly run --send` sends nothing when the "
+                                    "sources that failed carried more than this share of the last week's items.")
+
+    @field_validator("fetch")
+    @classmethod
+    def _distinct(cls, sources: tuple[SourceSettings, ...]) -> tuple[SourceSettings, ...]:
+        slugs = [source_slug(source.name) for source in sources]
+        twice = next((source.name for source, slug in zip(sources, slugs, strict=True) if slugs.count(slug) > 1), None)
+        if twice:
+            raise ValueError(f"two sources are named {twice!r} (or the same but for punctuation)")
+        return sources
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="WEEKLY_",
@@ -230,6 +289,7 @@ class Settings(BaseSettings):
     brand: BrandSettings = BrandSettings()
     issue: IssueSettings = IssueSettings()
     ingest: IngestSettings = IngestSettings()
+    sources: SourcesSettings = SourcesSettings()
     output: OutputSettings = OutputSettings()
     smtp: SmtpSettings = SmtpSettings()
     llm: LlmSettings = LlmSettings()

@@ -155,10 +155,16 @@ def _ingest(paths: list[Path], settings: Settings) -> Ingested:
 
 
 def _decide(store: Store, ingested: Ingested, settings: Settings, options: ComposeOptions, today: date,
-            for_cron: bool):
-    asked = Asked(number=options.issue_number, week_start=options.week_start, for_cron=for_cron,
+            for_cron: bool, sending: bool = False):
+    asked = Asked(number=options.issue_number, week_start=options.week_start, for_cron=for_cron, sending=sending,
                   first_number=settings.issue.first_number)
-    return decide(known_issues(store), ingested.past_issues, today, asked)
+    decision = decide(known_issues(store), ingested.past_issues, today, asked)
+    if isinstance(decision, Keep) and options.replace:  # the editor's draft goes (kept as issue.yaml.N)
+        record = decision.issue.record
+        week_start = options.week_start or record.week_start
+        if week_start is not None:
+            return Compose(slot=Slot(number=record.number, week_start=week_start), rebuild=True)
+    return decision
 
 
 def _slot(decision) -> Compose:
@@ -313,12 +319,13 @@ def _render_into(draft: Draft, folder: IssueFolder, settings: Settings, archive:
     """Render `draft` into `folder` (the draft beside the email); refresh the index when it is in the archive."""
     from composer.deliver.message import sample_message
 
-    rendered = render(draft, settings.brand, strings_for(settings.issue))
+    strings = strings_for(settings.issue)
+    rendered = render(draft, settings.brand, strings)
     eml = sample_message(rendered, draft.number, settings.mail).decode("utf-8", errors="replace")
     written = folder.write(draft, rendered, eml)
     if archive.contains(folder):
         issues = [{"folder": issue.path.name, "draft": issue.draft} for issue in archive.issues() if issue.has("web.html")]
-        written.append(archive.write_index(page("archive.html.j2", brand=settings.brand, issues=issues)))
+        written.append(archive.write_index(page("archive.html.j2", strings, brand=settings.brand, issues=issues)))
     return written
 
 
@@ -514,14 +521,15 @@ class CronOutcome(BaseModel):
 
 
 def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions, today: date, send: bool,
-                 retry: SendOptions | None = None) -> CronOutcome:
+                 retry: SendOptions | None = None, withhold: str | None = None) -> CronOutcome:
     """`weekly run`: this week's issue, by lifecycle.decide (cron's view: the calendar decides the week).
 
     An issue sent in part is finished first (with `send`; without, the run says so and stops); an issue the
     editor edited or approved is kept as it is; otherwise this week's issue is built (or rebuilt in place).
     With `send` it goes out when approved (issue.approval = "required", the default) or as built ("auto"),
     after the gate; a thin issue, an unapproved one, or one sent already end the run with a WeeklyError
-    saying so. A lock keeps two runs apart; each run is logged to log.file.
+    saying so. A lock keeps two runs apart; each run is logged to log.file. `withhold`, the caller's reason
+    not to send what this run built (the sources that carry most of the week failed), builds it and sends nothing.
     """
     from composer.deliver.send import SendOptions as Options
 
@@ -532,20 +540,22 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
             store.lock("run", "another weekly run is in progress ({holder}); try again when it ends"):
         log.info("run started (send=%s, today=%s)", send, today)
         ingested = _ingest(paths, settings)
-        decision = _decide(store, ingested, settings, options, today, for_cron=True)
+        decision = _decide(store, ingested, settings, options, today, for_cron=True, sending=send)
         resumed = None
         if isinstance(decision, Resume):
             resumed = _resume(decision.issue, store, settings, sending, send, log)
             if resumed.report.stopped or resumed.report.counts.get(State.PENDING):
                 return CronOutcome(resumed=decision.issue.number, resumed_report=resumed.report,
                                    folder=decision.issue.record.folder)
-            decision = _decide(store, ingested, settings, options, today, for_cron=True)
+            decision = _decide(store, ingested, settings, options, today, for_cron=True, sending=send)
         outcome = _this_week(decision, ingested, store, settings, options, log)
         if resumed is not None:
             outcome = outcome.model_copy(update={"resumed": resumed.number, "resumed_report": resumed.report})
         if not send:
             return outcome
         assert outcome.folder is not None and outcome.composed is not None
+        if withhold and outcome.composed.kept is None:  # an issue the editor kept was not made from this fetch
+            raise WeeklyError(f"#{outcome.composed.draft.number} ({outcome.folder}) was not sent: {withhold}")
         report = _send_this_week(IssueFolder(outcome.folder), outcome.composed, store, settings, sending, log)
         return outcome.model_copy(update={"report": report})
 

@@ -81,18 +81,29 @@ class Server:
     """Start and stop a Recorder behind aiosmtpd on 127.0.0.1."""
 
     def __init__(self, tls_context=None, require_starttls: bool = False, authenticator=None,
-                 implicit_tls=None) -> None:
-        """`tls_context` offers STARTTLS; `implicit_tls` (an SSL context) makes it an SMTPS server instead."""
+                 implicit_tls=None, port: int | None = None) -> None:
+        """`tls_context` offers STARTTLS; `implicit_tls` (an SSL context) makes it an SMTPS server instead;
+        `port` a port chosen before (a server that comes up where a client already failed to connect)."""
         self.recorder = Recorder()
-        self.port = free_port()
-        self.controller = Controller(
-            self.recorder, hostname="127.0.0.1", port=self.port, tls_context=tls_context,
-            require_starttls=require_starttls, authenticator=authenticator, auth_require_tls=True,
-            ssl_context=implicit_tls,
-        )
+        self.port = port or free_port()
+        self._options = {"tls_context": tls_context, "require_starttls": require_starttls,
+                         "authenticator": authenticator, "auth_require_tls": True, "ssl_context": implicit_tls}
+        self.controller = self._controller()
+
+    def _controller(self) -> Controller:
+        return Controller(self.recorder, hostname="127.0.0.1", port=self.port, **self._options)
+
+    def start(self) -> None:
+        """(Again, after `stop`: the same port, the same recorder.)"""
+        self.controller.start()
+
+    def stop(self) -> None:
+        """The server goes down; `start` brings it back."""
+        self.controller.stop()
+        self.controller = self._controller()
 
     def __enter__(self) -> Server:
-        self.controller.start()
+        self.start()
         return self
 
     def __exit__(self, *exc) -> None:

@@ -21,7 +21,6 @@ from composer.models import Subscriber
 from composer.store import StoreError, open_store
 from composer.store.schema import VERSION
 
-pytestmark = pytest.mark.both_backends
 LEGACY = DATA / "store"
 
 
@@ -40,7 +39,7 @@ def test_a_ledger_from_before_versions_is_migrated_and_the_next_issue_sent_from_
     if store_backend != "sqlite":
         pytest.skip("the ledger before versions was an SQLite file")
     work = tmp_path / "work"
-    shutil.copytree(LEGACY / "out", work / "out")
+    shutil.copytree(LEGACY / "issues", work / "out")
     store = work / "state" / "ledger.sqlite3"
     store.parent.mkdir()
     shutil.copy(LEGACY / "ledger-before-versions.sqlite3", store)
@@ -192,3 +191,15 @@ def _wait_for(port: int) -> None:
             time.sleep(0.05)
     raise AssertionError("weekly serve did not start")
 
+
+
+def test_processes_opening_a_new_store_at_once_create_it_once(tmp_path, store_backend):
+    """Four processes open a store that does not exist yet: one creates the schema, none fails (found when
+    two senders started together on a fresh PostgreSQL schema: "relation meta already exists")."""
+    command = [sys.executable, "-m", "composer", "issues"]
+    openers = [subprocess.Popen(command, cwd=tmp_path, env=os.environ.copy(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [opener.communicate(timeout=60) for opener in openers]
+    assert [opener.returncode for opener in openers] == [0, 0, 0, 0], outputs
+    with open_test_store() as store:
+        assert store.db.scalar("SELECT count(*) FROM meta WHERE key='store_id'") == 1

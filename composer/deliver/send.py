@@ -133,7 +133,7 @@ class _Run(BaseModel):
 def _run(store: Store, issue: int, template: MessageTemplate, key: bytes, mail: MailSettings, total: int,
          limit: int | None, progress: Callable[[int, int], None]) -> _Run:
     settled = {"count": 0, "sent": 0}
-    commits = _GroupCommit(store)
+    commits = _GroupCommit(store, issue)
 
     def done(job: Job, state: State, reply: str) -> None:
         commits.add(Change(_rowid(job), state, reply))
@@ -185,8 +185,9 @@ class _GroupCommit:
     event loop shares a single commit, and each waits for it before its DATA goes out (a kill then leaves
     the row `sending`, so unknown, never resent). Results and retries ride along with the next commit."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, issue: int) -> None:
         self.store = store
+        self.issue = issue
         self.results: list[Change] = []
         self.claims: list[int] = []
         self.waiting: list[tuple[int, asyncio.Future]] = []
@@ -215,7 +216,7 @@ class _GroupCommit:
         claimed: set[int] = set()
         try:
             if results or claims:
-                claimed = self.store.recipients.commit(results, claims)
+                claimed = self.store.recipients.commit(self.issue, results, claims)
         except StoreError as err:
             self.failure = self.failure or err
         for row_id, committed in waiting:

@@ -162,8 +162,9 @@ def version_of(db: Db) -> int:
     """The schema version of an open store: 0 for an empty database or a ledger from before versions."""
     if db.dialect.name == "sqlite":
         has_meta = _has_table(db, "meta")
-    else:
-        has_meta = db.scalar("SELECT to_regclass('meta') IS NOT NULL")
+    else:  # a scan of the catalog, not to_regclass: its cache may not yet see a table another opener just made
+        has_meta = db.scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = 'meta' "
+                             "AND schemaname = current_schema())")
     if not has_meta:
         return 0
     value = db.scalar("SELECT value FROM meta WHERE key='schema_version'")
