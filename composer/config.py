@@ -334,19 +334,39 @@ class Settings(BaseSettings):
 _file_values: ContextVar[tuple[dict, dict]] = ContextVar("_file_values", default=({}, {}))
 
 
+def project_folder() -> Path:
+    """The folder relative paths in the settings resolve from: WEEKLY_HOME if set, else the nearest folder
+    from the working folder up that holds config/weekly.toml, else the working folder. So `weekly` run
+    from out/210 or from a cron job's own folder uses the project's store, log and issues, never new ones."""
+    if os.environ.get("WEEKLY_HOME"):
+        home = Path(os.environ["WEEKLY_HOME"]).expanduser()
+        if not home.is_dir():
+            raise ConfigError(f"WEEKLY_HOME={home}: no such folder")
+        return home.resolve()
+    here = Path.cwd()
+    return next((folder for folder in (here, *here.parents) if (folder / DEFAULT_CONFIG).is_file()), here)
+
+
 def load_settings(
     config_file: Path | None = None, env_file: Path | None = Path(".env"), secrets_dir: Path | None = None
 ) -> Settings:
-    """Read the effective settings; `config_file` None means WEEKLY_CONFIG or config/weekly.toml if present."""
+    """Read the effective settings; `config_file` None means WEEKLY_CONFIG or config/weekly.toml if present.
+
+    Relative paths given here are the caller's (the working folder's); the default config/weekly.toml and
+    .env, and every relative path *in* the settings (store.url, output.dir, log.file, list.subscribers …),
+    resolve from `project_folder()`."""
+    home = project_folder()
     explicit = config_file or (Path(os.environ["WEEKLY_CONFIG"]) if os.environ.get("WEEKLY_CONFIG") else None)
-    path = explicit or DEFAULT_CONFIG
+    path = explicit or home / DEFAULT_CONFIG
     if explicit and not explicit.is_file():
         raise ConfigError(f"{explicit}: config file not found")
+    if env_file == Path(".env"):
+        env_file = home / ".env"
     values = _read_toml(path) if path.is_file() else {}
     secrets = _read_secrets(secrets_dir) if secrets_dir else {}
     token = _file_values.set((values, secrets))
     try:
-        return Settings(_env_file=env_file)
+        return _anchored(Settings(_env_file=env_file), home)
     except ValidationError as err:
         key, reason = invalid_key(err)
         if key.startswith("ledger"):
@@ -355,6 +375,35 @@ def load_settings(
         raise ConfigError(f"setting {key} (from {path}, .env or {env}): {reason}") from err
     finally:
         _file_values.reset(token)
+
+
+def _anchored(settings: Settings, home: Path) -> Settings:
+    """`settings` with every relative path made absolute from `home` (the project folder)."""
+    def at(path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        path = path.expanduser()
+        return path if path.is_absolute() else home / path
+
+    def section(model, **paths: Path | None):
+        return model.model_copy(update={name: at(value) for name, value in paths.items()})
+
+    url = settings.store.url
+    if "://" not in url or url.startswith("sqlite:///"):
+        url = str(at(Path(url.removeprefix("sqlite:///"))))
+    keys = tuple(section(key, key_file=key.key_file) for key in settings.dkim.keys)
+    return settings.model_copy(update={
+        "store": settings.store.model_copy(update={"url": url}),
+        "output": section(settings.output, dir=settings.output.dir),
+        "log": section(settings.log, file=settings.log.file),
+        "list": section(settings.list, subscribers=settings.list.subscribers),
+        "smtp": section(settings.smtp, ca_file=settings.smtp.ca_file),
+        "imap": section(settings.imap, ca_file=settings.imap.ca_file),
+        "issue": section(settings.issue, strings=settings.issue.strings),
+        "serve": section(settings.serve, queue_file=settings.serve.queue_file),
+        "sources": section(settings.sources, cache_dir=settings.sources.cache_dir),
+        "dkim": settings.dkim.model_copy(update={"keys": keys}),
+    })
 
 
 def _read_toml(path: Path) -> dict:
@@ -448,8 +497,8 @@ def bundled(folder: str) -> Path:
 
 
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
-    """The taxonomy from `path`, config/topics.toml in the working folder, or the bundled one."""
-    local = Path("config/topics.toml")
+    """The taxonomy from `path`, config/topics.toml in the project folder, or the bundled one."""
+    local = project_folder() / "config" / "topics.toml"
     path = path or (local if local.is_file() else bundled("config") / "topics.toml")
     try:
         taxonomy = Taxonomy.model_validate(_read_toml(path))

@@ -459,6 +459,14 @@ def _send(folder: IssueFolder, store: Store, settings: Settings, options: SendOp
 
     if options.test_to or options.dry_run:
         return send_issue(folder, store, settings.mail, options, confirm, progress)
+    with folder.sending():  # the folder's own lock: a sender using another store is kept out too
+        return _send_held(folder, store, settings, options, confirm, progress)
+
+
+def _send_held(folder: IssueFolder, store: Store, settings: Settings, options: SendOptions,
+               confirm: Callable[[Plan], bool], progress: Callable[[int, int], None]) -> SendReport:
+    from composer.deliver.send import send_issue
+
     number = folder.number
     _refuse_if_delivered(folder, store)
     current = draft_hash(folder.draft)

@@ -52,6 +52,7 @@ from composer.unsubscribe_queue import RESUBSCRIBE, UNSUBSCRIBE, UnsubscribeQueu
 
 log = logging.getLogger("weekly.serve")
 RESUBSCRIBE_SECONDS = 24 * 3600  # how long the page's resubscribe form works
+_STORE_WAIT = 2.0  # seconds an answer waits for the queue to reach the store; it is durable before that
 _BOUNDARY = re.compile(r'boundary="?([^";]{1,200})"?', re.IGNORECASE)
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"
 content="width=device-width, initial-scale=1"><title>{title}</title><style>body{{font-family:Helvetica,Arial,
@@ -143,7 +144,7 @@ def create_app(settings: Settings):
         if request.method == "POST":
             if (await _form(request)).get("List-Unsubscribe") != ["One-Click"]:
                 return refused(request, PlainTextResponse("expected List-Unsubscribe=One-Click", status_code=400))
-            queue.add(UNSUBSCRIBE, email)
+            await run_in_threadpool(queue.wait, queue.add(UNSUBSCRIBE, email), _STORE_WAIT)
             return page("You are unsubscribed", "<p>You will receive no more issues. Changed your mind?</p>"
                         + resubscribe_form(email))
         state = await standing(email)
@@ -173,7 +174,7 @@ def create_app(settings: Settings):
             return page("Not resubscribed", f"<p>{escape(email)} was suppressed after a bounce, a complaint or by "
                         "an editor, which only an editor can undo. Write to us to receive it again.</p>", status=403)
         if state == "unsubscribed":
-            queue.add(RESUBSCRIBE, email)
+            await run_in_threadpool(queue.wait, queue.add(RESUBSCRIBE, email), _STORE_WAIT)
         return page("Welcome back", f"<p>{escape(email)} will receive the next issues again.</p>")
 
     async def index(request: Request) -> Response:

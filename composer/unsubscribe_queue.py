@@ -2,10 +2,11 @@
 
 A one-click must never be lost, and the store may be busy (a long dry run or migration holds its write
 lock, a PostgreSQL server restarts) for longer than a mail provider waits for an answer. So an unsubscribe
-(or a resubscribe) is appended to the queue file and fsync'ed, which is the moment it counts, and the
-reader gets 200 at once; a thread applies the queue to the store in order, retrying with a backoff while
-the store refuses, and drops what it applied. A server killed in between applies the rest when it starts
-again. Each line is JSON: {"op": "unsubscribe" | "resubscribe", "email": …, "at": seconds since the epoch}.
+(or a resubscribe) is appended to the queue file and fsync'ed, which is the moment it counts; a thread
+applies the queue to the store in order, retrying with a backoff while the store refuses, and drops what
+it applied. The reader's answer waits a moment for the store (`wait`), and no longer: 200 either way. A server killed in between applies the rest when it starts
+again. Each line is JSON: {"op": "unsubscribe" | "resubscribe", "email": …, "at": seconds since the epoch,
+"id": a random id}.
 Applying is idempotent (an address suppressed twice is suppressed), so a line applied but not yet dropped
 when the process died does no harm when applied again.
 """
@@ -16,8 +17,10 @@ import fcntl
 import json
 import logging
 import os
+import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +40,8 @@ class UnsubscribeQueue:
         self.path = path
         self.open_store = open_store
         self._lock = threading.Lock()  # this process's appends and compactions
+        self._applied: deque[str] = deque(maxlen=10_000)  # ids of the entries applied lately
+        self._applied_changed = threading.Condition()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -47,9 +52,11 @@ class UnsubscribeQueue:
             raise WeeklyError(f"{path}: cannot create the unsubscribe queue (serve.queue_file): "
                               f"{err.strerror or err}") from err
 
-    def add(self, op: str, email: str) -> None:
-        """Record `op` for `email` durably (WeeklyError if the disk refuses); the applier takes it from there."""
-        line = json.dumps({"op": op, "email": email.lower(), "at": time.time()}) + "\n"
+    def add(self, op: str, email: str) -> str:
+        """Record `op` for `email` durably (WeeklyError if the disk refuses); the applier takes it from there.
+        Returns the entry's id, for `wait`."""
+        entry_id = secrets.token_hex(8)
+        line = json.dumps({"op": op, "email": email.lower(), "at": time.time(), "id": entry_id}) + "\n"
         try:
             with self._exclusive():
                 descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -63,6 +70,12 @@ class UnsubscribeQueue:
         except OSError as err:
             raise WeeklyError(f"{self.path}: cannot record the request: {err.strerror or err}") from err
         self._wake.set()
+        return entry_id
+
+    def wait(self, entry_id: str, timeout: float) -> bool:
+        """Whether the entry reached the store within `timeout` seconds (it is safe in the queue either way)."""
+        with self._applied_changed:
+            return self._applied_changed.wait_for(lambda: entry_id in self._applied, timeout)
 
     def pending(self, email: str) -> str | None:
         """The last op queued and not yet applied for `email`, if any."""
@@ -78,6 +91,7 @@ class UnsubscribeQueue:
         self._thread.start()
 
     def stop(self, timeout: float = 10) -> None:
+        """Stop the applier after one last try at what is queued (what it cannot apply stays in the file)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -87,7 +101,7 @@ class UnsubscribeQueue:
         store: Store | None = None
         failures = 0
         try:
-            while not self._stop.is_set():
+            while True:
                 try:
                     store = store or self.open_store()
                     self._apply(store)
@@ -99,6 +113,8 @@ class UnsubscribeQueue:
                     if store is not None and not store.still_there():
                         store.close()
                         store = None
+                if self._stop.is_set():
+                    return
                 delay = None if failures == 0 else min(0.25 * 2 ** min(failures, 8), _MAX_BACKOFF)
                 self._wake.wait(delay)
                 self._wake.clear()
@@ -118,6 +134,9 @@ class UnsubscribeQueue:
             elif op == RESUBSCRIBE:
                 store.suppressions.remove(email, only="unsubscribed")
         self._drop(len(entries))
+        with self._applied_changed:
+            self._applied.extend(str(entry.get("id")) for entry in entries)
+            self._applied_changed.notify_all()
 
     def _entries(self) -> list[dict]:
         try:

@@ -7,6 +7,7 @@ locally; CI installs them and runs it."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -23,13 +24,19 @@ def built(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def issue(built, tmp_path) -> Path:
+    """A copy of the built issue for each test: a send leaves its mark (delivery.json) in the folder."""
+    return Path(shutil.copytree(built, tmp_path / "210"))
+
+
+@pytest.fixture
 def mail_servers():
     reason = missing()
     if reason:
         pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
 
 
-def test_postfix_bounces_read_from_dovecot_are_applied_once(built, tmp_path, mail_servers):
+def test_postfix_bounces_read_from_dovecot_are_applied_once(issue, tmp_path, mail_servers):
     """Five readers through Postfix; the receiving server answers 550 5.1.1 to one and 554 5.7.1 (spam) to
     another. Postfix's two DSNs, read over IMAPS with imap.ca_file: the gone mailbox is suppressed, the spam
     rejection is not (as at send time). An editor's `suppressed --remove` survives the next hourly run.
@@ -43,7 +50,7 @@ def test_postfix_bounces_read_from_dovecot_are_applied_once(built, tmp_path, mai
                "WEEKLY_SMTP__HOST": "127.0.0.1", "WEEKLY_SMTP__PORT": str(postfix.port),
                "WEEKLY_SMTP__SECURITY": "none", "WEEKLY_BOUNCES__ADDRESS": "bounces@dig.watch",
                "WEEKLY_BOUNCES__VERP": "true"}
-        sent = run_weekly("send", str(built), "--list", str(readers), "--yes", env=env, process=True)
+        sent = run_weekly("send", str(issue), "--list", str(readers), "--yes", env=env, process=True)
         assert sent.returncode == 0, sent.stderr  # Postfix took all five; the refusals come later, by mail
         postfix.bounces(2)
         imap = {**env, "WEEKLY_IMAP__PASSWORD": "s3cret", "WEEKLY_IMAP__CA_FILE": str(ca)}
