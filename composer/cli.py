@@ -8,6 +8,7 @@ Heavy imports happen inside the commands so `weekly --help` starts fast.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import signal
 import sys
@@ -21,6 +22,7 @@ from composer import __version__
 from composer.errors import WeeklyError
 
 DEFAULT_INPUTS = [Path("seeds")]
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 class Interrupted(WeeklyError):
@@ -47,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as err:
+        if err.errno not in _DISK_FULL:
+            raise
+        # A full disk (or a file-size limit) can strike at any write; wherever it does, one line.
+        print(f"error: {err.filename or 'a file'}: {err.strerror}: free some space and run the command again",
+              file=sys.stderr)
+        return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -411,6 +411,8 @@ def _read_toml(path: Path) -> dict:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    except RecursionError as err:
+        raise ConfigError(f"{path}: nested too deeply to be settings") from err
     for key_path in SECRET_KEYS:
         node: object = values
         for key in key_path:

@@ -18,6 +18,7 @@ and whether a draft may be replaced, is `lifecycle.decide`'s and the store's, ne
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -651,7 +652,7 @@ def _plain(counts: dict[State, int]) -> str:
 def _logged(log_file: Path) -> Iterator[logging.Logger]:
     try:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler = _LogFile(log_file, encoding="utf-8")
     except OSError as err:
         raise WeeklyError(f"{log_file}: cannot write the log: {err.strerror or err}") from err
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -666,6 +667,15 @@ def _logged(log_file: Path) -> Iterator[logging.Logger]:
     finally:
         log.removeHandler(handler)
         handler.close()
+
+
+class _LogFile(logging.FileHandler):
+    """log.file; a record it cannot write (a full disk) stops the run with one line, not a printed traceback."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        failure = sys.exc_info()[1]
+        reason = failure.strerror if isinstance(failure, OSError) and failure.strerror else failure
+        raise WeeklyError(f"{self.baseFilename}: cannot write the log: {reason}")
 
 
 def _errors(problems: list[Problem]) -> list[Problem]:

@@ -18,7 +18,9 @@ from composer.wide_text import wide_encoding
 # Deliberately plain: one @, no spaces or control characters, a dotted domain. SMTP decides the rest.
 _ADDRESS = re.compile(r"^[^@\s\x00-\x1f\x7f<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+MAX_NAME = 100  # characters: even 4-byte ones encoded (RFC 2047), "Name" <address> stays under 998 bytes
+_MAX_BAD_ROWS_IN_A_ROW = 1000  # more in a row than this, and the file is not a CSV list at all
 
 
 def valid_address(address: str) -> bool:
@@ -44,19 +46,33 @@ def read_subscribers(path: Path) -> Iterator[Subscriber | Problem]:
                          for mark, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if mark in header), "")
             raise WeeklyError(f"{path}: the first line must name the columns, one of them `email`{hint}")
         columns = {name: name.strip().lower() for name in reader.fieldnames}
-        try:
-            for row in reader:
-                line = reader.line_num
-                values = {columns[key]: (value or "").strip() for key, value in row.items() if key in columns}
-                email, name = values.get("email", ""), values.get("name", "")
-                if not valid_address(email):
-                    yield _bad(path, line, f"{email!r} is not a valid address" if email else "no address")
-                elif _CONTROL.search(name):
-                    yield _bad(path, line, "the name holds a control character (a line break would forge headers)")
-                else:
-                    yield Subscriber(email=email, name=name)
-        except (csv.Error, UnicodeDecodeError) as err:
-            raise WeeklyError(f"{path}:{reader.line_num}: not a readable CSV file: {err}") from err
+        line, errors_in_a_row = reader.line_num, 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:  # one bad row (a field over the csv module's 128 KB limit …): skip it
+                errors_in_a_row += 1
+                if errors_in_a_row > _MAX_BAD_ROWS_IN_A_ROW:
+                    raise WeeklyError(f"{path}:{line + 1}: not a readable CSV file: {err}") from err
+                line += 1  # the csv module does not count the line it gave up on
+                yield _bad(path, line, f"not readable as CSV: {err}")
+                continue
+            except UnicodeDecodeError as err:
+                raise WeeklyError(f"{path}:{reader.line_num}: not a readable CSV file: {err}") from err
+            errors_in_a_row, line = 0, reader.line_num
+            values = {columns[key]: (value or "").strip() for key, value in row.items() if key in columns}
+            email, name = values.get("email", ""), values.get("name", "")
+            if not valid_address(email):
+                yield _bad(path, line, f"{email!r} is not a valid address" if email else "no address")
+            elif _CONTROL.search(name):
+                yield _bad(path, line, "the name holds a control character (a line break would forge headers)")
+            elif len(name) > MAX_NAME:
+                yield _bad(path, line, f"the name has {len(name)} characters, more than {MAX_NAME} (the To line "
+                           "must stay under SMTP's 998 bytes): shorten it")
+            else:
+                yield Subscriber(email=email, name=name)
 
 
 def _bad(path: Path, line: int, message: str) -> Problem:
