@@ -164,7 +164,8 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("folder", type=Path, metavar="DIR", help="the issue folder (issue.yaml, index.html, issue.txt)")
     audience = send.add_mutually_exclusive_group()
     audience.add_argument("--list", type=Path, metavar="FILE", dest="list_file",
-                          help="CSV of subscribers: an `email` column, optional `name` (default: list.subscribers)")
+                          help="CSV of subscribers: an `email` column, optional `name` (default: list.subscribers; "
+                               "unset, the subscriber store's readers: `weekly subscribers`)")
     audience.add_argument("--to", metavar="ADDRESS", help="one list address (Mailman, Sympa) instead of a CSV")
     send.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
     send.add_argument("--limit", type=int, metavar="N", help="send at most N messages in this run")
@@ -191,7 +192,8 @@ def _parser() -> argparse.ArgumentParser:
     _issue_options(run)
     _offline_option(run)
     run.add_argument("--send", action="store_true",
-                     help="send this week's issue to list.subscribers once approved (issue.approval) and checked")
+                     help="send this week's issue to list.subscribers (unset: the subscriber store's readers) once "
+                          "approved (issue.approval) and checked")
     _retry_options(run)
 
     serve = _command(commands, "serve", _serve,
@@ -216,6 +218,40 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--add", metavar="ADDRESS", help="suppress an address by hand")
     what.add_argument("--remove", metavar="ADDRESS", help="send to a suppressed address again")
     suppressed.add_argument("--reason", default="manual", help="with --add: why (default: manual)")
+    suppressed.add_argument("--force", action="store_true",
+                            help="with --remove: also an address that complained, hard-bounced or was erased")
+
+    subscribers = _command(commands, "subscribers", _subscribers,
+                           "the subscriber store: import an export, list, add, remove, export or erase readers",
+                           "weekly subscribers import mailchimp/subscribed_members_export.csv\n"
+                           "  weekly subscribers import readers.csv --column email='E-mail' --column name='Full name'\n"
+                           "  weekly subscribers list --status subscribed\n"
+                           "  weekly subscribers add reader@example.org --name 'Ana Reader'\n"
+                           "  weekly subscribers remove reader@example.org\n"
+                           "  weekly subscribers export -o readers.csv\n"
+                           "  weekly subscribers export reader@example.org   # all held about one person (JSON)\n"
+                           "  weekly subscribers erase reader@example.org --yes")
+    actions = subscribers.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
+    imported = actions.add_parser("import", help="add the readers of a CSV file or export, keeping their statuses")
+    imported.add_argument("file", type=Path, metavar="FILE",
+                          help="weekly's export, or Mailchimp's, listmonk's, Buttondown's or Substack's")
+    imported.add_argument("--column", action="append", default=[], metavar="FIELD=NAME",
+                          help="the column holding FIELD (email, name, first_name, last_name, status, created, "
+                               "confirmed), when it is not found by its name; repeatable")
+    listed = actions.add_parser("list", help="the readers, with status, since when and where from")
+    listed.add_argument("--status", metavar="STATUS",
+                        help="only readers in STATUS: unconfirmed, subscribed, unsubscribed, bounced or complained")
+    added = actions.add_parser("add", help="subscribe an address by hand (you vouch for its consent)")
+    added.add_argument("address", metavar="ADDRESS")
+    added.add_argument("--name", default="", help="the reader's name")
+    removed = actions.add_parser("remove", help="unsubscribe an address by hand")
+    removed.add_argument("address", metavar="ADDRESS")
+    exported = actions.add_parser("export", help="every reader as CSV, or everything held about one ADDRESS as JSON")
+    exported.add_argument("address", metavar="ADDRESS", nargs="?", help="one person: every row about them")
+    exported.add_argument("-o", "--out", type=Path, metavar="FILE", help="write to FILE (default: standard output)")
+    erased = actions.add_parser("erase", help="delete everything held about ADDRESS; a keyed hash keeps it unmailed")
+    erased.add_argument("address", metavar="ADDRESS")
+    erased.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     _command(commands, "config", _config, "show the effective settings, secrets masked",
              "weekly config\n  WEEKLY_SMTP__HOST=mail.example.org weekly config")
@@ -273,6 +309,9 @@ def _inputs(paths: list[Path], settings, today: date, online: bool, since: date 
         return paths or DEFAULT_INPUTS, None
     fetched = fetch(settings, today, since=since, offline=not online)
     _print_fetch_problems(fetched)
+    if not paths and not fetched.paths:
+        raise WeeklyError("nothing to read: no source in sources.fetch has a good copy yet (`weekly fetch` makes "
+                          "them) and no PATHS were given")
     return [*paths, *fetched.paths], fetched
 
 
@@ -302,12 +341,13 @@ def _shortfall(shortfall) -> str:
 
 
 def _fetch(args) -> int:
-    from composer.sources import Outcome
+    from composer.sources import Outcome, fetch
 
     settings = _settings(args)
     if not settings.sources.fetch:
         raise WeeklyError("no sources to fetch: list them in sources.fetch (config/weekly.toml; README: Sources)")
-    _, fetched = _inputs([], settings, args.today or date.today(), online=True, since=args.since)
+    fetched = fetch(settings, args.today or date.today(), since=args.since)
+    _print_fetch_problems(fetched)
     for outcome in fetched.outcomes:
         if outcome.outcome is Outcome.FAILED:
             continue
@@ -778,6 +818,108 @@ def _bounces(args) -> int:
     return 0
 
 
+def _subscribers(args) -> int:
+    from composer.commands import subscribers
+    from composer.models import SubscriberStatus as Status
+
+    settings = _settings(args)
+    if args.action == "import":
+        columns = dict(_column(given) for given in args.column)
+        return _imported(args.file, subscribers.import_file(args.file, columns, settings))
+    if args.action == "list":
+        if args.status and args.status not in set(Status):
+            raise WeeklyError(f"--status {args.status!r}: one of {', '.join(Status)}")
+        readers, counts = subscribers.listing(settings, Status(args.status) if args.status else None)
+        for reader in readers:
+            name = f"  {reader.name}" if reader.name else ""
+            print(f"{_day(reader.since)}  {reader.status.value:<12}  {reader.address}{name}  ({reader.source})")
+        print(", ".join(f"{count} {status.value}" for status, count in counts.items()), file=sys.stderr)
+        return 0
+    if args.action in ("add", "remove"):
+        reader = subscribers.add(args.address, args.name, settings) if args.action == "add" \
+            else subscribers.remove(args.address, settings)
+        print(f"{reader.address}: {reader.status.value} (since {_day(reader.since)})")
+        return 0
+    if args.action == "export":
+        return _export_subscribers(args, settings)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise WeeklyError("not asking on a non-interactive input: add --yes to erase")
+        if input(f"Erase everything held about {args.address}? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing erased")
+            return 1
+    deleted = subscribers.erase(args.address, settings)
+    print(f"{args.address} erased: " + ", ".join(f"{count} row(s) of {table}" for table, count in deleted.items())
+          + "; a keyed hash in the suppression list keeps it from ever being mailed again")
+    return 0
+
+
+def _column(given: str) -> tuple[str, str]:
+    from composer.deliver.subscribers import FIELDS
+
+    field, _, name = given.partition("=")
+    if field not in FIELDS or not name:
+        raise WeeklyError(f"--column {given!r}: say FIELD=COLUMN, FIELD one of {', '.join(FIELDS)}")
+    return field, name
+
+
+def _imported(path: Path, done) -> int:
+    for problem in done.problems:
+        print(f"{problem.level}: {problem}", file=sys.stderr)
+    if done.invalid > len(done.problems):
+        print(f"error: … and {done.invalid - len(done.problems)} more bad lines", file=sys.stderr)
+    columns = ", ".join(f"{field}={name!r}" for field, name in done.columns.items())
+    print(f"{path}: {'a ' + done.kind + ' export' if done.kind != 'CSV' else 'a CSV list'} (columns: {columns})")
+    words = {"added": "added", "updated": "updated", "unchanged": "already so", "kept": "kept as they are here (not "
+             "subscribed again by an import)"}
+    for outcome, word in words.items():
+        counts = done.outcomes.get(outcome)
+        if counts:
+            print(f"  {word}: " + ", ".join(f"{count} {status.value}" for status, count in counts.items()))
+    if done.unconfirmed:
+        print(f"  left out: {done.unconfirmed} never confirmed their address (no consent to mail them)")
+    if done.erased:
+        print(f"  left out: {done.erased} erased here on request")
+    if done.invalid:
+        print(f"  left out: {done.invalid} bad line(s)")
+    return 1 if done.invalid else 0
+
+
+def _export_subscribers(args, settings) -> int:
+    from composer.commands import subscribers
+
+    if args.address:
+        text = json.dumps(subscribers.export_person(args.address, settings), indent=2, ensure_ascii=False) + "\n"
+        if args.out:
+            _write(args.out, text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    if not args.out:
+        count = subscribers.export_all(sys.stdout, settings)
+    else:
+        try:
+            with args.out.open("w", newline="", encoding="utf-8") as handle:
+                count = subscribers.export_all(handle, settings)
+        except OSError as err:
+            raise WeeklyError(f"{args.out}: cannot write: {err.strerror or err}") from err
+    print(f"{count} reader(s) exported" + (f" to {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise WeeklyError(f"{path}: cannot write: {err.strerror or err}") from err
+
+
+def _day(stamp: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d")
+
+
 def _suppressed(args) -> int:
     from datetime import UTC, datetime
 
@@ -786,7 +928,10 @@ def _suppressed(args) -> int:
     settings = _settings(args)
     if args.add or args.remove:
         reason = f"manual: {args.reason}" if args.reason != "manual" else "manual"
-        done = readers.suppress(args.add, reason, settings) if args.add else readers.unsuppress(args.remove, settings)
+        done = readers.suppress(args.add, reason, settings) if args.add else \
+            readers.unsuppress(args.remove, settings, force=args.force)
+        if done.warning:
+            print(f"warning: {done.warning}", file=sys.stderr)
         verb = "suppressed" if args.add else "no longer suppressed"
         print(f"{done.address} {verb}" if done.changed else f"{done.address} was already {verb}")
         return 0

@@ -40,6 +40,8 @@ class BrandSettings(Section):
     postal_address: str = "DiploFoundation, 7bis Avenue de la Paix, 1202 Geneva, Switzerland"
     web_url: str = Field("https://dig.watch/newsletter/{number}/", description="The issue online; {number} is replaced.")
     unsubscribe_url: str = "https://dig.watch/newsletter/unsubscribe"
+    subscribe_url: str = Field("https://dig.watch/newsletter/subscribe", description="The sign-up page `weekly "
+                               "serve` answers at this URL's path; web versions link to it.")
     fallback_url: str | None = Field("https://dig.watch/?s={query}", description="Where an entry without a URL "
                                      "links: {query} is its title, URL-encoded; empty for no link.")
     footer_text: str | None = Field(None, description="Why the reader gets the email; unset, the strings "
@@ -105,6 +107,8 @@ class ListSettings(Section):
     name: str = "DW Weekly"
     subscribers: Path | None = Field(None, description="The CSV list `weekly run --send` sends to.")
     unsubscribe_mailto: str = "unsubscribe@example.org"
+    manager: str | None = Field(None, description="How readers of an issue sent to a list address (--to) leave: "
+                                "the list manager's address or page, shown on the page their footer links to.")
     feedback_id: tuple[str, ...] = Field(("{issue}", "newsletter", "dwweekly"), description="Feedback-ID (Gmail "
                                          "Postmaster Tools): up to 3 parts then a sender id, which stays the "
                                          "same; {issue} is the issue number. Empty: no header.")
@@ -206,6 +210,15 @@ class ServeSettings(Section):
                              "first, then applied to the store, so none is lost while the store is busy.")
 
 
+class SignupSettings(Section):
+    """Sign-up with double opt-in on `weekly serve` (composer.web.signup)."""
+
+    confirm_hours: float = Field(48, gt=0, description="How long a confirmation link works; unconfirmed sign-ups "
+                                 "are forgotten after it.")
+    welcome: bool = Field(True, description="Send a welcome mail once a reader confirms.")
+    per_hour: int = Field(5, ge=1, description="Sign-up requests per client (and per address) an hour; more get 429.")
+
+
 class ImapSettings(Section):
     password: SecretStr | None = None
     ca_file: Path | None = Field(None, description="CA certificates (PEM) to trust for imaps://, e.g. a private CA.")
@@ -298,6 +311,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     serve: ServeSettings = ServeSettings()
     bounces: BouncesSettings = BouncesSettings()
+    signup: SignupSettings = SignupSettings()
     imap: ImapSettings = ImapSettings()
     dkim: DkimSettings = DkimSettings()
     signing_key: SecretStr | None = Field(None, description="Signs unsubscribe links: 32 bytes or more.")

@@ -8,8 +8,8 @@ An issue's folder holds the draft it was rendered from and what render made of i
     delivery.json  once a send began: which store recorded it, and how far it got
     .sending.lock  held (flock) while a send runs, whatever store it uses
 
-The archive is the output folder: one folder per issue, named by its number, and index.html listing
-them newest first. An issue's life (composed, approved, sent …) is the store's (composer.lifecycle);
+The archive is the output folder: one folder per issue, named by its number, index.html listing
+them newest first and feed.xml, their Atom feed. An issue's life (composed, approved, sent …) is the store's (composer.lifecycle);
 delivery.json is the folder's own memory of a send, so a lost or different store cannot send it again.
 """
 
@@ -43,6 +43,7 @@ EML = "issue.eml"
 DELIVERY = "delivery.json"
 SENDING = ".sending.lock"
 ARCHIVE_INDEX = "index.html"
+ARCHIVE_FEED = "feed.xml"
 
 
 class Delivery(BaseModel):
@@ -216,7 +217,7 @@ class Archive:
     def contains(self, folder: IssueFolder) -> bool:
         return folder.path.resolve().parent == self.root.resolve()
 
-    def write_index(self, page: str) -> Path:
-        """Write root/index.html (the page rendered from `issues()`)."""
+    def write_index(self, page: str, feed: str) -> list[Path]:
+        """Write root/index.html and root/feed.xml (rendered from `issues()`)."""
         self._issues = None
-        return write_atomic(self.root / ARCHIVE_INDEX, page)
+        return [write_atomic(self.root / ARCHIVE_INDEX, page), write_atomic(self.root / ARCHIVE_FEED, feed)]

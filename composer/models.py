@@ -228,6 +228,17 @@ class Subscriber(BaseModel):
     name: str = ""
 
 
+class SubscriberStatus(StrEnum):
+    """A reader in the subscriber store. Only `subscribed` readers get issues; a suppression (an
+    unsubscribe link, a bounce, a complaint) shows as the status it stands for."""
+
+    UNCONFIRMED = "unconfirmed"  # signed up, confirmation link not clicked yet
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
 class RecipientState(StrEnum):
     """A recipient's row in the send ledger.
 

@@ -56,6 +56,8 @@ from composer.render.strings import strings_for
 from composer.store import Store, open_store
 from composer.summarise import Style, summarise
 from composer.summarise.llm import OpenAIChat
+from composer.web.feed import atom_feed
+from composer.web.paths import FEED, archive_url, issue_link
 
 if TYPE_CHECKING:  # sending is imported only by the commands that send (aiosmtplib is slow to import)
     from composer.deliver.send import SendOptions
@@ -325,8 +327,12 @@ def _render_into(draft: Draft, folder: IssueFolder, settings: Settings, archive:
     eml = sample_message(rendered, draft.number, settings.mail).decode("utf-8", errors="replace")
     written = folder.write(draft, rendered, eml)
     if archive.contains(folder):
-        issues = [{"folder": issue.path.name, "draft": issue.draft} for issue in archive.issues() if issue.has("web.html")]
-        written.append(archive.write_index(page("archive.html.j2", strings, brand=settings.brand, issues=issues)))
+        web_url = settings.brand.web_url
+        shown = [issue.draft for issue in archive.issues() if issue.has("web.html")]
+        issues = [{"link": issue_link(web_url, draft.number), "draft": draft} for draft in shown]
+        index = page("archive.html.j2", strings, brand=settings.brand, issues=issues, archive_url=archive_url(web_url),
+                     feed=FEED)
+        written += archive.write_index(index, atom_feed(shown, settings.brand, strings))
     return written
 
 
@@ -542,8 +548,7 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
     """
     from composer.deliver.send import SendOptions as Options
 
-    if send and not settings.list.subscribers:
-        raise WeeklyError("weekly run --send needs list.subscribers: set WEEKLY_LIST__SUBSCRIBERS to the CSV file")
+    # list.subscribers names a CSV file to send to; unset, the subscriber store's readers get the issue.
     sending = (retry or Options()).model_copy(update={"list_file": settings.list.subscribers})
     with _logged(settings.log.file) as log, open_settings_store(settings) as store, \
             store.lock("run", "another weekly run is in progress ({holder}); try again when it ends"):

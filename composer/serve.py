@@ -1,21 +1,23 @@
-"""`weekly serve`: the one-click unsubscribe endpoint (RFC 8058) and the archive, on Starlette and uvicorn.
+"""`weekly serve`: the one-click unsubscribe endpoint (RFC 8058) and the reader-facing pages, on Starlette and
+uvicorn.
 
 - `POST /newsletter/unsubscribe?token=…` (the path of brand.unsubscribe_url) with `List-Unsubscribe=One-Click`
   in the body, form-encoded or multipart/form-data (RFC 8058 §3.2 says SHOULD multipart), from a mail
-  client or the page's button: the token is verified (signature, list id; in constant time), the request
-  written to the durable queue (composer.unsubscribe_queue) and 200 answered at once, with no redirect;
-  the queue reaches the store however long the store is busy.
+  client or the page's button: the token is verified (signature, list id, in constant time; whose it is,
+  composer.deliver.readers), the request written to the durable queue (composer.unsubscribe_queue) and
+  200 answered with no redirect, after at most a moment's wait for the store.
 - `GET` of the same URL shows a page with the button: a GET never unsubscribes, because link scanners
-  fetch every URL in a message. Once unsubscribed, the page offers to resubscribe: a form with a token of
-  its own that expires in a day, posted to `…/resubscribe`, refused from another site (Origin,
+  fetch every URL in a message. Once unsubscribed, the page offers to resubscribe: a form whose token of
+  its own expires in a day, posted to `…/resubscribe`, refused from another site (Origin,
   Sec-Fetch-Site). Resubscribing undoes only the reader's own unsubscription, never a complaint, a bounce
   or an editor's suppression.
-- `GET /` is the archive index and `GET /N/` issue N's web version, from the output folder.
+- Sign-up with double opt-in, the archive (index, web versions, Atom feed) and the page readers of a list
+  address leave by: composer.web.routes, mounted here.
 It listens on 127.0.0.1 by default, for a reverse proxy (nginx, Caddy) that terminates TLS; it answers
 only the hosts it is told (`serve.allowed_hosts`). A valid token is never rate-limited (a mail provider
 posts many one-clicks from a few addresses); everything else is, at `serve.rate_per_minute` per client.
 Bodies, header time and connections are limited (composer.serve_limits). Every request is logged with
-the address as a short hash, never in clear; refusals and errors at most a few times a minute each.
+the address as a short hash, never in clear; refusals and errors at most so often a minute.
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ from contextlib import asynccontextmanager
 from email.parser import BytesParser
 from email.policy import default
 from html import escape
-from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from composer.config import Settings
-from composer.deliver.tokens import TokenError, sign_expiring, verify, verify_expiring
+from composer.deliver.readers import address_of
+from composer.deliver.tokens import RESUBSCRIBE as RESUBSCRIBE_FORM
+from composer.deliver.tokens import TokenError, sign_id, verify_id
 from composer.errors import WeeklyError
-from composer.issues import ARCHIVE_INDEX, WEB
 from composer.serve_limits import (
     ACCEPT_BURST,
     BodyLimit,
@@ -46,9 +49,11 @@ from composer.serve_limits import (
     connection_limit,
     guarded_protocol,
     quiet_accept_errors,
+    register_issue_number,
 )
 from composer.store import Store, StoreError, open_store
 from composer.unsubscribe_queue import RESUBSCRIBE, UNSUBSCRIBE, UnsubscribeQueue
+from composer.web.routes import routes as web_routes
 
 log = logging.getLogger("weekly.serve")
 RESUBSCRIBE_SECONDS = 24 * 3600  # how long the page's resubscribe form works
@@ -65,26 +70,14 @@ def create_app(settings: Settings):
     """The ASGI application for `settings` (imported here: a web stack is not needed to build an issue)."""
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
-    from starlette.convertors import Convertor, register_url_convertor
     from starlette.middleware import Middleware
     from starlette.middleware.base import BaseHTTPMiddleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.requests import Request
-    from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+    from starlette.responses import HTMLResponse, PlainTextResponse, Response
     from starlette.routing import Route
 
-    class IssueNumber(Convertor):
-        """A few digits only: no path traversal, and no int() of thousands of digits (a ValueError)."""
-
-        regex = "[0-9]{1,9}"
-
-        def convert(self, value: str) -> int:
-            return int(value)
-
-        def to_string(self, value: int) -> str:
-            return str(value)
-
-    register_url_convertor("issue", IssueNumber())
+    register_issue_number()
     if not settings.signing_key:
         raise WeeklyError("no signing key: set WEEKLY_SIGNING_KEY to the key the issues were sent with")
     key = settings.signing_key.get_secret_value().encode()
@@ -99,15 +92,17 @@ def create_app(settings: Settings):
         return open_store(settings.store, list_id, archive)
 
     store = connect()  # the server's connection for reads, for its whole life
-    queue = UnsubscribeQueue(settings.serve.queue_file, connect)  # writes: a connection of its own
+    queue = UnsubscribeQueue(settings.serve.queue_file, connect)  # unsubscribes: a connection of its own
     store_lock = threading.Lock()
 
-    async def in_store(work: Callable[[Store], object]):
-        """Store work off the event loop, one call at a time on the server's connection."""
-        def locked():
-            with store_lock:
-                return work(store)
-        return await run_in_threadpool(locked)
+    def with_store(work: Callable[[Store], Any]) -> Any:
+        """Store work one call at a time on the server's connection (from a worker thread)."""
+        with store_lock:
+            return work(store)
+
+    async def in_store(work: Callable[[Store], Any]):
+        """Store work off the event loop."""
+        return await run_in_threadpool(with_store, work)
 
     def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status,
@@ -119,10 +114,17 @@ def create_app(settings: Settings):
             return response
         return PlainTextResponse("too many requests", status_code=429, headers={"Retry-After": "60"})
 
-    def resubscribe_form(email: str) -> str:
-        token = sign_expiring(RESUBSCRIBE, email, list_id, key, RESUBSCRIBE_SECONDS)
+    def resubscribe_form(link: str) -> str:
+        """The Resubscribe button: the link's token, and a token for this form that expires (it names a
+        digest of the link's token, never the address)."""
+        form = sign_id(RESUBSCRIBE_FORM, _fingerprint(link), list_id, key, expires=time.time() + RESUBSCRIBE_SECONDS)
         return (f'<form method="post" action="{resubscribe_path}"><input type="hidden" name="token" '
-                f'value="{escape(token, quote=True)}"><button>Resubscribe</button></form>')
+                f'value="{escape(link, quote=True)}"><input type="hidden" name="form" '
+                f'value="{escape(form, quote=True)}"><button>Resubscribe</button></form>')
+
+    async def whose(token: str) -> str:
+        """The address a link's token stands for (readers.address_of); TokenError if none."""
+        return await in_store(lambda store: address_of(token, key, list_id, store))
 
     async def standing(email: str) -> str:
         """"subscribed", "unsubscribed" (by the reader) or "suppressed" (a bounce, a complaint, an editor)."""
@@ -135,8 +137,9 @@ def create_app(settings: Settings):
         return "unsubscribed" if found.reason.split(":")[0] == "unsubscribed" else "suppressed"
 
     async def unsubscribe(request: Request) -> Response:
+        link = request.query_params.get("token", "")
         try:
-            email = verify(request.query_params.get("token", ""), key, list_id)
+            email = await whose(link)
         except TokenError:
             return refused(request, page("Link not valid", "<p>This unsubscribe link is damaged or not ours. "
                                          "Please use the link in the newsletter you received.</p>", status=400))
@@ -146,25 +149,28 @@ def create_app(settings: Settings):
                 return refused(request, PlainTextResponse("expected List-Unsubscribe=One-Click", status_code=400))
             await run_in_threadpool(queue.wait, queue.add(UNSUBSCRIBE, email), _STORE_WAIT)
             return page("You are unsubscribed", "<p>You will receive no more issues. Changed your mind?</p>"
-                        + resubscribe_form(email))
+                        + resubscribe_form(link))
         state = await standing(email)
         if state == "unsubscribed":
             return page("You are unsubscribed", f"<p>{escape(email)} receives no more issues.</p>"
-                        + resubscribe_form(email))
+                        + resubscribe_form(link))
         if state == "suppressed":
             return page("Not receiving the issue", f"<p>{escape(email)} no longer receives the issue (after a "
                         "bounce, a complaint or at your request by other means). Write to us to receive it again.</p>")
         return page("Unsubscribe", f"<p>Stop sending {escape(settings.brand.name)} to {escape(email)}?</p>"
-                    f'<form method="post" action="{unsubscribe_path}?token={escape(request.query_params["token"], quote=True)}">'
+                    f'<form method="post" action="{unsubscribe_path}?token={escape(link, quote=True)}">'
                     '<input type="hidden" name="List-Unsubscribe" value="One-Click"><button>Unsubscribe</button></form>')
 
     async def resubscribe(request: Request) -> Response:
         if not _same_site(request):
             return refused(request, page("Not from here", "<p>Resubscribe from the page of the link in the "
                                          "newsletter.</p>", status=403))
+        fields = await _form(request)
+        link, form = fields.get("token", [""])[0], fields.get("form", [""])[0]
         try:
-            token = (await _form(request)).get("token", [""])[0]
-            email = verify_expiring(RESUBSCRIBE, token, key, list_id)
+            if verify_id(form, key, list_id, (RESUBSCRIBE_FORM,)).ident != _fingerprint(link):
+                raise TokenError("the form's token is for another link")
+            email = await whose(link)
         except TokenError:
             return refused(request, page("Link not valid", "<p>This form has expired or is not ours: open the "
                                          "unsubscribe link in the newsletter again.</p>", status=400))
@@ -176,12 +182,6 @@ def create_app(settings: Settings):
         if state == "unsubscribed":
             await run_in_threadpool(queue.wait, queue.add(RESUBSCRIBE, email), _STORE_WAIT)
         return page("Welcome back", f"<p>{escape(email)} will receive the next issues again.</p>")
-
-    async def index(request: Request) -> Response:
-        return _file(archive / ARCHIVE_INDEX, FileResponse, page)
-
-    async def issue(request: Request) -> Response:
-        return _file(archive / str(request.path_params["number"]) / WEB, FileResponse, page)
 
     async def guard_and_log(request: Request, call_next) -> Response:
         started = time.monotonic()
@@ -207,8 +207,7 @@ def create_app(settings: Settings):
         routes=[
             Route(unsubscribe_path, unsubscribe, methods=["GET", "POST"]),
             Route(resubscribe_path, resubscribe, methods=["POST"]),
-            Route("/", index),
-            Route("/{number:issue}/", issue),
+            *web_routes(settings, key, with_store),  # sign-up, the archive and its feed, leaving a list
         ],
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.serve.allowed_hosts)),
                     Middleware(BaseHTTPMiddleware, dispatch=guard_and_log)],
@@ -293,10 +292,9 @@ def serve(app, host: str, port: int, settings: Settings) -> None:
         root.removeHandler(handler)
 
 
-def _file(path: Path, response_class, page):
-    if not path.is_file():
-        return page("Not found", "<p>No such issue in the archive.</p>", status=404)
-    return response_class(path, media_type="text/html; charset=utf-8")
+def _fingerprint(token: str) -> str:
+    """What the resubscribe form's token names of the link's token: a digest, so it carries no address."""
+    return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
 def _digest(email: str) -> str:

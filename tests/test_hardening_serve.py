@@ -175,32 +175,39 @@ def test_valid_one_clicks_are_never_rate_limited_failures_are(tmp_path):
 
 def test_resubscribe_undoes_only_the_readers_own_unsubscribe(tmp_path):
     """A complaint and a hard bounce are never undone from the web (not by a bare POST with the link's token,
-    nor by a genuine form token); the reader's own unsubscription is, from the page's form on our own site
-    and before the form expires."""
-    from composer.deliver.tokens import sign_expiring
+    nor with a genuine form); the reader's own unsubscription is, from the page's form on our own site and
+    before the form expires."""
+    from composer.deliver.tokens import RESUBSCRIBE, sign_id
+    from composer.serve import _fingerprint
+
+    def form_for(link: str, expires: float) -> dict:
+        return {"token": link, "form": sign_id(RESUBSCRIBE, _fingerprint(link), "dw-weekly.dig.watch", KEY.encode(),
+                                               expires=expires)}
 
     with open_test_store() as store:
         store.suppressions.add("complained@example.org", "complaint: abuse")
         store.suppressions.add("bounced@example.org", "hard bounce: 550 5.1.1 no such user")
     resubscribe = "/newsletter/resubscribe"
+    reader = _token("reader@example.org")
     with WebServer(tmp_path) as web:
         own_site = {"Origin": f"http://127.0.0.1:{web.port}"}  # as a browser sends it from our page
         bare = web.client.post(f"{resubscribe}?token={_token('complained@example.org')}")
         page = web.client.get(f"{PATH}?token={_token('complained@example.org')}")
-        forged_form = web.client.post(resubscribe, headers=own_site, data={"token": sign_expiring(
-            "resubscribe", "bounced@example.org", "dw-weekly.dig.watch", KEY.encode(), 3600)})
-        unsubscribed = web.client.post(f"{PATH}?token={_token('reader@example.org')}", **ONE_CLICK)
-        form_token = re.search(r'name="token" value="([^"]+)"', unsubscribed.text)[1]
-        cross_site = web.client.post(resubscribe, data={"token": form_token},
-                                     headers={"Origin": "https://evil.example.com"})
-        expired = web.client.post(resubscribe, headers=own_site, data={"token": sign_expiring(
-            "resubscribe", "reader@example.org", "dw-weekly.dig.watch", KEY.encode(), 3600, now=time.time() - 7200)})
+        genuine_form = web.client.post(resubscribe, headers=own_site,
+                                       data=form_for(_token("bounced@example.org"), time.time() + 3600))
+        unsubscribed = web.client.post(f"{PATH}?token={reader}", **ONE_CLICK)
+        fields = dict(re.findall(r'name="(token|form)" value="([^"]+)"', unsubscribed.text))
+        cross_site = web.client.post(resubscribe, data=fields, headers={"Origin": "https://evil.example.com"})
+        other_link = web.client.post(resubscribe, headers=own_site,
+                                     data={**fields, "token": _token("bounced@example.org")})
+        expired = web.client.post(resubscribe, headers=own_site, data=form_for(reader, time.time() - 60))
         assert _eventually(lambda: "reader@example.org" in _suppressed())
-        back = web.client.post(resubscribe, data={"token": form_token}, headers=own_site)
+        back = web.client.post(resubscribe, data=fields, headers=own_site)
         assert _eventually(lambda: "reader@example.org" not in _suppressed())
     assert bare.status_code in (400, 403) and page.status_code == 200 and "Resubscribe" not in page.text
-    assert forged_form.status_code == 403 and "Not resubscribed" in forged_form.text
-    assert cross_site.status_code == 403 and expired.status_code == 400
+    assert genuine_form.status_code == 403 and "Not resubscribed" in genuine_form.text
+    assert fields["token"] == reader and "reader" not in fields["form"]
+    assert cross_site.status_code == 403 and other_link.status_code == 400 and expired.status_code == 400
     assert back.status_code == 200 and "Welcome back" in back.text
     assert set(_suppressed()) == {"complained@example.org", "bounced@example.org"}
 

@@ -275,3 +275,15 @@ def test_no_sources_no_request_and_no_store(tmp_path):
     """Without sources (the README's first command on seeds/), fetch does nothing at all."""
     fetched = fetch(Settings(sources=SourcesSettings(cache_dir=tmp_path / "sources")), TODAY)
     assert fetched.outcomes == () and not (tmp_path / "sources").exists()
+
+
+def test_only_the_urls_of_the_last_good_copies_are_kept(tmp_path):
+    """A WordPress query names its days: the answers of an earlier window are forgotten, not kept for ever."""
+    with FeedServer() as server:
+        settings = settings_for(tmp_path, wordpress(server))
+        fetch(settings, TODAY, since=date(2025, 4, 30))
+        fetch(settings, TODAY)
+        asked_last = {request.query.get("page") for request in server.requests[-6:]}
+    kept = sorted((tmp_path / "sources" / ".http").glob("*.json"))
+    assert len(kept) == 6 and asked_last == {"1", "2", "3", None}  # three pages, categories, tags, media
+    assert all("2025-04-30" not in path.read_text() for path in kept)

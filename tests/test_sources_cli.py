@@ -109,7 +109,7 @@ def test_a_bad_week_one_line_per_failed_source_and_the_issue_built_from_the_othe
                "server error": server.url("/fail/500"), "home page": server.url("/fail/html"),
                "fifty megabytes": server.url("/fail/huge"), "stalled": server.url("/fail/stalled")}
         sources = [*dig_watch(server), *({"name": name, "url": url} for name, url in bad.items())]
-        env = sources_env(tmp_path, sources, WEEKLY_SOURCES__TIMEOUT_SECONDS="3", WEEKLY_SOURCES__RETRIES="1")
+        env = sources_env(tmp_path, sources, WEEKLY_SOURCES__TIMEOUT_SECONDS="3", WEEKLY_SOURCES__RETRIES="0")
         built = run_weekly("build", "--today", TODAY, env=env, cwd=tmp_path)
     errors = [line for line in built.stderr.splitlines() if line.startswith("error: ")]
     assert errors == [
@@ -117,13 +117,13 @@ def test_a_bad_week_one_line_per_failed_source_and_the_issue_built_from_the_othe
         f"{errors[0].split('(DNS: ')[1]}",
         f"error: source self-signed ({bad['self-signed']}): TLS: the certificate of 127.0.0.1 is not trusted "
         f"{errors[1].split('is not trusted ')[1]}",
-        f"error: source server error ({bad['server error']}): HTTP 500 Internal Server Error (after 2 tries); "
+        f"error: source server error ({bad['server error']}): HTTP 500 Internal Server Error; "
         "nothing of it is read",
         f"error: source home page ({bad['home page']}): an HTML page (text/html), not a feed; nothing of it is read",
         f"error: source fifty megabytes ({bad['fifty megabytes']}): the answer is over the 10 MB cap "
         "(sources.max_mb); stopped reading; nothing of it is read",
         f"error: source stalled ({bad['stalled']}): the answer stalled after 0 KB: not whole within 3 s "
-        "(sources.timeout_seconds) (after 2 tries); nothing of it is read"]
+        "(sources.timeout_seconds); nothing of it is read"]
     assert all(line.endswith("; nothing of it is read") for line in errors)
     assert built.returncode == 1
     assert built.stdout.startswith("DW Weekly #210 (25 April – 2 May 2025) from 104 items: 10 Radar")
@@ -186,6 +186,11 @@ def test_fetch_reports_a_moved_feed_and_needs_sources(tmp_path):
         f"warning: source moved: {server.url('/fail/moved')} moved permanently to {target}; set that URL in "
         "sources.fetch",
         f"error: source gone ({server.url('/fail/404')}): HTTP 404 Not Found; nothing of it is read"]
+    nothing = run_weekly("build", "--offline", env=sources_env(tmp_path / "new", [{"name": "new", "url": target}]),
+                         cwd=tmp_path)
+    assert (nothing.returncode, nothing.stderr.splitlines()[-1]) == (1, "error: nothing to read: no source in "
+                                                                       "sources.fetch has a good copy yet (`weekly "
+                                                                       "fetch` makes them) and no PATHS were given")
     bare = run_weekly("fetch", env={**sources_env(tmp_path, []), "WEEKLY_SOURCES__FETCH": "[]"}, cwd=tmp_path)
     assert (bare.returncode, bare.stderr) == (1, "error: no sources to fetch: list them in sources.fetch "
                                                  "(config/weekly.toml; README: Sources)\n")

@@ -43,8 +43,9 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
+from composer.deliver.readers import address_of
 from composer.deliver.status import Verdict, enhanced_status, verdict
-from composer.deliver.tokens import TokenError, copy_tag_is_genuine, copy_tags, verify
+from composer.deliver.tokens import TokenError, copy_tag_is_genuine, copy_tags
 from composer.errors import WeeklyError
 from composer.store import Store, StoreError
 from composer.store.recipients import Row
@@ -135,7 +136,7 @@ def _reports(message: Message, store: Store, key: bytes, list_id: str) -> Iterat
     elif report_type == "feedback-report":
         yield _complaint(message, _our_copy(message, store, key, list_id))
     else:
-        yield _mailed_unsubscribe(message, key, list_id)
+        yield _mailed_unsubscribe(message, store, key, list_id)
 
 
 def _report_type(message: Message) -> str:
@@ -194,13 +195,13 @@ def _complaint(message: Message, copy: Row | None) -> _Said:
     return _Said("complaint", copy.address, copy.issue, feedback)
 
 
-def _mailed_unsubscribe(message: Message, key: bytes, list_id: str) -> _Said:
+def _mailed_unsubscribe(message: Message, store: Store, key: bytes, list_id: str) -> _Said:
     wanted = _UNSUBSCRIBE_SUBJECT.search(_header(message, "Subject"))
     if not wanted:
         return _Said("ignored", None, None, f"{_header(message, 'Message-ID') or 'a message'}: neither a bounce, "
                      "a complaint nor an unsubscription")
     try:
-        return _Said("unsubscribed", verify(unquote(wanted[1]), key, list_id), None, "by mail")
+        return _Said("unsubscribed", address_of(unquote(wanted[1]), key, list_id, store), None, "by mail")
     except TokenError as err:
         return _Said("ignored", None, None, f"an unsubscribe request with a bad token ({err})")
 

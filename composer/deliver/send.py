@@ -25,10 +25,10 @@ from composer.deliver.message import MessageTemplate
 from composer.deliver.smtp import Callbacks, Job, SendInterrupted, SendStopped, deliver
 from composer.deliver.status import Verdict, reply_status, verdict
 from composer.deliver.subscribers import read_subscribers, valid_address
-from composer.deliver.tokens import copy_tag, sign
+from composer.deliver.tokens import COPY, copy_tag, keyed_hash, sign_id
 from composer.errors import WeeklyError
 from composer.issues import IssueFolder
-from composer.models import Plan, Problem, SendReport, Subscriber
+from composer.models import Plan, Problem, SendReport, Subscriber, SubscriberStatus
 from composer.models import RecipientState as State
 from composer.store import Store, StoreError
 from composer.store.recipients import Change
@@ -59,7 +59,7 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
     server = f"{mail.smtp.host}:{mail.smtp.port} ({mail.smtp.security})"
     if options.dry_run:
         invalid = _Invalid()
-        counts = store.recipients.plan(issue, _audience(options, invalid))
+        counts = store.recipients.plan(issue, _audience(options, invalid, store, key, mail.list.id))
         return SendReport(plan=_plan(counts, issue, options, invalid, subject, server), counts=counts,
                           invalid_rows=tuple(invalid.shown))
     template = MessageTemplate(built, mail, issue, one_click=not options.to)
@@ -71,7 +71,7 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
     if options.retry_unknown:
         store.recipients.requeue(issue, State.UNKNOWN)
     invalid = _Invalid()
-    store.recipients.add(issue, _audience(options, invalid))
+    store.recipients.add(issue, _audience(options, invalid, store, key, mail.list.id))
     plan = _plan(store.recipients.counts(issue), issue, options, invalid, subject, server)
     shown_invalid = tuple(invalid.shown)
     if plan.to_send == 0 or not confirm(plan):
@@ -82,14 +82,32 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
                       invalid_rows=shown_invalid, stopped=run.stopped, interrupted=run.interrupted)
 
 
-def _audience(options: SendOptions, invalid: _Invalid) -> Iterator[Subscriber]:
+def _audience(options: SendOptions, invalid: _Invalid, store: Store, key: bytes, list_id: str) -> Iterator[Subscriber]:
+    """--to's list address, the rows of --list's file (erased readers left out), or the store's readers."""
     if options.to:
         if not valid_address(options.to):
             raise WeeklyError(f"--to {options.to!r} is not a valid address")
         return iter([Subscriber(email=options.to)])
     if options.list_file:
-        return _valid_rows(options.list_file, invalid)
-    raise WeeklyError("say who receives the issue: --list FILE (a CSV with an email column) or --to ADDRESS")
+        return _not_erased(_valid_rows(options.list_file, invalid), options.list_file, invalid, store, key, list_id)
+    if not store.subscribers.counts()[SubscriberStatus.SUBSCRIBED]:
+        raise WeeklyError("nobody to send to: the subscriber store has no subscribed reader; import your list "
+                          "(`weekly subscribers import FILE`) or send to a file with --list FILE")
+    return store.subscribers.audience()
+
+
+def _not_erased(rows: Iterator[Subscriber], path: Path, invalid: _Invalid, store: Store, key: bytes,
+                list_id: str) -> Iterator[Subscriber]:
+    """A list file may still hold readers erased on request: their keyed hash keeps them out, unrecorded."""
+    erased = store.subscribers.erased()
+    if erased and not key:
+        raise WeeklyError("the suppression list holds erased readers, recognised only with the signing key: set "
+                          "WEEKLY_SIGNING_KEY")
+    for row in rows:
+        if erased and keyed_hash(row.email, list_id, key) in erased:
+            invalid.add(Problem(level="warning", path=str(path), message="a reader erased on request is left out"))
+        else:
+            yield row
 
 
 def _plan(counts: dict[State, int], issue: int, options: SendOptions, invalid: _Invalid, subject: str,
@@ -259,7 +277,9 @@ def _message_for(template: MessageTemplate, key: bytes, mail: MailSettings, issu
     checks, and a random part that keeps it unique when a copy is sent again."""
 
     def message_for(job: Job) -> bytes:
-        token = sign(job.address, mail.list.id, key) if template.one_click else None
+        # The copy's ledger row, never the address (a test copy has none: its link is the bare page).
+        token = sign_id(COPY, str(job.rowid), mail.list.id, key) if template.one_click and job.rowid is not None \
+            else None
         tag = copy_tag(key, mail.list.id, issue, job.rowid, job.address) if job.rowid is not None else f"{issue}.test"
         return template.personalise(job.address, job.name, token, f"{tag}.{secrets.token_hex(4)}")
 

@@ -1,5 +1,6 @@
-"""Signed tokens: unsubscribe tokens (RFC 8058 one-click), expiring tokens for a page's form, and the tags
-that name each copy sent, so that a bounce or a complaint can prove it is about mail we sent.
+"""Signed tokens: unsubscribe tokens (RFC 8058 one-click), tokens naming an opaque id (a copy, a reader, a
+sign-up, a form; some expire), and the tags that name each copy sent, so that a bounce or a complaint can
+prove it is about mail we sent.
 
 The one-click POST carries no cookies, so the token in the URL alone must say who unsubscribes; the
 signature keeps anyone from unsubscribing somebody else by editing it.
@@ -23,6 +24,53 @@ class TokenError(WeeklyError):
     """A token that is malformed or whose signature does not match."""
 
 
+# ---- tokens naming an opaque id, never the address ----------------------------------------------------
+# KIND.ID[.EXPIRES].MAC: the kind says what the id is, the store says whose it is. Links already sent
+# carry the older tokens that named the address (`sign`, `verify`); those keep working.
+COPY = "c"  # one copy of an issue: its ledger row
+READER = "r"  # a reader of the subscriber store: its sid
+CONFIRM = "k"  # a sign-up waiting for confirmation: its pending id (expires)
+RESUBSCRIBE = "s"  # the unsubscribe page's Resubscribe form: a digest of the link's token (expires)
+
+
+class IdToken(NamedTuple):
+    kind: str
+    ident: str
+
+
+def sign_id(kind: str, ident: str, list_id: str, key: bytes, expires: float | None = None) -> str:
+    """A token naming `ident` (of `kind`) on `list_id`; with `expires` (seconds since the epoch) it stops
+    working then."""
+    parts = [kind, ident] + ([str(int(expires))] if expires is not None else [])
+    return ".".join([*parts, _encode(_id_mac(key, list_id, parts))])
+
+
+def verify_id(token: str, key: bytes, list_id: str, kinds: tuple[str, ...], now: float | None = None) -> IdToken:
+    """The id a genuine, unexpired token of one of `kinds` names; TokenError otherwise."""
+    parts = token.strip().split(".")
+    if len(parts) not in (3, 4) or parts[0] not in kinds or not parts[1]:
+        raise TokenError("token is malformed or of another kind")
+    try:
+        mac = _decode(parts[-1])
+        expires = int(parts[2]) if len(parts) == 4 else None
+    except ValueError as err:
+        raise TokenError("token is malformed") from err
+    if not hmac.compare_digest(mac, _id_mac(key, list_id, parts[:-1])):
+        raise TokenError("token is forged, for another list, or signed with another key")
+    if expires is not None and (time.time() if now is None else now) > expires:
+        raise TokenError("token has expired")
+    return IdToken(parts[0], parts[1])
+
+
+def keyed_hash(email: str, list_id: str, key: bytes) -> str:
+    """What the suppression list keeps of an erased address: recognisable with the key, unreadable without."""
+    return "erased:" + hmac.new(key, f"erased\0{list_id}\0{email.lower()}".encode(), hashlib.sha256).hexdigest()
+
+
+def _id_mac(key: bytes, list_id: str, parts: list[str]) -> bytes:
+    return hmac.new(key, "\0".join(["id", list_id, *parts]).encode(), hashlib.sha256).digest()[:_MAC_BYTES]
+
+
 def sign(email: str, list_id: str, key: bytes) -> str:
     """The token for `email` on `list_id`: base64url(list NUL email) '.' base64url(HMAC-SHA256[:16])."""
     payload = f"{list_id}\0{email.lower()}".encode()
@@ -44,34 +92,6 @@ def verify(token: str, key: bytes, list_id: str) -> str:
     if token_list != list_id:
         raise TokenError(f"unsubscribe token is for the list {token_list!r}, not {list_id!r}")
     return email
-
-
-def sign_expiring(purpose: str, email: str, list_id: str, key: bytes, lifetime: float,
-                  now: float | None = None) -> str:
-    """A token for `email` good for one `purpose` (e.g. "resubscribe") on `list_id`, for `lifetime` seconds."""
-    expires = int((time.time() if now is None else now) + lifetime)
-    body = f"{email.lower()}\0{expires}".encode()
-    return f"{_encode(body)}.{_encode(_purpose_mac(key, purpose, list_id, body))}"
-
-
-def verify_expiring(purpose: str, token: str, key: bytes, list_id: str, now: float | None = None) -> str:
-    """The address of a genuine, unexpired `purpose` token for `list_id`; TokenError otherwise."""
-    try:
-        encoded_body, encoded_mac = token.strip().split(".")
-        body, mac = _decode(encoded_body), _decode(encoded_mac)
-        email, expires = body.decode().split("\0")
-        deadline = int(expires)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise TokenError(f"{purpose} token is malformed") from err
-    if not hmac.compare_digest(mac, _purpose_mac(key, purpose, list_id, body)):
-        raise TokenError(f"{purpose} token is forged, for another purpose or list, or signed with another key")
-    if (time.time() if now is None else now) > deadline:
-        raise TokenError(f"{purpose} token has expired")
-    return email
-
-
-def _purpose_mac(key: bytes, purpose: str, list_id: str, body: bytes) -> bytes:
-    return hmac.new(key, f"{purpose}\0{list_id}\0".encode() + body, hashlib.sha256).digest()[:_MAC_BYTES]
 
 
 def _encode(raw: bytes) -> str:

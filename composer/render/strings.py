@@ -32,6 +32,7 @@ class EmailStrings(_Table):
     view_online: str
     view_in_browser: str
     unsubscribe: str
+    subscribe: str
     footer: str = Field(description="{name}, {publisher}")
     archive: str = Field(description="{name}")
 
@@ -39,6 +40,39 @@ class EmailStrings(_Table):
 class TextStrings(_Table):
     view_in_browser: str
     unsubscribe: str
+
+
+class WebStrings(_Table):
+    """The pages of `weekly serve` (sign-up, confirmation, leaving a list) and the mails of a sign-up."""
+
+    subscribe_title: str = Field(description="{name}")
+    subscribe_intro: str = Field(description="{name}, {publisher}")
+    email_label: str
+    name_label: str
+    honeypot_label: str
+    subscribe_button: str
+    invalid_address: str
+    too_many: str
+    check_inbox_title: str
+    check_inbox: str = Field(description="{address}, {name}, {hours}")
+    confirm_title: str
+    confirm_question: str = Field(description="{name}")
+    confirm_button: str
+    confirmed_title: str
+    confirmed: str = Field(description="{name}")
+    link_not_valid_title: str
+    link_not_valid: str
+    leave_title: str = Field(description="{name}")
+    leave_list: str = Field(description="{name}")
+    leave_no_manager: str = Field(description="{name}")
+    archive: str
+    not_found: str
+    confirm_subject: str = Field(description="{name}")
+    confirm_mail: str = Field(description="{name}, {hours}")
+    confirm_mail_ignore: str
+    welcome_subject: str = Field(description="{name}")
+    welcome_mail: str = Field(description="{name}")
+    welcome_unsubscribe: str
 
 
 class EditorialStrings(_Table):
@@ -73,6 +107,7 @@ class Strings(_Table):
     language: str = Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     email: EmailStrings
     text: TextStrings
+    web: WebStrings
     editorial: EditorialStrings
     dates: DateStrings
 

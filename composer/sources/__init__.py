@@ -117,9 +117,11 @@ def fetch(settings: Settings, today: date, since: date | None = None, offline: b
             outcome, items = _settle(source, got, copies, settings.ingest.max_file_mb)
             if items:
                 outcome = _record_items(outcome, items, store, window)
-            copies.save(source.name, _updated(copies.record(source.name, source.url), outcome))
+            copies.save(source.name, _updated(copies.record(source.name, source.url), outcome, got.answers))
             outcomes.append(outcome)
-    weights = {source.name: copies.record(source.name, source.url).week_items for source in sources.fetch}
+    records = [copies.record(source.name, source.url) for source in sources.fetch]
+    copies.http.prune({url for record in records for url in record.urls})
+    weights = {record_of.name: record.week_items for record_of, record in zip(sources.fetch, records, strict=True)}
     return Fetched(outcomes=tuple(outcomes), shortfall=_shortfall(outcomes, weights, sources.max_failed_share))
 
 
@@ -207,13 +209,14 @@ def _record_items(outcome: SourceOutcome, items: tuple[Item, ...], store: Store,
     return outcome.model_copy(update={"week_items": week})
 
 
-def _updated(record: SourceRecord, outcome: SourceOutcome) -> SourceRecord:
+def _updated(record: SourceRecord, outcome: SourceOutcome, answers: tuple[Answer, ...]) -> SourceRecord:
     now = time.time()
     if outcome.outcome is Outcome.FAILED:
         return record.model_copy(update={"failed_at": now, "reason": outcome.reason})
     assert outcome.path is not None
     return record.model_copy(update={"copy_name": outcome.path.name, "fetched_at": now, "items": outcome.items,
-                                     "week_items": outcome.week_items, "failed_at": None, "reason": None})
+                                     "week_items": outcome.week_items, "failed_at": None, "reason": None,
+                                     "urls": tuple(answer.url for answer in answers)})
 
 
 def _shortfall(outcomes: list[SourceOutcome], weights: dict[str, int], limit: float) -> Shortfall | None:

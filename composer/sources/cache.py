@@ -1,7 +1,8 @@
 """What `weekly fetch` keeps between runs, in `sources.cache_dir` (state/sources by default):
 
     NAME.xml (or NAME.json)   each source's last good copy: what ingest reads, a WordPress API as RSS
-    .http/HASH.json, .body    each URL's last good answer, its ETag and Last-Modified (conditional GET)
+    .http/HASH.json, .body    each URL's last good answer, its ETag and Last-Modified (conditional GET);
+                              only the URLs of the sources' last good copies are kept
     .state/NAME.json          each source's record: when its copy was fetched, how many items of the
                               week it carried, its last failure
 
@@ -80,6 +81,17 @@ class HttpCache:
         write_whole(meta, json.dumps({"version": VERSION, "url": url, "etag": etag, "last_modified": last_modified,
                                       "headers": headers}, indent=1).encode())
 
+    def prune(self, keep: set[str]) -> None:
+        """Forget every URL but `keep`: a WordPress query names its days, so yesterday's URLs never come back."""
+        for meta in self.folder.glob("*.json") if self.folder.is_dir() else ():
+            try:
+                url = json.loads(meta.read_text(encoding="utf-8")).get("url")
+            except (OSError, ValueError, AttributeError):
+                url = None
+            if url not in keep:
+                meta.with_suffix(".body").unlink(missing_ok=True)
+                meta.unlink(missing_ok=True)
+
     def _paths(self, url: str) -> tuple[Path, Path]:
         name = hashlib.sha256(url.encode()).hexdigest()[:24]
         return self.folder / f"{name}.json", self.folder / f"{name}.body"
@@ -96,6 +108,7 @@ class SourceRecord(BaseModel):
     fetched_at: float | None = None  # when the copy was fetched (seconds since the epoch)
     items: int = 0
     week_items: int = 0  # items of the last week it carried then: its weight when it fails
+    urls: tuple[str, ...] = ()  # the URLs its copy was made from, kept in HttpCache to ask again
     failed_at: float | None = None
     reason: str | None = None
 

@@ -6,6 +6,7 @@
     store.issues       each issue's life: composed, approved, sending, sent, stopped
     store.items        every item seen, when first, and for which issue
     store.reports      the bounce reports processed, so none is applied twice
+    store.subscribers  the readers: status, dates, source; sign-up, import, export and erasure
     store.lock(name)   a lock that means the same on both backends (another process, another machine)
 
 Every method raises StoreError (a WeeklyError naming the store) and nothing else from the database;
@@ -31,6 +32,7 @@ from composer.store.locks import Locks
 from composer.store.recipients import Recipients
 from composer.store.reports import Reports
 from composer.store.schema import MIGRATIONS, VERSION, Context, version_of
+from composer.store.subscribers import Subscribers
 from composer.store.suppressions import Suppressions
 
 __all__ = ["Store", "StoreError", "open_store"]
@@ -49,6 +51,7 @@ class Store:
         self.issues = Issues(db, list_id)
         self.items = Items(db, list_id)
         self.reports = Reports(db, list_id)
+        self.subscribers = Subscribers(db, list_id)
         self._locks = Locks(db, f"{self.id}:{list_id}", url, password)
 
     def lock(self, name: str, refusal: str) -> AbstractContextManager[None]:

@@ -144,7 +144,31 @@ def _has_table(db: Db, name: str) -> bool:
     return db.one("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)) is not None
 
 
-def _v2(db: Db, context: Context) -> None:
+def _subscribers(db: Db, context: Context) -> None:
+    """The readers themselves (composer.store.subscribers): who, in what status since when, from where."""
+    real, id_column = db.dialect.real, db.dialect.id_column
+    db.execute(f"""CREATE TABLE subscribers (
+        id {id_column},
+        list_id TEXT NOT NULL,
+        sid TEXT NOT NULL,                -- the opaque id tokens name, never the address
+        email TEXT NOT NULL,              -- lower-cased: the duplicate key
+        address TEXT NOT NULL,            -- as given
+        name TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,             -- unconfirmed, subscribed, unsubscribed, bounced, complained
+        source TEXT NOT NULL,             -- the sign-up form, an import (its format and file), by hand
+        fields TEXT NOT NULL DEFAULT '{{}}', -- the other columns of an import (JSON): tags, name parts …
+        created {real} NOT NULL,
+        confirmed {real},
+        changed {real} NOT NULL,          -- the status's date
+        pending TEXT,                     -- the outstanding confirmation of a sign-up (its token names it)
+        pending_at {real},
+        UNIQUE (list_id, email),
+        UNIQUE (list_id, sid),
+        UNIQUE (list_id, pending))""")
+    db.execute("CREATE INDEX subscribers_status ON subscribers (list_id, status, id)")
+
+
+def _reports_seen(db: Db, context: Context) -> None:
     """Reports `weekly bounces` processed, so none is applied twice (composer.store.reports)."""
     db.execute(f"""CREATE TABLE reports_seen (
         list_id TEXT NOT NULL,
@@ -154,7 +178,7 @@ def _v2(db: Db, context: Context) -> None:
         PRIMARY KEY (list_id, digest))""")
 
 
-MIGRATIONS: list[Callable[[Db, Context], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Db, Context], None]] = [_v1, _subscribers, _reports_seen]
 VERSION = len(MIGRATIONS)
 
 
