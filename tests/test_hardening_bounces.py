@@ -188,7 +188,7 @@ def test_each_report_is_applied_once_so_a_resubscription_holds(issue, tmp_path):
     folder.close()
     first = _bounces(tmp_path / "Maildir")
     assert "1 hard bounce" in first.stdout and "reader0@example.org" in _suppressed()
-    assert run_weekly("suppressed", "--remove", "reader0@example.org").returncode == 0
+    assert run_weekly("suppressed", "--remove", "reader0@example.org", "--force").returncode == 0
     second = _bounces(tmp_path / "Maildir")
     assert second.returncode == 0 and "0 hard bounce" in second.stdout and "1 read before, skipped" in second.stdout
     assert "reader0@example.org" not in _suppressed(), "an old bounce undid the editor's correction"

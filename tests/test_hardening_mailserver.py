@@ -59,7 +59,7 @@ def test_postfix_bounces_read_from_dovecot_are_applied_once(issue, tmp_path, mai
             untrusted = run_weekly("bounces", inbox, env={**env, "WEEKLY_IMAP__PASSWORD": "s3cret"}, process=True)
             first = run_weekly("bounces", inbox, env=imap, process=True)
             suppressed_first = _suppressed()
-            assert run_weekly("suppressed", "--remove", "reader1@example.org", env=env).returncode == 0
+            assert run_weekly("suppressed", "--remove", "reader1@example.org", "--force", env=env).returncode == 0
             again = run_weekly("bounces", inbox, env=imap, process=True)
             nowhere = run_weekly("bounces", inbox.replace("INBOX", "Nope"), env=imap, process=True)
     assert sorted(receiving.recorder.received()) == ["reader0@example.org", "reader3@example.org",

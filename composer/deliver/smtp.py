@@ -28,7 +28,7 @@ import re
 import signal
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -134,6 +134,7 @@ class _Pool:
         self.producing = True
         self.idle = asyncio.Event()
         self.stopped: SendStopped | None = None
+        self.stopping = asyncio.Event()  # set with `stopped`: wakes whoever waits out a backoff
         self.consecutive_errors = 0  # recipients settled other than sent, in a row
         self.outages = 0  # server-level errors in a row
         self.calm_at = 0.0  # no attempt starts before this (loop time): the backoff after an outage
@@ -173,6 +174,7 @@ class _Pool:
     def _stop(self, reason: SendStopped) -> None:
         """No new message starts; those on their way finish, then the run ends."""
         self.stopped = self.stopped or reason
+        self.stopping.set()
         self._check_idle()
 
     def _check_idle(self) -> None:
@@ -277,8 +279,9 @@ class _Pool:
                       ) -> tuple[aiosmtplib.SMTP | None, int]:
         """One try at `job`; returns the connection to go on with and how many messages it carried."""
         loop = asyncio.get_running_loop()
-        if self.calm_at > loop.time():
-            await asyncio.sleep(self.calm_at - loop.time())  # after an outage, nobody hammers the server
+        if self.calm_at > loop.time():  # after an outage, nobody hammers the server; a stop ends the wait
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.calm_at - loop.time())
             if self.stopped:
                 self._finish_one()
                 return client, on_connection
