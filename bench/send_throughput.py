@@ -72,9 +72,12 @@ def main() -> None:
             results.setdefault("(b) aiosmtplib floor, no ledger", []).append(_rate(SUBSCRIBERS, run_timed(
                 [sys.executable, str(ROOT / "bench" / "send_floor.py"), "127.0.0.1", str(port), str(CONNECTIONS),
                  str(SUBSCRIBERS), str(work / "message.eml")])))
-            env = {**os.environ, "WEEKLY_SIGNING_KEY": "bench-signing-key-0123456789", "WEEKLY_SMTP__HOST": "127.0.0.1",
-                   "WEEKLY_SMTP__PORT": str(port), "WEEKLY_SMTP__SECURITY": "none",
-                   "WEEKLY_SMTP__CONNECTIONS": str(CONNECTIONS), "WEEKLY_LEDGER__PATH": str(work / f"ledger-{run}.db")}
+            env = {**os.environ, "WEEKLY_SIGNING_KEY": "bench-signing-key-0123456789-long-enough",
+                   "WEEKLY_SMTP__HOST": "127.0.0.1", "WEEKLY_SMTP__PORT": str(port), "WEEKLY_SMTP__SECURITY": "none",
+                   "WEEKLY_SMTP__SENDER": "DW Weekly <newsletter@dig.watch>",
+                   "WEEKLY_LIST__UNSUBSCRIBE_MAILTO": "unsubscribe@dig.watch",
+                   "WEEKLY_SMTP__CONNECTIONS": str(CONNECTIONS), "WEEKLY_STORE__URL": str(work / f"store-{run}.db")}
+            (issue / "delivery.json").unlink(missing_ok=True)  # each run has a store of its own
             results.setdefault("(d) weekly send, ledger on", []).append(_rate(SUBSCRIBERS, run_timed(
                 [WEEKLY, "send", str(issue), "--list", str(subscribers), "--yes"], env=env)))
             if mailmerge:

@@ -8,6 +8,7 @@ Heavy imports happen inside the commands so `weekly --help` starts fast.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import signal
 import sys
@@ -21,6 +22,7 @@ from composer import __version__
 from composer.errors import WeeklyError
 
 DEFAULT_INPUTS = [Path("seeds")]
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 class Interrupted(WeeklyError):
@@ -47,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as err:
+        if err.errno not in _DISK_FULL:
+            raise
+        # A full disk (or a file-size limit) can strike at any write; wherever it does, one line.
+        print(f"error: {err.filename or 'a file'}: {err.strerror}: free some space and run the command again",
+              file=sys.stderr)
+        return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -653,7 +662,7 @@ def _send_summary(folder: Path | None, report, options, resume: str) -> int:
         print(f"sent {report.sent_now} test copy")
     if report.stopped:
         print(f"error: {report.stopped}. Resume with: {resume}", file=sys.stderr)
-        return 1
+        return 130 if report.interrupted else 1
     status = 0
     pending = counts.get(State.PENDING, 0)
     if pending and options.limit is None:
@@ -788,21 +797,24 @@ def _serve(args) -> int:
         raise WeeklyError(f"--port must be between 0 and 65535, not {port}")
     app = create_app(settings)
     print(f"serving unsubscribe and the archive on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
-    serve(app, host, port)
+    serve(app, host, port, settings)
     return 0
 
 
 def _bounces(args) -> int:
     from composer.commands.readers import bounces
+    from composer.deliver.bounces import APPLIED, KINDS
 
     report = bounces(args.source, _settings(args))
     for outcome in report.outcomes:
-        if outcome.kind in ("unmatched", "ignored"):
-            print(f"note: {outcome.kind}: {outcome.address or ''} {outcome.detail}".replace("  ", " "), file=sys.stderr)
-        else:
+        if outcome.kind in APPLIED:
             print(f"{outcome.kind:12} {outcome.address}  {outcome.detail}")
-    kinds = ("hard bounce", "complaint", "soft bounce", "unsubscribed", "unmatched", "ignored")
-    print(", ".join(f"{report.count(kind)} {kind}" for kind in kinds))
+        else:
+            level = "warning" if outcome.kind == "unreadable" else "note"
+            print(f"{level}: {outcome.kind}: {outcome.address or ''} {outcome.detail}".replace("  ", " "),
+                  file=sys.stderr)
+    print(", ".join(f"{report.count(kind)} {kind}" for kind in KINDS)
+          + (f"; {report.read_before} read before, skipped" if report.read_before else ""))
     return 0
 
 

@@ -167,6 +167,22 @@ class LogSettings(Section):
     file: Path = Path("state/weekly.log")
 
 
+class BouncesSettings(Section):
+    soft_limit: int = Field(3, ge=1, description="Issues in which an address soft-bounced before it is suppressed.")
+    address: str | None = Field(None, description="Where bounces go: the envelope sender (MAIL FROM, seen as "
+                                "Return-Path), a mailbox `weekly bounces` reads; unset, smtp.sender's address.")
+    verp: bool = Field(False, description="Each copy's MAIL FROM is LOCAL+TAG@DOMAIN of bounces.address, TAG "
+                       "naming the copy, so a bounce that quotes nothing of it is matched too (the mail server "
+                       "must deliver LOCAL+anything to LOCAL: Postfix's recipient_delimiter = +).")
+
+    @field_validator("address")
+    @classmethod
+    def _plain_address(cls, address: str | None) -> str | None:
+        if address is not None and (address.count("@") != 1 or any(c in address for c in " <>\r\n")):
+            raise ValueError("a plain address, like bounces@dig.watch")
+        return address
+
+
 class MailSettings(Section):
     """What sending needs and nothing more (`Settings.mail`): the server, the list, the links."""
 
@@ -175,6 +191,7 @@ class MailSettings(Section):
     unsubscribe_url: str
     signing_key: SecretStr | None = None
     dkim: DkimSettings = DkimSettings()
+    bounces: BouncesSettings = BouncesSettings()
 
 
 class ServeSettings(Section):
@@ -184,7 +201,15 @@ class ServeSettings(Section):
     port: int = Field(8080, ge=0, le=65535)
     allowed_hosts: tuple[str, ...] = Field(("127.0.0.1", "localhost", "dig.watch"),
                                            description="Host headers answered (the public name behind the proxy).")
-    rate_per_minute: int = Field(60, ge=1, description="Requests per client per minute; more get 429.")
+    rate_per_minute: int = Field(60, ge=1, description="Requests per client per minute, a valid unsubscribe "
+                                 "token's excepted (a provider posts many from one address); more get 429.")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="A larger request body gets 413, unread.")
+    header_timeout_seconds: float = Field(10, gt=0, description="A connection that has not sent a request's "
+                                          "headers in this time is closed.")
+    max_connections: int = Field(512, ge=1, description="Open connections at most (and below the process's "
+                                 "file limit); more are closed at once.")
+    queue_file: Path = Field(Path("state/unsubscribe-queue.jsonl"), description="One-clicks are written here "
+                             "first, then applied to the store, so none is lost while the store is busy.")
 
 
 class SignupSettings(Section):
@@ -196,12 +221,9 @@ class SignupSettings(Section):
     per_hour: int = Field(5, ge=1, description="Sign-up requests per client (and per address) an hour; more get 429.")
 
 
-class BouncesSettings(Section):
-    soft_limit: int = Field(3, ge=1, description="Issues in which an address soft-bounced before it is suppressed.")
-
-
 class ImapSettings(Section):
     password: SecretStr | None = None
+    ca_file: Path | None = Field(None, description="CA certificates (PEM) to trust for imaps://, e.g. a private CA.")
 
 
 class LlmSettings(Section):
@@ -307,7 +329,7 @@ class Settings(BaseSettings):
     @property
     def mail(self) -> MailSettings:
         return MailSettings(smtp=self.smtp, list=self.list, unsubscribe_url=self.brand.unsubscribe_url, signing_key=self.signing_key,
-                            dkim=self.dkim)
+                            dkim=self.dkim, bounces=self.bounces)
 
     @classmethod
     def settings_customise_sources(
@@ -328,19 +350,39 @@ class Settings(BaseSettings):
 _file_values: ContextVar[tuple[dict, dict]] = ContextVar("_file_values", default=({}, {}))
 
 
+def project_folder() -> Path:
+    """The folder relative paths in the settings resolve from: WEEKLY_HOME if set, else the nearest folder
+    from the working folder up that holds config/weekly.toml, else the working folder. So `weekly` run
+    from out/210 or from a cron job's own folder uses the project's store, log and issues, never new ones."""
+    if os.environ.get("WEEKLY_HOME"):
+        home = Path(os.environ["WEEKLY_HOME"]).expanduser()
+        if not home.is_dir():
+            raise ConfigError(f"WEEKLY_HOME={home}: no such folder")
+        return home.resolve()
+    here = Path.cwd()
+    return next((folder for folder in (here, *here.parents) if (folder / DEFAULT_CONFIG).is_file()), here)
+
+
 def load_settings(
     config_file: Path | None = None, env_file: Path | None = Path(".env"), secrets_dir: Path | None = None
 ) -> Settings:
-    """Read the effective settings; `config_file` None means WEEKLY_CONFIG or config/weekly.toml if present."""
+    """Read the effective settings; `config_file` None means WEEKLY_CONFIG or config/weekly.toml if present.
+
+    Relative paths given here are the caller's (the working folder's); the default config/weekly.toml and
+    .env, and every relative path *in* the settings (store.url, output.dir, log.file, list.subscribers …),
+    resolve from `project_folder()`."""
+    home = project_folder()
     explicit = config_file or (Path(os.environ["WEEKLY_CONFIG"]) if os.environ.get("WEEKLY_CONFIG") else None)
-    path = explicit or DEFAULT_CONFIG
+    path = explicit or home / DEFAULT_CONFIG
     if explicit and not explicit.is_file():
         raise ConfigError(f"{explicit}: config file not found")
+    if env_file == Path(".env"):
+        env_file = home / ".env"
     values = _read_toml(path) if path.is_file() else {}
     secrets = _read_secrets(secrets_dir) if secrets_dir else {}
     token = _file_values.set((values, secrets))
     try:
-        return Settings(_env_file=env_file)
+        return _anchored(Settings(_env_file=env_file), home)
     except ValidationError as err:
         key, reason = invalid_key(err)
         if key.startswith("ledger"):
@@ -351,11 +393,42 @@ def load_settings(
         _file_values.reset(token)
 
 
+def _anchored(settings: Settings, home: Path) -> Settings:
+    """`settings` with every relative path made absolute from `home` (the project folder)."""
+    def at(path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        path = path.expanduser()
+        return path if path.is_absolute() else home / path
+
+    def section(model, **paths: Path | None):
+        return model.model_copy(update={name: at(value) for name, value in paths.items()})
+
+    url = settings.store.url
+    if "://" not in url or url.startswith("sqlite:///"):
+        url = str(at(Path(url.removeprefix("sqlite:///"))))
+    keys = tuple(section(key, key_file=key.key_file) for key in settings.dkim.keys)
+    return settings.model_copy(update={
+        "store": settings.store.model_copy(update={"url": url}),
+        "output": section(settings.output, dir=settings.output.dir),
+        "log": section(settings.log, file=settings.log.file),
+        "list": section(settings.list, subscribers=settings.list.subscribers),
+        "smtp": section(settings.smtp, ca_file=settings.smtp.ca_file),
+        "imap": section(settings.imap, ca_file=settings.imap.ca_file),
+        "issue": section(settings.issue, strings=settings.issue.strings),
+        "serve": section(settings.serve, queue_file=settings.serve.queue_file),
+        "sources": section(settings.sources, cache_dir=settings.sources.cache_dir),
+        "dkim": settings.dkim.model_copy(update={"keys": keys}),
+    })
+
+
 def _read_toml(path: Path) -> dict:
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    except RecursionError as err:
+        raise ConfigError(f"{path}: nested too deeply to be settings") from err
     for key_path in SECRET_KEYS:
         node: object = values
         for key in key_path:
@@ -442,8 +515,8 @@ def bundled(folder: str) -> Path:
 
 
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
-    """The taxonomy from `path`, config/topics.toml in the working folder, or the bundled one."""
-    local = Path("config/topics.toml")
+    """The taxonomy from `path`, config/topics.toml in the project folder, or the bundled one."""
+    local = project_folder() / "config" / "topics.toml"
     path = path or (local if local.is_file() else bundled("config") / "topics.toml")
     try:
         taxonomy = Taxonomy.model_validate(_read_toml(path))

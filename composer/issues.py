@@ -6,6 +6,7 @@ An issue's folder holds the draft it was rendered from and what render made of i
     issue.txt   the email's plain-text part             web.html    the archive (web) version
     issue.mjml  the MJML source, for debugging          issue.eml   a complete message, as a reader gets it
     delivery.json  once a send began: which store recorded it, and how far it got
+    .sending.lock  held (flock) while a send runs, whatever store it uses
 
 The archive is the output folder: one folder per issue, named by its number, index.html listing
 them newest first and feed.xml, their Atom feed. An issue's life (composed, approved, sent …) is the store's (composer.lifecycle);
@@ -14,7 +15,12 @@ delivery.json is the folder's own memory of a send, so a lost or different store
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import default
@@ -35,6 +41,7 @@ WEB = "web.html"
 MJML = "issue.mjml"
 EML = "issue.eml"
 DELIVERY = "delivery.json"
+SENDING = ".sending.lock"
 ARCHIVE_INDEX = "index.html"
 ARCHIVE_FEED = "feed.xml"
 
@@ -142,6 +149,28 @@ class IssueFolder:
         except (OSError, UnicodeDecodeError, ValidationError) as err:
             raise WeeklyError(f"{path}: cannot read what this folder remembers of its send ({err}); it may have "
                               "been sent: check, and delete the file only if it was not") from err
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Hold the folder's send lock (an flock of SENDING in it, released however the process ends), so
+        two senders of one folder exclude each other even with two stores (another working folder, another
+        store.url), where the store's own lock cannot see the other; WeeklyError naming the holder."""
+        path = self.path / SENDING
+        try:
+            handle = path.open("a+", encoding="utf-8")
+        except OSError as err:
+            raise WeeklyError(f"{path}: cannot take the folder's send lock: {err.strerror or err}") from err
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise WeeklyError(f"{self.path} is being sent by {holder}; nothing was sent from here") from None
+            handle.truncate(0)
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {datetime.now():%Y-%m-%d %H:%M:%S}")
+            handle.flush()
+            yield
 
     def remember(self, delivery: Delivery) -> None:
         try:

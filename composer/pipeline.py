@@ -18,6 +18,7 @@ and whether a draft may be replaced, is `lifecycle.decide`'s and the store's, ne
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -469,6 +470,14 @@ def _send(folder: IssueFolder, store: Store, settings: Settings, options: SendOp
 
     if options.test_to or options.dry_run:
         return send_issue(folder, store, settings.mail, options, confirm, progress)
+    with folder.sending():  # the folder's own lock: a sender using another store is kept out too
+        return _send_held(folder, store, settings, options, confirm, progress)
+
+
+def _send_held(folder: IssueFolder, store: Store, settings: Settings, options: SendOptions,
+               confirm: Callable[[Plan], bool], progress: Callable[[int, int], None]) -> SendReport:
+    from composer.deliver.send import send_issue
+
     number = folder.number
     _refuse_if_delivered(folder, store)
     current = draft_hash(folder.draft)
@@ -652,7 +661,7 @@ def _plain(counts: dict[State, int]) -> str:
 def _logged(log_file: Path) -> Iterator[logging.Logger]:
     try:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler = _LogFile(log_file, encoding="utf-8")
     except OSError as err:
         raise WeeklyError(f"{log_file}: cannot write the log: {err.strerror or err}") from err
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -667,6 +676,15 @@ def _logged(log_file: Path) -> Iterator[logging.Logger]:
     finally:
         log.removeHandler(handler)
         handler.close()
+
+
+class _LogFile(logging.FileHandler):
+    """log.file; a record it cannot write (a full disk) stops the run with one line, not a printed traceback."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        failure = sys.exc_info()[1]
+        reason = failure.strerror if isinstance(failure, OSError) and failure.strerror else failure
+        raise WeeklyError(f"{self.baseFilename}: cannot write the log: {reason}")
 
 
 def _errors(problems: list[Problem]) -> list[Problem]:

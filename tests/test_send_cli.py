@@ -216,8 +216,9 @@ def test_settings_errors_are_one_line(tmp_path):
 
 
 def test_sigterm_mid_send_prints_the_resume_command_and_the_resume_sends_once(issue, tmp_path):
-    """SIGTERM while sending 200: the messages on their way finish, then exit 1 with the reason and the resume
-    command in one line; resuming finishes the list and nobody gets two copies."""
+    """SIGTERM while sending 200: the messages on their way finish, then exit 130 (as README says, as for
+    Ctrl-C) with the reason and the resume command in one line; resuming finishes the list and nobody gets
+    two copies."""
     subscribers = write_list(tmp_path / "list.csv", 200)
     with Server() as server:
         server.recorder.delay = 0.01
@@ -229,7 +230,7 @@ def test_sigterm_mid_send_prints_the_resume_command_and_the_resume_sends_once(is
             time.sleep(0.01)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
-        assert process.returncode == 1, stderr
+        assert process.returncode == 130, stderr
         assert stderr.strip().splitlines()[-1] == (
             "error: stopped by SIGTERM; the messages on their way were finished and recorded. Resume with: weekly "
             f"send {issue} --list {subscribers} --yes")

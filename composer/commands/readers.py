@@ -131,7 +131,8 @@ def bounces(source: str, settings: Settings):
     key = _signing_key(settings, "mailed unsubscriptions carry signed tokens")
     password = settings.imap.password.get_secret_value() if settings.imap.password else None
     with open_settings_store(settings) as store:
-        return process_bounces(source, store, key, settings.list.id, settings.bounces.soft_limit, password)
+        return process_bounces(source, store, key, settings.list.id, settings.bounces.soft_limit, password,
+                               settings.imap.ca_file)
 
 
 def _signing_key(settings: Settings, why: str) -> bytes:

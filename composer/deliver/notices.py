@@ -49,8 +49,9 @@ def send_notice(mail: MailSettings, address: str, name: str, subject: str, text:
                           done=lambda job, state, reply: outcome.update(state=state, reply=reply))
     password = mail.smtp.password.get_secret_value() if mail.smtp.password else None
     try:
-        asyncio.run(deliver([Job(None, address, name)], lambda job: signed, parseaddr(mail.smtp.sender)[1],
-                            mail.smtp, password, callbacks))
+        envelope = mail.bounces.address or parseaddr(mail.smtp.sender)[1]  # where a bounce of it goes
+        asyncio.run(deliver([Job(None, address, name)], lambda job: signed, lambda job: envelope, mail.smtp, password,
+                            callbacks))
     except SendStopped as stop:
         outcome.update(reply=str(stop))
     if outcome.get("state") != State.SENT:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 import secrets
 from collections.abc import Callable, Iterator
 from email.utils import parseaddr
@@ -23,9 +22,10 @@ from pydantic import BaseModel, ConfigDict
 
 from composer.config import MailSettings
 from composer.deliver.message import MessageTemplate
-from composer.deliver.smtp import Callbacks, Job, SendStopped, deliver
+from composer.deliver.smtp import Callbacks, Job, SendInterrupted, SendStopped, deliver
+from composer.deliver.status import Verdict, reply_status, verdict
 from composer.deliver.subscribers import read_subscribers, valid_address
-from composer.deliver.tokens import COPY, keyed_hash, sign_id
+from composer.deliver.tokens import COPY, copy_tag, keyed_hash, sign_id
 from composer.errors import WeeklyError
 from composer.issues import IssueFolder
 from composer.models import Plan, Problem, SendReport, Subscriber, SubscriberStatus
@@ -34,9 +34,7 @@ from composer.store import Store, StoreError
 from composer.store.recipients import Change
 
 _SHOWN_INVALID = 100
-# A 5xx reply with an enhanced status 5.1.x: the mailbox does not exist or is unusable, for good.
-# A plain 550 may be policy (spam filtering), so only these suppress the address for later issues.
-_MAILBOX_GONE = re.compile(r"^5\d\d 5\.1\.\d")
+_MAX_LOCAL_PART = 64  # RFC 5321: a VERP return path must still fit
 
 
 class SendOptions(BaseModel):
@@ -81,7 +79,7 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
                           invalid_rows=shown_invalid, cancelled=plan.to_send > 0)
     run = _run(store, issue, template, key, mail, plan.to_send, options.limit, progress)
     return SendReport(plan=plan, sent_now=run.sent, counts=store.recipients.counts(issue), recovered_unknown=recovered,
-                      invalid_rows=shown_invalid, stopped=run.stopped)
+                      invalid_rows=shown_invalid, stopped=run.stopped, interrupted=run.interrupted)
 
 
 def _audience(options: SendOptions, invalid: _Invalid, store: Store, key: bytes, list_id: str) -> Iterator[Subscriber]:
@@ -147,6 +145,7 @@ class _Run(BaseModel):
 
     sent: int
     stopped: str | None = None
+    interrupted: bool = False
 
 
 def _run(store: Store, issue: int, template: MessageTemplate, key: bytes, mail: MailSettings, total: int,
@@ -156,8 +155,8 @@ def _run(store: Store, issue: int, template: MessageTemplate, key: bytes, mail: 
 
     def done(job: Job, state: State, reply: str) -> None:
         commits.add(Change(_rowid(job), state, reply))
-        if state is State.FAILED and _MAILBOX_GONE.match(reply):
-            store.suppressions.add(job.address, f"hard bounce: {reply}")
+        if state is State.FAILED:
+            _judge(store, job.address, issue, reply, mail.bounces.soft_limit)
         settled["count"] += 1
         settled["sent"] += state is State.SENT
         progress(settled["count"], total)
@@ -170,14 +169,28 @@ def _run(store: Store, issue: int, template: MessageTemplate, key: bytes, mail: 
     jobs = (Job(row.id, row.address, row.name) for row in itertools.islice(store.recipients.pending(issue), limit))
     stopped: Exception | None = None
     try:
-        asyncio.run(deliver(jobs, _message_for(template, key, mail, issue), _envelope(mail), mail.smtp,
-                            _password(mail), callbacks))
+        asyncio.run(deliver(jobs, _message_for(template, key, mail, issue), _envelope_for(mail, key, issue),
+                            mail.smtp, _password(mail), callbacks))
     except (SendStopped, StoreError) as stop:
         stopped = stop
     finally:
         commits.flush()  # the results already in, even when Ctrl-C or SIGTERM ends the run
     failure = commits.failure or stopped
-    return _Run(sent=settled["sent"], stopped=str(failure) if failure else None)
+    return _Run(sent=settled["sent"], stopped=str(failure) if failure else None,
+                interrupted=isinstance(failure, SendInterrupted))
+
+
+def _judge(store: Store, address: str, issue: int, reply: str, soft_limit: int) -> None:
+    """A 5xx reply, judged by the rule a DSN is judged by (status.verdict): a mailbox gone suppresses the
+    address, a full one counts as a soft bounce; a policy or spam rejection only failed this copy."""
+    status = reply_status(reply)
+    judged = verdict(status) if status and status.startswith("5") else Verdict.COPY_ONLY
+    if judged is Verdict.GONE:
+        store.suppressions.add(address, f"hard bounce: {reply}")
+    elif judged is Verdict.SOFT:
+        issues = store.suppressions.soft_bounce(address, issue)
+        if issues >= soft_limit:
+            store.suppressions.add(address, f"soft bounces in {issues} issues: {reply}")
 
 
 def _rowid(job: Job) -> int:
@@ -246,7 +259,7 @@ def _send_test(address: str, template: MessageTemplate, key: bytes, mail: MailSe
                           done=lambda job, state, reply: outcome.update(state=state, reply=reply))
     try:
         asyncio.run(deliver([Job(None, address, "")], _message_for(template, key, mail, issue),
-                            _envelope(mail), mail.smtp, _password(mail), callbacks))
+                            _envelope_for(mail, key, issue), mail.smtp, _password(mail), callbacks))
     except SendStopped as stop:
         return SendReport(plan=plan, stopped=str(stop))
     if outcome.get("state") != State.SENT:
@@ -260,14 +273,15 @@ async def _nothing(job: Job) -> bool:
 
 
 def _message_for(template: MessageTemplate, key: bytes, mail: MailSettings, issue: int) -> Callable[[Job], bytes]:
-    domain_free_prefix = f"{issue}.{secrets.token_hex(4)}"
+    """Each copy's bytes; its Message-ID carries the copy's tag (tokens.copy_tag), which `weekly bounces`
+    checks, and a random part that keeps it unique when a copy is sent again."""
 
     def message_for(job: Job) -> bytes:
         # The copy's ledger row, never the address (a test copy has none: its link is the bare page).
         token = sign_id(COPY, str(job.rowid), mail.list.id, key) if template.one_click and job.rowid is not None \
             else None
-        message_id = f"{domain_free_prefix}.{job.rowid if job.rowid is not None else 'test'}.{secrets.token_hex(4)}"
-        return template.personalise(job.address, job.name, token, message_id)
+        tag = copy_tag(key, mail.list.id, issue, job.rowid, job.address) if job.rowid is not None else f"{issue}.test"
+        return template.personalise(job.address, job.name, token, f"{tag}.{secrets.token_hex(4)}")
 
     return message_for
 
@@ -281,8 +295,23 @@ def _signing_key(mail: MailSettings, needed: bool) -> bytes:
     return b""
 
 
-def _envelope(mail: MailSettings) -> str:
-    return parseaddr(mail.smtp.sender)[1]
+def _envelope_for(mail: MailSettings, key: bytes, issue: int) -> Callable[[Job], str]:
+    """Each copy's MAIL FROM: bounces.address (else the sender's), as LOCAL+TAG@DOMAIN with bounces.verp."""
+    address = mail.bounces.address or parseaddr(mail.smtp.sender)[1]
+    local, _, domain = address.rpartition("@")
+    if not mail.bounces.verp:
+        return lambda job: address
+    longest = len(local) + 1 + len(copy_tag(key, mail.list.id, issue, 10**15 - 1, address))
+    if longest > _MAX_LOCAL_PART:
+        raise WeeklyError(f"bounces.address {address!r}: its part before @ is too long for VERP (a tag takes "
+                          f"{longest - len(local)} of the {_MAX_LOCAL_PART} characters allowed): shorten it")
+
+    def envelope_for(job: Job) -> str:
+        if job.rowid is None:
+            return address  # a test copy: outside the ledger, nothing to name
+        return f"{local}+{copy_tag(key, mail.list.id, issue, job.rowid, job.address)}@{domain}"
+
+    return envelope_for
 
 
 def _password(mail: MailSettings) -> str | None:

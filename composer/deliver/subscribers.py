@@ -26,7 +26,9 @@ from composer.wide_text import wide_encoding
 # Deliberately plain: one @, no spaces or control characters, a dotted domain. SMTP decides the rest.
 _ADDRESS = re.compile(r"^[^@\s\x00-\x1f\x7f<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+MAX_NAME = 100  # characters: even 4-byte ones encoded (RFC 2047), "Name" <address> stays under 998 bytes
+_MAX_BAD_ROWS_IN_A_ROW = 1000  # more in a row than this, and the file is not a CSV list at all
 
 # The column names each field goes by, lower-cased, first match wins.
 _NAMES = {
@@ -95,13 +97,24 @@ class ListFile:
             header = next(reader, [])
             at = {field: header.index(column) for field, column in self.columns.items()}
             kept = [index for index in range(len(header)) if index not in at.values()]
-            try:
-                for values in reader:
-                    if not any(value.strip() for value in values):
-                        continue
-                    yield self._row(reader.line_num, values, at, header, kept)
-            except (csv.Error, UnicodeDecodeError) as err:
-                raise WeeklyError(f"{self.path}:{reader.line_num}: not a readable CSV file: {err}") from err
+            line, errors_in_a_row = reader.line_num, 0
+            while True:
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as err:  # one bad row (a field over the csv module's 128 KB limit …): skip it
+                    errors_in_a_row += 1
+                    if errors_in_a_row > _MAX_BAD_ROWS_IN_A_ROW:
+                        raise WeeklyError(f"{self.path}:{line + 1}: not a readable CSV file: {err}") from err
+                    line += 1  # the csv module does not count the line it gave up on
+                    yield _bad(self.path, line, f"not readable as CSV: {err}")
+                    continue
+                except UnicodeDecodeError as err:
+                    raise WeeklyError(f"{self.path}:{reader.line_num}: not a readable CSV file: {err}") from err
+                errors_in_a_row, line = 0, reader.line_num
+                if any(value.strip() for value in values):
+                    yield self._row(line, values, at, header, kept)
 
     def _row(self, line: int, values: list[str], at: dict[str, int], header: list[str], kept: list[int]) -> Row | Problem:
         def value(field: str) -> str:
@@ -116,6 +129,9 @@ class ListFile:
             return _bad(self.path, line, f"{email!r} is not a valid address" if email else "no address")
         if _CONTROL.search(name):
             return _bad(self.path, line, "the name holds a control character (a line break would forge headers)")
+        if len(name) > MAX_NAME:
+            return _bad(self.path, line, f"the name has {len(name)} characters, more than {MAX_NAME} (the To line "
+                        "must stay under SMTP's 998 bytes): shorten it")
         if status is None:
             known = ", ".join(sorted(_STATUS_OF))
             return _bad(self.path, line, f"status {raw!r} is not one weekly knows ({known}); say which column holds "

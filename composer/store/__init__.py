@@ -5,6 +5,7 @@
     store.suppressions addresses never mailed again, and soft bounces counted per issue
     store.issues       each issue's life: composed, approved, sending, sent, stopped
     store.items        every item seen, when first, and for which issue
+    store.reports      the bounce reports processed, so none is applied twice
     store.subscribers  the readers: status, dates, source; sign-up, import, export and erasure
     store.lock(name)   a lock that means the same on both backends (another process, another machine)
 
@@ -29,6 +30,7 @@ from composer.store.issues import Issues
 from composer.store.items import Items
 from composer.store.locks import Locks
 from composer.store.recipients import Recipients
+from composer.store.reports import Reports
 from composer.store.schema import MIGRATIONS, VERSION, Context, version_of
 from composer.store.subscribers import Subscribers
 from composer.store.suppressions import Suppressions
@@ -48,6 +50,7 @@ class Store:
         self.suppressions = Suppressions(db, list_id)
         self.issues = Issues(db, list_id)
         self.items = Items(db, list_id)
+        self.reports = Reports(db, list_id)
         self.subscribers = Subscribers(db, list_id)
         self._locks = Locks(db, f"{self.id}:{list_id}", url, password)
 

@@ -168,7 +168,17 @@ def _subscribers(db: Db, context: Context) -> None:
     db.execute("CREATE INDEX subscribers_status ON subscribers (list_id, status, id)")
 
 
-MIGRATIONS: list[Callable[[Db, Context], None]] = [_v1, _subscribers]
+def _reports_seen(db: Db, context: Context) -> None:
+    """Reports `weekly bounces` processed, so none is applied twice (composer.store.reports)."""
+    db.execute(f"""CREATE TABLE reports_seen (
+        list_id TEXT NOT NULL,
+        digest TEXT NOT NULL,             -- sha256 of the report's bytes
+        outcome TEXT NOT NULL,
+        seen {db.dialect.real} NOT NULL,
+        PRIMARY KEY (list_id, digest))""")
+
+
+MIGRATIONS: list[Callable[[Db, Context], None]] = [_v1, _subscribers, _reports_seen]
 VERSION = len(MIGRATIONS)
 
 

@@ -29,6 +29,7 @@ from composer.deliver.tokens import CONFIRM, READER, TokenError, keyed_hash, sig
 from composer.issues import ARCHIVE_FEED, ARCHIVE_INDEX, WEB
 from composer.render import page
 from composer.render.strings import strings_for
+from composer.serve_limits import register_issue_number
 from composer.store import Store
 from composer.web.paths import FEED, archive_url, confirm_url, leave_url, path_of
 
@@ -48,6 +49,7 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
     from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
     from starlette.routing import Route
 
+    register_issue_number()  # {number:issue}
     brand, list_id, mail = settings.brand, settings.list.id, settings.mail
     strings = strings_for(settings.issue)
     web = strings.web
@@ -152,7 +154,7 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
         return served(archive / ARCHIVE_INDEX, "text/html; charset=utf-8")
 
     async def issue(request: Request) -> Response:
-        number = request.path_params["number"]  # digits only (the route's convertor): no path traversal
+        number = request.path_params["number"]  # a few digits only (the route's convertor): no path traversal
         return served(archive / str(number) / WEB, "text/html; charset=utf-8")
 
     async def feed(request: Request) -> Response:
@@ -166,10 +168,10 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
         found[base] = Route(base, index)
         if base != "/":
             found[base.rstrip("/")] = Route(base.rstrip("/"), with_slash)
-        for pattern in ("{number:int}/", "{number:int}/" + WEB):
+        for pattern in ("{number:issue}/", "{number:issue}/" + WEB):
             found[base + pattern] = Route(base + pattern, issue)
         found[base + FEED] = Route(base + FEED, feed)
-    issue_path = path_of(brand.web_url).replace("{number}", "{number:int}")
+    issue_path = path_of(brand.web_url).replace("{number}", "{number:issue}")
     found.setdefault(issue_path, Route(issue_path, issue))
     return [Route(subscribe_path, subscribe, methods=["GET", "POST"]),
             Route(confirm_path, confirm, methods=["GET", "POST"]),
