@@ -256,7 +256,7 @@ def test_the_teasers_sentence_may_be_retold_by_its_main_clause():
      "occupying six of seven board seats.", "The White House has revealed that US companies will take control of "
                                              "TikTok’s algorithm."),
     ("Alibaba has unveiled Qwen3, which is the latest version of its open-source large language model.",
-     "Alibaba has unveiled Qwen3, which is the latest version of its open-source large language model." and None),
+     None),  # the only cut comes before 50 characters
     ("Short clause here, with a detail after it that is long enough to matter.", None),
     ("The company said the plan will create 300 jobs amid rising costs.", None),
     ("Regulators in Brussels have opened a formal investigation into Microsoft’s cloud licences, according to "

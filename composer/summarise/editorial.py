@@ -299,9 +299,8 @@ def _retelling(story: Story) -> str | None:
     candidates = []
     sentences = [s for paragraph in item.paragraphs[:_SEARCHED_PARAGRAPHS] for s in split_sentences(paragraph)]
     for position, sentence in enumerate(sentences):
-        text = " ".join(sentence.split())
-        if text in teaser:
-            text = _main_clause(text)
+        whole = " ".join(sentence.split())
+        text = (_main_clause(whole) if whole in teaser else whole) or ""
         if (not text or entry.title in text or not ends_sentence(text) or not _RETELLING[0] <= len(text) <= _RETELLING[1]
                 or _LABEL.match(text) or promotional(text) or leans(text, article=article)):
             continue
