@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import statistics
@@ -33,6 +34,23 @@ def timed_process(command: list[str], runs: int, cwd: Path = ROOT, env: dict | N
             raise SystemExit(f"{' '.join(command)} failed: {done.stderr[-500:]}")
         peak = max(peak, int(done.stderr.strip().splitlines()[-1]))
     return times, peak
+
+
+def subscriber_list(path: Path, count: int) -> Path:
+    """A subscriber CSV of `count` generated readers (reader0@example.org …)."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "name"])
+        writer.writerows([f"reader{n}@example.org", f"Reader {n}"] for n in range(count))
+    return path
+
+
+def smtp_sink(port: int) -> subprocess.Popen:
+    """Postfix's smtp-sink on 127.0.0.1:`port`, accepting everything (Debian's postfix package); terminate it."""
+    sink = subprocess.Popen(["smtp-sink", "-u", "postfix", f"127.0.0.1:{port}", "1024"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return sink
 
 
 def synthetic_week(path: Path, items: int, seed: int = 2025) -> Path:

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT
+from _common import ROOT, smtp_sink, subscriber_list
 
 from composer.config import Settings
 from composer.deliver.message import MessageTemplate
@@ -59,15 +59,9 @@ def main() -> None:
     raw = template.personalise("reader0@example.org", "Reader 0", "T" * 60, "id.0")
     (work / "message.eml").write_bytes(raw)
     size = len(raw)
-    subscribers = work / "subscribers.csv"
-    with subscribers.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["email", "name"])
-        writer.writerows([f"reader{n}@example.org", f"Reader {n}"] for n in range(SUBSCRIBERS))
+    subscribers = subscriber_list(work / "subscribers.csv", SUBSCRIBERS)
     port = free_port()
-    sink = subprocess.Popen(["smtp-sink", "-u", "postfix", f"127.0.0.1:{port}", "1024"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
+    sink = smtp_sink(port)
     mailmerge = _mailmerge_files(work, port, size)
     results: dict[str, list[tuple[float, int]]] = {}
     try:
@@ -78,9 +72,12 @@ def main() -> None:
             results.setdefault("(b) aiosmtplib floor, no ledger", []).append(_rate(SUBSCRIBERS, run_timed(
                 [sys.executable, str(ROOT / "bench" / "send_floor.py"), "127.0.0.1", str(port), str(CONNECTIONS),
                  str(SUBSCRIBERS), str(work / "message.eml")])))
-            env = {**os.environ, "WEEKLY_SIGNING_KEY": "bench-signing-key-0123456789", "WEEKLY_SMTP__HOST": "127.0.0.1",
-                   "WEEKLY_SMTP__PORT": str(port), "WEEKLY_SMTP__SECURITY": "none",
-                   "WEEKLY_SMTP__CONNECTIONS": str(CONNECTIONS), "WEEKLY_LEDGER__PATH": str(work / f"ledger-{run}.db")}
+            env = {**os.environ, "WEEKLY_SIGNING_KEY": "bench-signing-key-0123456789-long-enough",
+                   "WEEKLY_SMTP__HOST": "127.0.0.1", "WEEKLY_SMTP__PORT": str(port), "WEEKLY_SMTP__SECURITY": "none",
+                   "WEEKLY_SMTP__SENDER": "DW Weekly <newsletter@dig.watch>",
+                   "WEEKLY_LIST__UNSUBSCRIBE_MAILTO": "unsubscribe@dig.watch",
+                   "WEEKLY_SMTP__CONNECTIONS": str(CONNECTIONS), "WEEKLY_STORE__URL": str(work / f"store-{run}.db")}
+            (issue / "delivery.json").unlink(missing_ok=True)  # each run has a store of its own
             results.setdefault("(d) weekly send, ledger on", []).append(_rate(SUBSCRIBERS, run_timed(
                 [WEEKLY, "send", str(issue), "--list", str(subscribers), "--yes"], env=env)))
             if mailmerge:

@@ -8,6 +8,7 @@ Heavy imports happen inside the commands so `weekly --help` starts fast.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import signal
 import sys
@@ -21,6 +22,7 @@ from composer import __version__
 from composer.errors import WeeklyError
 
 DEFAULT_INPUTS = [Path("seeds")]
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 class Interrupted(WeeklyError):
@@ -47,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as err:
+        if err.errno not in _DISK_FULL:
+            raise
+        # A full disk (or a file-size limit) can strike at any write; wherever it does, one line.
+        print(f"error: {err.filename or 'a file'}: {err.strerror}: free some space and run the command again",
+              file=sys.stderr)
+        return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -87,10 +96,19 @@ def _parser() -> argparse.ArgumentParser:
                        help="input files or folders (default: seeds/)")
     items.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
 
+    fetch = _command(commands, "fetch", _fetch,
+                     "fetch the sources (sources.fetch: feeds, WordPress REST APIs) into their copies in "
+                     "sources.cache_dir",
+                     "weekly fetch\n  weekly fetch --since 2025-05-02   # WordPress posts from that day")
+    fetch.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                       help="WordPress posts published from this day (default: sources.days before today)")
+    fetch.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="as if run on that day")
+
     compose = _command(commands, "compose", _compose, "compose the next issue's draft (issue.yaml) for an editor",
                        "weekly compose seeds/ -o out/issue.yaml\n  weekly compose seeds/ feed.xml --issue 211 "
                        "--week 2025-05-02 --pin 3f2a --block 'Blue Origin'")
     _issue_options(compose)
+    _offline_option(compose)
     compose.add_argument("-o", "--out", type=Path, metavar="FILE",
                          help="the draft file to write (default: OUTPUT_DIR/issue.yaml)")
 
@@ -108,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     build = _command(commands, "build", _build, "compose the next issue and render it to disk (compose + render)",
                      "weekly build\n  weekly build seeds/ feed.xml --issue 211 -o out/211")
     _issue_options(build)
+    _offline_option(build)
     build.add_argument("-o", "--out", type=Path, metavar="DIR",
                        help="the issue's folder (default: OUTPUT_DIR/NUMBER, e.g. out/210; the archive index "
                             "OUTPUT_DIR/index.html lists the issues built there)")
@@ -145,7 +164,8 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("folder", type=Path, metavar="DIR", help="the issue folder (issue.yaml, index.html, issue.txt)")
     audience = send.add_mutually_exclusive_group()
     audience.add_argument("--list", type=Path, metavar="FILE", dest="list_file",
-                          help="CSV of subscribers: an `email` column, optional `name` (default: list.subscribers)")
+                          help="CSV of subscribers: an `email` column, optional `name` (default: list.subscribers; "
+                               "unset, the subscriber store's readers: `weekly subscribers`)")
     audience.add_argument("--to", metavar="ADDRESS", help="one list address (Mailman, Sympa) instead of a CSV")
     send.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
     send.add_argument("--limit", type=int, metavar="N", help="send at most N messages in this run")
@@ -170,8 +190,10 @@ def _parser() -> argparse.ArgumentParser:
                    "  weekly run --send feeds/   # Friday: the approved issue to list.subscribers\n"
                    "  weekly run --send feeds/ --today 2025-05-09   # as if run on that day")
     _issue_options(run)
+    _offline_option(run)
     run.add_argument("--send", action="store_true",
-                     help="send this week's issue to list.subscribers once approved (issue.approval) and checked")
+                     help="send this week's issue to list.subscribers (unset: the subscriber store's readers) once "
+                          "approved (issue.approval) and checked")
     _retry_options(run)
 
     serve = _command(commands, "serve", _serve,
@@ -196,6 +218,40 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--add", metavar="ADDRESS", help="suppress an address by hand")
     what.add_argument("--remove", metavar="ADDRESS", help="send to a suppressed address again")
     suppressed.add_argument("--reason", default="manual", help="with --add: why (default: manual)")
+    suppressed.add_argument("--force", action="store_true",
+                            help="with --remove: also an address that complained, hard-bounced or was erased")
+
+    subscribers = _command(commands, "subscribers", _subscribers,
+                           "the subscriber store: import an export, list, add, remove, export or erase readers",
+                           "weekly subscribers import mailchimp/subscribed_members_export.csv\n"
+                           "  weekly subscribers import readers.csv --column email='E-mail' --column name='Full name'\n"
+                           "  weekly subscribers list --status subscribed\n"
+                           "  weekly subscribers add reader@example.org --name 'Ana Reader'\n"
+                           "  weekly subscribers remove reader@example.org\n"
+                           "  weekly subscribers export -o readers.csv\n"
+                           "  weekly subscribers export reader@example.org   # all held about one person (JSON)\n"
+                           "  weekly subscribers erase reader@example.org --yes")
+    actions = subscribers.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
+    imported = actions.add_parser("import", help="add the readers of a CSV file or export, keeping their statuses")
+    imported.add_argument("file", type=Path, metavar="FILE",
+                          help="weekly's export, or Mailchimp's, listmonk's, Buttondown's or Substack's")
+    imported.add_argument("--column", action="append", default=[], metavar="FIELD=NAME",
+                          help="the column holding FIELD (email, name, first_name, last_name, status, created, "
+                               "confirmed), when it is not found by its name; repeatable")
+    listed = actions.add_parser("list", help="the readers, with status, since when and where from")
+    listed.add_argument("--status", metavar="STATUS",
+                        help="only readers in STATUS: unconfirmed, subscribed, unsubscribed, bounced or complained")
+    added = actions.add_parser("add", help="subscribe an address by hand (you vouch for its consent)")
+    added.add_argument("address", metavar="ADDRESS")
+    added.add_argument("--name", default="", help="the reader's name")
+    removed = actions.add_parser("remove", help="unsubscribe an address by hand")
+    removed.add_argument("address", metavar="ADDRESS")
+    exported = actions.add_parser("export", help="every reader as CSV, or everything held about one ADDRESS as JSON")
+    exported.add_argument("address", metavar="ADDRESS", nargs="?", help="one person: every row about them")
+    exported.add_argument("-o", "--out", type=Path, metavar="FILE", help="write to FILE (default: standard output)")
+    erased = actions.add_parser("erase", help="delete everything held about ADDRESS; a keyed hash keeps it unmailed")
+    erased.add_argument("address", metavar="ADDRESS")
+    erased.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     _command(commands, "config", _config, "show the effective settings, secrets masked",
              "weekly config\n  WEEKLY_SMTP__HOST=mail.example.org weekly config")
@@ -227,12 +283,82 @@ def _issue_options(sub: argparse.ArgumentParser) -> None:
                      help="write over a draft an editor changed (it is kept as issue.yaml.N first)")
 
 
-def _compose_args(args):
+def _offline_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--offline", action="store_true",
+                     help="do not fetch the sources (sources.fetch) first: read the copies fetched before")
+
+
+def _compose_args(args, settings):
+    """The inputs (the sources fetched first, unless --offline), the options and the day to compose on."""
     from composer.pipeline import ComposeOptions
 
     options = ComposeOptions(issue_number=args.issue, week_start=args.week, pins=tuple(args.pin),
                              blocks=tuple(args.block), topics=args.topics, replace=args.replace)
-    return args.paths or DEFAULT_INPUTS, options, args.today or date.today()
+    today = args.today or date.today()
+    online = not getattr(args, "offline", True)  # `weekly why` explains from the copies as they are
+    paths, fetched = _inputs(args.paths, settings, today, online, since=args.week)
+    return paths, options, today, fetched
+
+
+def _inputs(paths: list[Path], settings, today: date, online: bool, since: date | None = None):
+    """The paths given (default seeds/ while no sources are set) and the sources' copies, fetched first when
+    `online`; each source's failure is printed as it happens, once."""
+    if not settings.sources.fetch:
+        return paths or DEFAULT_INPUTS, None
+    from composer.sources import fetch  # httpx and rich: 0.1 s of a build that fetches nothing
+
+    fetched = fetch(settings, today, since=since, offline=not online)
+    _print_fetch_problems(fetched)
+    if not paths and not fetched.paths:
+        raise WeeklyError("nothing to read: no source in sources.fetch has a good copy yet (`weekly fetch` makes "
+                          "them) and no PATHS were given")
+    return [*paths, *fetched.paths], fetched
+
+
+def _print_fetch_problems(fetched) -> None:
+    for outcome in fetched.outcomes:
+        if outcome.reason:
+            kept = (f"its copy of {outcome.copied_at:%Y-%m-%d %H:%M} UTC is read instead" if outcome.copied_at
+                    else "nothing of it is read")
+            print(f"error: source {outcome.name} ({outcome.url}): {outcome.reason}; {kept}", file=sys.stderr)
+        if outcome.moved_to:
+            print(f"warning: source {outcome.name}: {outcome.url} moved permanently to {outcome.moved_to}; set that "
+                  "URL in sources.fetch", file=sys.stderr)
+        for note in outcome.notes:
+            print(f"warning: source {outcome.name}: {note}", file=sys.stderr)
+    if fetched.shortfall:
+        print(f"warning: {_shortfall(fetched.shortfall)}", file=sys.stderr)
+
+
+def _failed(fetched) -> int:
+    """1 when a source failed: the issue is built from the others, and the exit code says so."""
+    return 1 if fetched is not None and fetched.failed else 0
+
+
+def _shortfall(shortfall) -> str:
+    return (f"the sources that failed ({', '.join(shortfall.sources)}) carried {shortfall.share:.0%} of the last "
+            f"week's items, more than sources.max_failed_share ({shortfall.limit:.0%})")
+
+
+def _fetch(args) -> int:
+    from composer.sources import Outcome, fetch
+
+    settings = _settings(args)
+    if not settings.sources.fetch:
+        raise WeeklyError("no sources to fetch: list them in sources.fetch (config/weekly.toml; README: Sources)")
+    fetched = fetch(settings, args.today or date.today(), since=args.since)
+    _print_fetch_problems(fetched)
+    for outcome in fetched.outcomes:
+        if outcome.outcome is Outcome.FAILED:
+            continue
+        how = "not modified" if outcome.outcome is Outcome.NOT_MODIFIED else "fetched"
+        answers = f"{outcome.requests} request{'s' if outcome.requests > 1 else ''}, " + (
+            f"{outcome.not_modified} not modified (304)" if outcome.not_modified else f"{outcome.size / 1024:,.0f} KB")
+        print(f"{outcome.name}: {how}, {outcome.items} items ({outcome.week_items} of the last week); {answers}"
+              f" -> {outcome.path}")
+    if fetched.shortfall:
+        print("error: `weekly run --send` would send nothing", file=sys.stderr)
+    return 1 if fetched.failed else 0
 
 
 def _command(commands, name: str, handler, summary: str, example: str) -> argparse.ArgumentParser:
@@ -261,24 +387,42 @@ def _items(args) -> int:
     from composer.ingest import load_items
 
     settings = _settings(args)
-    ingested = load_items(args.paths or DEFAULT_INPUTS, settings.ingest.max_file_mb)
+    paths, _ = _inputs(args.paths, settings, date.today(), online=False)
+    ingested = load_items(paths, settings.ingest.max_file_mb)
     if args.json:
         records = [item.model_dump(mode="json") for item in (*ingested.items, *ingested.past_issues)]
         json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
-        _print_items_table(ingested)
+        _print_items_table(ingested, _seen(ingested.items, settings))
     return _report(ingested.problems)
 
 
-def _print_items_table(ingested) -> None:
+def _seen(items, settings) -> dict:
+    """What the store knows of each item (its source, when first seen), when there is a store to ask."""
+    from composer.store import StoreError, is_postgres, open_store, sqlite_path
+
+    if not items or (not is_postgres(settings.store.url) and not sqlite_path(settings.store.url).is_file()):
+        return {}
+    try:
+        with open_store(settings.store, settings.list.id, settings.output.dir) as store:
+            return store.items.seen(item.id for item in items)
+    except StoreError as err:
+        print(f"warning: {err}; items shown without when they were first seen", file=sys.stderr)
+        return {}
+
+
+def _print_items_table(ingested, seen: dict) -> None:
+    from datetime import UTC, datetime
+
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     table = Table(title=f"{len(ingested.items)} items", expand=True)
     table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("file", no_wrap=True, max_width=20)
+    table.add_column("source", no_wrap=True, max_width=20)
+    table.add_column("seen", no_wrap=True)
     table.add_column("line", justify="right", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     table.add_column("title", ratio=3)
@@ -288,8 +432,10 @@ def _print_items_table(ingested) -> None:
     for number, item in enumerate(ingested.items, 1):
         title = item.title or f"[dim](untitled) {item.paragraphs[0][:70]}…[/dim]"
         line = str(item.line or "")
-        table.add_row(str(number), Path(item.source).name, line, item.kind, title, str(len(item.paragraphs)),
-                      ", ".join(item.tags))
+        known = seen.get(item.id)
+        first = f"{datetime.fromtimestamp(known.first_seen, UTC):%Y-%m-%d %H:%M}" if known else ""
+        table.add_row(str(number), known.source if known else Path(item.source).name, first, line, item.kind, title,
+                      str(len(item.paragraphs)), ", ".join(item.tags))
     console.print(table)
     undated = len(ingested.items) - len(dated)
     if dated:
@@ -310,16 +456,16 @@ def _compose(args) -> int:
     from composer.pipeline import compose_to_file
 
     settings = _settings(args)
-    paths, options, today = _compose_args(args)
+    paths, options, today, fetched = _compose_args(args, settings)
     composed = compose_to_file(paths, args.out or settings.output.dir / DRAFT, settings, options, today)
-    return _summary(composed)
+    return max(_summary(composed), _failed(fetched))
 
 
 def _why(args) -> int:
     from composer.pipeline import compose
 
     settings = _settings(args)
-    paths, options, today = _compose_args(args)
+    paths, options, today, _ = _compose_args(args, settings)
     composed = compose(paths, settings, options, today)
     needle = args.item.lower()
     explanations = composed.selection.explanations if composed.selection else ()
@@ -366,8 +512,8 @@ def _build(args) -> int:
     from composer.pipeline import build
 
     settings = _settings(args)
-    paths, options, today = _compose_args(args)
-    return _summary(build(paths, args.out, settings, options, today))
+    paths, options, today, fetched = _compose_args(args, settings)
+    return max(_summary(build(paths, args.out, settings, options, today)), _failed(fetched))
 
 
 def _summary(composed) -> int:
@@ -516,7 +662,7 @@ def _send_summary(folder: Path | None, report, options, resume: str) -> int:
         print(f"sent {report.sent_now} test copy")
     if report.stopped:
         print(f"error: {report.stopped}. Resume with: {resume}", file=sys.stderr)
-        return 1
+        return 130 if report.interrupted else 1
     status = 0
     pending = counts.get(State.PENDING, 0)
     if pending and options.limit is None:
@@ -548,7 +694,7 @@ def _confirmer(yes: bool):
 def _resume_command(args) -> str:
     words = ["weekly", "send", str(args.folder)]
     if args.test_to:  # the test copy again, never a send to the whole list
-        return " ".join([*words, "--test-to", args.test_to])
+        return " ".join([*words, "--test-to", args.test_to, "--yes"])
     if args.list_file:
         words += ["--list", str(args.list_file)]
     if args.to:
@@ -557,26 +703,14 @@ def _resume_command(args) -> str:
 
 
 class _Progress:
-    """A rich progress bar with rate and ETA on a terminal; a plain line every 10 % otherwise."""
+    """A rich progress bar with rate and ETA on a terminal; a plain line every 10 % otherwise. The bar
+    starts with the first message sent, never before: the question asked before the send needs the
+    terminal to itself."""
 
     def __enter__(self):
         self.bar = None
         self.task = None
         self.last_decile = -1
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[rate]} msg/s"), TimeRemainingColumn(),
-                                console=Console(stderr=True))
-            self.bar.start()
         self.started: float | None = None  # the first settled message, not the start of list loading
         return self.update
 
@@ -585,8 +719,9 @@ class _Progress:
         self.started = self.started or now
         elapsed = max(now - self.started, 1e-3)
         rate = f"{done / elapsed:.0f}"
-        if self.bar is not None:
-            if self.task is None:
+        if sys.stderr.isatty():
+            if self.bar is None:
+                self.bar = self._bar()
                 self.task = self.bar.add_task("send", total=total, rate=rate)
             self.bar.update(self.task, completed=done, rate=rate)
             return
@@ -594,6 +729,16 @@ class _Progress:
         if decile != self.last_decile:
             self.last_decile = decile
             print(f"sent {done}/{total} ({rate} msg/s)", file=sys.stderr, flush=True)
+
+    @staticmethod
+    def _bar():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]} msg/s"),
+                       TimeRemainingColumn(), console=Console(stderr=True))
+        bar.start()
+        return bar
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
@@ -623,11 +768,15 @@ def _run(args) -> int:
     from composer.pipeline import run_for_cron
 
     settings = _settings(args)
-    paths, options, today = _compose_args(args)
+    paths, options, today, fetched = _compose_args(args, settings)
     retry = SendOptions(retry_failed=args.retry_failed, retry_unknown=args.retry_unknown)
+    withhold = None
+    if fetched is not None and fetched.shortfall is not None:
+        withhold = (f"{_shortfall(fetched.shortfall)}: fix them and run again, or send from the copies kept "
+                    "before with `weekly run --send --offline`")
     with _resumable("the same `weekly run --send` command: it sends this week's issue to those still pending"):
-        outcome = run_for_cron(paths, settings, options, today, send=args.send, retry=retry)
-    status = 0
+        outcome = run_for_cron(paths, settings, options, today, send=args.send, retry=retry, withhold=withhold)
+    status = _failed(fetched)
     resume = f"weekly run --send {' '.join(map(str, args.paths))}".rstrip()
     if outcome.resumed_report is not None:
         print(f"finished #{outcome.resumed}, left part-way before:")
@@ -648,22 +797,127 @@ def _serve(args) -> int:
         raise WeeklyError(f"--port must be between 0 and 65535, not {port}")
     app = create_app(settings)
     print(f"serving unsubscribe and the archive on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
-    serve(app, host, port)
+    serve(app, host, port, settings)
     return 0
 
 
 def _bounces(args) -> int:
     from composer.commands.readers import bounces
+    from composer.deliver.bounces import APPLIED, KINDS
 
     report = bounces(args.source, _settings(args))
     for outcome in report.outcomes:
-        if outcome.kind in ("unmatched", "ignored"):
-            print(f"note: {outcome.kind}: {outcome.address or ''} {outcome.detail}".replace("  ", " "), file=sys.stderr)
-        else:
+        if outcome.kind in APPLIED:
             print(f"{outcome.kind:12} {outcome.address}  {outcome.detail}")
-    kinds = ("hard bounce", "complaint", "soft bounce", "unsubscribed", "unmatched", "ignored")
-    print(", ".join(f"{report.count(kind)} {kind}" for kind in kinds))
+        else:
+            level = "warning" if outcome.kind == "unreadable" else "note"
+            print(f"{level}: {outcome.kind}: {outcome.address or ''} {outcome.detail}".replace("  ", " "),
+                  file=sys.stderr)
+    print(", ".join(f"{report.count(kind)} {kind}" for kind in KINDS)
+          + (f"; {report.read_before} read before, skipped" if report.read_before else ""))
     return 0
+
+
+def _subscribers(args) -> int:
+    from composer.commands import subscribers
+    from composer.models import SubscriberStatus as Status
+
+    settings = _settings(args)
+    if args.action == "import":
+        columns = dict(_column(given) for given in args.column)
+        return _imported(args.file, subscribers.import_file(args.file, columns, settings))
+    if args.action == "list":
+        if args.status and args.status not in set(Status):
+            raise WeeklyError(f"--status {args.status!r}: one of {', '.join(Status)}")
+        readers, counts = subscribers.listing(settings, Status(args.status) if args.status else None)
+        for reader in readers:
+            name = f"  {reader.name}" if reader.name else ""
+            print(f"{_day(reader.since)}  {reader.status.value:<12}  {reader.address}{name}  ({reader.source})")
+        print(", ".join(f"{count} {status.value}" for status, count in counts.items()), file=sys.stderr)
+        return 0
+    if args.action in ("add", "remove"):
+        reader = subscribers.add(args.address, args.name, settings) if args.action == "add" \
+            else subscribers.remove(args.address, settings)
+        print(f"{reader.address}: {reader.status.value} (since {_day(reader.since)})")
+        return 0
+    if args.action == "export":
+        return _export_subscribers(args, settings)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise WeeklyError("not asking on a non-interactive input: add --yes to erase")
+        if input(f"Erase everything held about {args.address}? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing erased")
+            return 1
+    deleted = subscribers.erase(args.address, settings)
+    print(f"{args.address} erased: " + ", ".join(f"{count} row(s) of {table}" for table, count in deleted.items())
+          + "; a keyed hash in the suppression list keeps it from ever being mailed again")
+    return 0
+
+
+def _column(given: str) -> tuple[str, str]:
+    from composer.deliver.subscribers import FIELDS
+
+    field, _, name = given.partition("=")
+    if field not in FIELDS or not name:
+        raise WeeklyError(f"--column {given!r}: say FIELD=COLUMN, FIELD one of {', '.join(FIELDS)}")
+    return field, name
+
+
+def _imported(path: Path, done) -> int:
+    for problem in done.problems:
+        print(f"{problem.level}: {problem}", file=sys.stderr)
+    if done.invalid > len(done.problems):
+        print(f"error: … and {done.invalid - len(done.problems)} more bad lines", file=sys.stderr)
+    columns = ", ".join(f"{field}={name!r}" for field, name in done.columns.items())
+    print(f"{path}: {'a ' + done.kind + ' export' if done.kind != 'CSV' else 'a CSV list'} (columns: {columns})")
+    words = {"added": "added", "updated": "updated", "unchanged": "already so", "kept": "kept as they are here (not "
+             "subscribed again by an import)"}
+    for outcome, word in words.items():
+        counts = done.outcomes.get(outcome)
+        if counts:
+            print(f"  {word}: " + ", ".join(f"{count} {status.value}" for status, count in counts.items()))
+    if done.unconfirmed:
+        print(f"  left out: {done.unconfirmed} never confirmed their address (no consent to mail them)")
+    if done.erased:
+        print(f"  left out: {done.erased} erased here on request")
+    if done.invalid:
+        print(f"  left out: {done.invalid} bad line(s)")
+    return 1 if done.invalid else 0
+
+
+def _export_subscribers(args, settings) -> int:
+    from composer.commands import subscribers
+
+    if args.address:
+        text = json.dumps(subscribers.export_person(args.address, settings), indent=2, ensure_ascii=False) + "\n"
+        if args.out:
+            _write(args.out, text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    if not args.out:
+        count = subscribers.export_all(sys.stdout, settings)
+    else:
+        try:
+            with args.out.open("w", newline="", encoding="utf-8") as handle:
+                count = subscribers.export_all(handle, settings)
+        except OSError as err:
+            raise WeeklyError(f"{args.out}: cannot write: {err.strerror or err}") from err
+    print(f"{count} reader(s) exported" + (f" to {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise WeeklyError(f"{path}: cannot write: {err.strerror or err}") from err
+
+
+def _day(stamp: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d")
 
 
 def _suppressed(args) -> int:
@@ -674,7 +928,10 @@ def _suppressed(args) -> int:
     settings = _settings(args)
     if args.add or args.remove:
         reason = f"manual: {args.reason}" if args.reason != "manual" else "manual"
-        done = readers.suppress(args.add, reason, settings) if args.add else readers.unsuppress(args.remove, settings)
+        done = readers.suppress(args.add, reason, settings) if args.add else \
+            readers.unsuppress(args.remove, settings, force=args.force)
+        if done.warning:
+            print(f"warning: {done.warning}", file=sys.stderr)
         verb = "suppressed" if args.add else "no longer suppressed"
         print(f"{done.address} {verb}" if done.changed else f"{done.address} was already {verb}")
         return 0

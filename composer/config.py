@@ -9,6 +9,7 @@ meant to be committed; they come from the environment, .env or a secret file
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
@@ -39,6 +40,8 @@ class BrandSettings(Section):
     postal_address: str = "DiploFoundation, 7bis Avenue de la Paix, 1202 Geneva, Switzerland"
     web_url: str = Field("https://dig.watch/newsletter/{number}/", description="The issue online; {number} is replaced.")
     unsubscribe_url: str = "https://dig.watch/newsletter/unsubscribe"
+    subscribe_url: str = Field("https://dig.watch/newsletter/subscribe", description="The sign-up page `weekly "
+                               "serve` answers at this URL's path; web versions link to it.")
     fallback_url: str | None = Field("https://dig.watch/?s={query}", description="Where an entry without a URL "
                                      "links: {query} is its title, URL-encoded; empty for no link.")
     footer_text: str | None = Field(None, description="Why the reader gets the email; unset, the strings "
@@ -46,9 +49,11 @@ class BrandSettings(Section):
 
 
 class IssueSettings(Section):
-    greeting: str = "Dear readers,"
-    pointer: str = "For the main updates and reflections, consult the Radar and Reading Corner below."
-    signoff: str = "DW Team"
+    # Unset, the strings catalogue of `language` writes them (templates/strings/LANGUAGE.toml [editorial]).
+    greeting: str | None = Field(None, description="Your own greeting instead of the catalogue's ('Dear readers,').")
+    pointer: str | None = Field(None, description="Your own closing pointer to the sections instead of the "
+                                "catalogue's; used only in an issue that has every section it names.")
+    signoff: str | None = Field(None, description="Your own sign-off instead of the catalogue's ('DW Team').")
     radar_size: int = Field(10, ge=1, le=12, description="Radar entries to pick (DW Weekly has about 11).")
     min_radar: int = Field(6, ge=0, le=12, description="Fewer Radar entries than this fail the gate: a thin issue.")
     languages: tuple[str, ...] = Field(("en",), description="Languages the issue takes (ISO 639-1 codes).")
@@ -104,6 +109,8 @@ class ListSettings(Section):
     name: str = "DW Weekly"
     subscribers: Path | None = Field(None, description="The CSV list `weekly run --send` sends to.")
     unsubscribe_mailto: str = "unsubscribe@example.org"
+    manager: str | None = Field(None, description="How readers of an issue sent to a list address (--to) leave: "
+                                "the list manager's address or page, shown on the page their footer links to.")
     feedback_id: tuple[str, ...] = Field(("{issue}", "newsletter", "dwweekly"), description="Feedback-ID (Gmail "
                                          "Postmaster Tools): up to 3 parts then a sender id, which stays the "
                                          "same; {issue} is the issue number. Empty: no header.")
@@ -160,6 +167,22 @@ class LogSettings(Section):
     file: Path = Path("state/weekly.log")
 
 
+class BouncesSettings(Section):
+    soft_limit: int = Field(3, ge=1, description="Issues in which an address soft-bounced before it is suppressed.")
+    address: str | None = Field(None, description="Where bounces go: the envelope sender (MAIL FROM, seen as "
+                                "Return-Path), a mailbox `weekly bounces` reads; unset, smtp.sender's address.")
+    verp: bool = Field(False, description="Each copy's MAIL FROM is LOCAL+TAG@DOMAIN of bounces.address, TAG "
+                       "naming the copy, so a bounce that quotes nothing of it is matched too (the mail server "
+                       "must deliver LOCAL+anything to LOCAL: Postfix's recipient_delimiter = +).")
+
+    @field_validator("address")
+    @classmethod
+    def _plain_address(cls, address: str | None) -> str | None:
+        if address is not None and (address.count("@") != 1 or any(c in address for c in " <>\r\n")):
+            raise ValueError("a plain address, like bounces@dig.watch")
+        return address
+
+
 class MailSettings(Section):
     """What sending needs and nothing more (`Settings.mail`): the server, the list, the links."""
 
@@ -168,6 +191,7 @@ class MailSettings(Section):
     unsubscribe_url: str
     signing_key: SecretStr | None = None
     dkim: DkimSettings = DkimSettings()
+    bounces: BouncesSettings = BouncesSettings()
 
 
 class ServeSettings(Section):
@@ -177,15 +201,29 @@ class ServeSettings(Section):
     port: int = Field(8080, ge=0, le=65535)
     allowed_hosts: tuple[str, ...] = Field(("127.0.0.1", "localhost", "dig.watch"),
                                            description="Host headers answered (the public name behind the proxy).")
-    rate_per_minute: int = Field(60, ge=1, description="Requests per client per minute; more get 429.")
+    rate_per_minute: int = Field(60, ge=1, description="Requests per client per minute, a valid unsubscribe "
+                                 "token's excepted (a provider posts many from one address); more get 429.")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="A larger request body gets 413, unread.")
+    header_timeout_seconds: float = Field(10, gt=0, description="A connection that has not sent a request's "
+                                          "headers in this time is closed.")
+    max_connections: int = Field(512, ge=1, description="Open connections at most (and below the process's "
+                                 "file limit); more are closed at once.")
+    queue_file: Path = Field(Path("state/unsubscribe-queue.jsonl"), description="One-clicks are written here "
+                             "first, then applied to the store, so none is lost while the store is busy.")
 
 
-class BouncesSettings(Section):
-    soft_limit: int = Field(3, ge=1, description="Issues in which an address soft-bounced before it is suppressed.")
+class SignupSettings(Section):
+    """Sign-up with double opt-in on `weekly serve` (composer.web.signup)."""
+
+    confirm_hours: float = Field(48, gt=0, description="How long a confirmation link works; unconfirmed sign-ups "
+                                 "are forgotten after it.")
+    welcome: bool = Field(True, description="Send a welcome mail once a reader confirms.")
+    per_hour: int = Field(5, ge=1, description="Sign-up requests per client (and per address) an hour; more get 429.")
 
 
 class ImapSettings(Section):
     password: SecretStr | None = None
+    ca_file: Path | None = Field(None, description="CA certificates (PEM) to trust for imaps://, e.g. a private CA.")
 
 
 class LlmSettings(Section):
@@ -195,6 +233,64 @@ class LlmSettings(Section):
     model: str = "llama3.1"
     api_key: SecretStr | None = None
     timeout_seconds: float = Field(30, gt=0, le=600)
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def source_slug(name: str) -> str:
+    """A source's name as a file name: "dig.watch updates" -> "dig-watch-updates"."""
+    return _SLUG.sub("-", name.lower()).strip("-")
+
+
+class SourceSettings(Section):
+    """One source `weekly fetch` reads by URL: a feed (RSS, Atom, JSON Feed) or a WordPress REST API."""
+
+    name: str = Field(min_length=1, description="What messages call it; its copy is CACHE_DIR/NAME.xml.")
+    url: str = Field(pattern=r"^https?://[^/\s]+", description="The feed's URL, or the WordPress REST API's root "
+                     "(https://dig.watch/wp-json/wp/v2).")
+    kind: Literal["feed", "wordpress"] = "feed"
+    post_type: str = Field("posts", pattern=r"^[a-z0-9_-]+$", description="wordpress: the post type's route "
+                           "(posts, or a custom type such as dig.watch's updates).")
+    per_page: int = Field(100, ge=1, le=100, description="wordpress: posts asked for per page (100 at most).")
+
+    @field_validator("name")
+    @classmethod
+    def _usable_name(cls, name: str) -> str:
+        if not source_slug(name):
+            raise ValueError("needs a letter or a digit (it names the source's copy on disk)")
+        return name
+
+
+class SourcesSettings(Section):
+    """`weekly fetch` (and `build`, `run` unless --offline): the sources read by URL, as a feed reader does."""
+
+    fetch: tuple[SourceSettings, ...] = Field((), description="The sources; none: only the paths given are read.")
+    contact_url: str | None = Field(None, description="In the User-Agent, so a site's admin can reach you; "
+                                    "unset, brand.site_url.")
+    cache_dir: Path = Field(Path("state/sources"), description="Each source's last good copy and its "
+                            "HTTP validators (ETag, Last-Modified).")
+    timeout_seconds: float = Field(20, gt=0, description="Each request, from connecting to the last byte.")
+    source_timeout_seconds: float = Field(120, gt=0, description="One source: all its pages and retries.")
+    max_mb: float = Field(10, gt=0, description="A larger answer (after gzip) is refused.")
+    per_host: int = Field(2, ge=1, le=16, description="Requests at once to one host.")
+    retries: int = Field(2, ge=0, le=10, description="After a 5xx answer, a timeout or a dropped connection; "
+                         "never after a 4xx.")
+    retry_base_seconds: float = Field(1, ge=0, description="Backoff: 1, 2, 4 … seconds, with jitter.")
+    max_redirects: int = Field(5, ge=0, le=20)
+    days: int = Field(8, ge=1, le=62, description="wordpress: posts of the last DAYS days (the issue's week "
+                      "and a day to spare), or from --week.")
+    max_failed_share: float = Field(0.5, ge=0, le=1, description="`weekly run --send` sends nothing when the "
+                                    "sources that failed carried more than this share of the last week's items.")
+
+    @field_validator("fetch")
+    @classmethod
+    def _distinct(cls, sources: tuple[SourceSettings, ...]) -> tuple[SourceSettings, ...]:
+        slugs = [source_slug(source.name) for source in sources]
+        twice = next((source.name for source, slug in zip(sources, slugs, strict=True) if slugs.count(slug) > 1), None)
+        if twice:
+            raise ValueError(f"two sources are named {twice!r} (or the same but for punctuation)")
+        return sources
 
 
 class Settings(BaseSettings):
@@ -208,6 +304,7 @@ class Settings(BaseSettings):
     brand: BrandSettings = BrandSettings()
     issue: IssueSettings = IssueSettings()
     ingest: IngestSettings = IngestSettings()
+    sources: SourcesSettings = SourcesSettings()
     output: OutputSettings = OutputSettings()
     smtp: SmtpSettings = SmtpSettings()
     llm: LlmSettings = LlmSettings()
@@ -216,6 +313,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     serve: ServeSettings = ServeSettings()
     bounces: BouncesSettings = BouncesSettings()
+    signup: SignupSettings = SignupSettings()
     imap: ImapSettings = ImapSettings()
     dkim: DkimSettings = DkimSettings()
     signing_key: SecretStr | None = Field(None, description="Signs unsubscribe links: 32 bytes or more.")
@@ -231,7 +329,7 @@ class Settings(BaseSettings):
     @property
     def mail(self) -> MailSettings:
         return MailSettings(smtp=self.smtp, list=self.list, unsubscribe_url=self.brand.unsubscribe_url, signing_key=self.signing_key,
-                            dkim=self.dkim)
+                            dkim=self.dkim, bounces=self.bounces)
 
     @classmethod
     def settings_customise_sources(
@@ -252,19 +350,39 @@ class Settings(BaseSettings):
 _file_values: ContextVar[tuple[dict, dict]] = ContextVar("_file_values", default=({}, {}))
 
 
+def project_folder() -> Path:
+    """The folder relative paths in the settings resolve from: WEEKLY_HOME if set, else the nearest folder
+    from the working folder up that holds config/weekly.toml, else the working folder. So `weekly` run
+    from out/210 or from a cron job's own folder uses the project's store, log and issues, never new ones."""
+    if os.environ.get("WEEKLY_HOME"):
+        home = Path(os.environ["WEEKLY_HOME"]).expanduser()
+        if not home.is_dir():
+            raise ConfigError(f"WEEKLY_HOME={home}: no such folder")
+        return home.resolve()
+    here = Path.cwd()
+    return next((folder for folder in (here, *here.parents) if (folder / DEFAULT_CONFIG).is_file()), here)
+
+
 def load_settings(
     config_file: Path | None = None, env_file: Path | None = Path(".env"), secrets_dir: Path | None = None
 ) -> Settings:
-    """Read the effective settings; `config_file` None means WEEKLY_CONFIG or config/weekly.toml if present."""
+    """Read the effective settings; `config_file` None means WEEKLY_CONFIG or config/weekly.toml if present.
+
+    Relative paths given here are the caller's (the working folder's); the default config/weekly.toml and
+    .env, and every relative path *in* the settings (store.url, output.dir, log.file, list.subscribers …),
+    resolve from `project_folder()`."""
+    home = project_folder()
     explicit = config_file or (Path(os.environ["WEEKLY_CONFIG"]) if os.environ.get("WEEKLY_CONFIG") else None)
-    path = explicit or DEFAULT_CONFIG
+    path = explicit or home / DEFAULT_CONFIG
     if explicit and not explicit.is_file():
         raise ConfigError(f"{explicit}: config file not found")
+    if env_file == Path(".env"):
+        env_file = home / ".env"
     values = _read_toml(path) if path.is_file() else {}
     secrets = _read_secrets(secrets_dir) if secrets_dir else {}
     token = _file_values.set((values, secrets))
     try:
-        return Settings(_env_file=env_file)
+        return _anchored(Settings(_env_file=env_file), home)
     except ValidationError as err:
         key, reason = invalid_key(err)
         if key.startswith("ledger"):
@@ -275,11 +393,42 @@ def load_settings(
         _file_values.reset(token)
 
 
+def _anchored(settings: Settings, home: Path) -> Settings:
+    """`settings` with every relative path made absolute from `home` (the project folder)."""
+    def at(path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        path = path.expanduser()
+        return path if path.is_absolute() else home / path
+
+    def section(model, **paths: Path | None):
+        return model.model_copy(update={name: at(value) for name, value in paths.items()})
+
+    url = settings.store.url
+    if "://" not in url or url.startswith("sqlite:///"):
+        url = str(at(Path(url.removeprefix("sqlite:///"))))
+    keys = tuple(section(key, key_file=key.key_file) for key in settings.dkim.keys)
+    return settings.model_copy(update={
+        "store": settings.store.model_copy(update={"url": url}),
+        "output": section(settings.output, dir=settings.output.dir),
+        "log": section(settings.log, file=settings.log.file),
+        "list": section(settings.list, subscribers=settings.list.subscribers),
+        "smtp": section(settings.smtp, ca_file=settings.smtp.ca_file),
+        "imap": section(settings.imap, ca_file=settings.imap.ca_file),
+        "issue": section(settings.issue, strings=settings.issue.strings),
+        "serve": section(settings.serve, queue_file=settings.serve.queue_file),
+        "sources": section(settings.sources, cache_dir=settings.sources.cache_dir),
+        "dkim": settings.dkim.model_copy(update={"keys": keys}),
+    })
+
+
 def _read_toml(path: Path) -> dict:
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    except RecursionError as err:
+        raise ConfigError(f"{path}: nested too deeply to be settings") from err
     for key_path in SECRET_KEYS:
         node: object = values
         for key in key_path:
@@ -366,8 +515,8 @@ def bundled(folder: str) -> Path:
 
 
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
-    """The taxonomy from `path`, config/topics.toml in the working folder, or the bundled one."""
-    local = Path("config/topics.toml")
+    """The taxonomy from `path`, config/topics.toml in the project folder, or the bundled one."""
+    local = project_folder() / "config" / "topics.toml"
     path = path or (local if local.is_file() else bundled("config") / "topics.toml")
     try:
         taxonomy = Taxonomy.model_validate(_read_toml(path))

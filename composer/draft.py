@@ -42,6 +42,10 @@ def read_draft(path: Path) -> Draft:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise DraftError(f"{where}: not valid YAML: {getattr(err, 'problem', None) or err}") from err
+    except RecursionError as err:  # a hand edit of thousands of nested lists or mappings
+        raise DraftError(f"{path}: nested too deeply to be a draft") from err
+    except ValueError as err:  # an integer of thousands of digits, which Python will not convert
+        raise DraftError(f"{path}: a number too long to be read ({str(err).split(':')[0]})") from err
     if not isinstance(data, dict):
         raise DraftError(f"{path}: a draft is a mapping of keys (number, headline, …), not {type(data).__name__}")
     version = data.get("version", 1)

@@ -32,5 +32,6 @@ def invalid_key(err) -> tuple[str, str]:
     """
     first = min(err.errors(), key=lambda error: error["type"] != "extra_forbidden")
     key = ".".join(str(part) for part in first["loc"])
-    reason = {"extra_forbidden": "unknown key (misspelt?)", "missing": "missing"}.get(first["type"], first["msg"])
+    reason = {"extra_forbidden": "unknown key (misspelt?)", "missing": "missing"}.get(
+        first["type"], first["msg"].removeprefix("Value error, "))
     return key, reason

@@ -6,15 +6,21 @@ An issue's folder holds the draft it was rendered from and what render made of i
     issue.txt   the email's plain-text part             web.html    the archive (web) version
     issue.mjml  the MJML source, for debugging          issue.eml   a complete message, as a reader gets it
     delivery.json  once a send began: which store recorded it, and how far it got
+    .sending.lock  held (flock) while a send runs, whatever store it uses
 
-The archive is the output folder: one folder per issue, named by its number, and index.html listing
-them newest first. An issue's life (composed, approved, sent …) is the store's (composer.lifecycle);
+The archive is the output folder: one folder per issue, named by its number, index.html listing
+them newest first and feed.xml, their Atom feed. An issue's life (composed, approved, sent …) is the store's (composer.lifecycle);
 delivery.json is the folder's own memory of a send, so a lost or different store cannot send it again.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import default
@@ -35,7 +41,9 @@ WEB = "web.html"
 MJML = "issue.mjml"
 EML = "issue.eml"
 DELIVERY = "delivery.json"
+SENDING = ".sending.lock"
 ARCHIVE_INDEX = "index.html"
+ARCHIVE_FEED = "feed.xml"
 
 
 class Delivery(BaseModel):
@@ -142,6 +150,28 @@ class IssueFolder:
             raise WeeklyError(f"{path}: cannot read what this folder remembers of its send ({err}); it may have "
                               "been sent: check, and delete the file only if it was not") from err
 
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Hold the folder's send lock (an flock of SENDING in it, released however the process ends), so
+        two senders of one folder exclude each other even with two stores (another working folder, another
+        store.url), where the store's own lock cannot see the other; WeeklyError naming the holder."""
+        path = self.path / SENDING
+        try:
+            handle = path.open("a+", encoding="utf-8")
+        except OSError as err:
+            raise WeeklyError(f"{path}: cannot take the folder's send lock: {err.strerror or err}") from err
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise WeeklyError(f"{self.path} is being sent by {holder}; nothing was sent from here") from None
+            handle.truncate(0)
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {datetime.now():%Y-%m-%d %H:%M:%S}")
+            handle.flush()
+            yield
+
     def remember(self, delivery: Delivery) -> None:
         try:
             write_atomic(self.path / DELIVERY, json.dumps(delivery.model_dump(mode="json"), indent=2) + "\n")
@@ -187,7 +217,7 @@ class Archive:
     def contains(self, folder: IssueFolder) -> bool:
         return folder.path.resolve().parent == self.root.resolve()
 
-    def write_index(self, page: str) -> Path:
-        """Write root/index.html (the page rendered from `issues()`)."""
+    def write_index(self, page: str, feed: str) -> list[Path]:
+        """Write root/index.html and root/feed.xml (rendered from `issues()`)."""
         self._issues = None
-        return write_atomic(self.root / ARCHIVE_INDEX, page)
+        return [write_atomic(self.root / ARCHIVE_INDEX, page), write_atomic(self.root / ARCHIVE_FEED, feed)]

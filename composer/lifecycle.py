@@ -172,6 +172,7 @@ class Asked(BaseModel):
     number: int | None = None
     week_start: date | None = None
     for_cron: bool = False  # `weekly run`: this week's issue, by the calendar
+    sending: bool = False  # `weekly run --send`: an issue sent this week ends the run (a draft may go ahead)
     first_number: int | None = None  # issue.first_number: the first issue when nothing came before
 
 
@@ -196,7 +197,7 @@ def decide(issues: list[Known], past_issues: tuple[PastIssue, ...], today: date,
         if asked.for_cron and today >= week_start + WEEK + DUE:
             week_start = _week_after(newest_sent, newest_past, today, for_cron=True)  # a stale draft: this week's
         return Compose(slot=Slot(number=open_issue.number, week_start=asked.week_start or week_start), rebuild=True)
-    if (asked.for_cron and newest_sent is not None and newest_sent.record.week_end is not None
+    if (asked.sending and newest_sent is not None and newest_sent.record.week_end is not None
             and (newest_past is None or newest_sent.number >= newest_past.number)
             and today < newest_sent.record.week_end + DUE):
         return AlreadySent(issue=newest_sent, next_due=newest_sent.record.week_end + DUE)

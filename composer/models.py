@@ -16,7 +16,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ItemKind = Literal["news", "blog", "event"]
 
@@ -174,6 +174,7 @@ class Sections(Contract):
 
 
 DRAFT_VERSION = 1
+MAX_ISSUE_NUMBER = 999_999  # an issue number is a few digits; more is a slip of the keyboard
 
 
 class Draft(Contract):
@@ -181,7 +182,7 @@ class Draft(Contract):
 
     version: int = Field(DRAFT_VERSION, ge=1, le=DRAFT_VERSION, description="The draft file's format "
                          "(a file without it is version 1).")
-    number: int = Field(ge=1)
+    number: int = Field(ge=1, le=MAX_ISSUE_NUMBER)
     headline: str
     week_start: date
     week_end: date
@@ -197,6 +198,15 @@ class Draft(Contract):
                                             description="item_id: title of each story the editorial tells.")
     left_out: tuple[LeftOut, ...] = Field((), description="Stories not taken, and why (pull one back with --pin).")
     notes: tuple[str, ...] = Field((), description="Where an LLM answer was not used, and why.")
+
+    @field_validator("headline", "preheader")
+    @classmethod
+    def _one_line(cls, text: str) -> str:
+        """The subject line and the preheader are one line: U+2028, U+0085 and the like would break a header."""
+        breaking = next((char for char in text if len(f"a{char}b".splitlines()) > 1), None)
+        if breaking is not None:
+            raise ValueError(f"holds a line break (U+{ord(breaking):04X}); keep it on one line")
+        return text
 
 
 class RenderedIssue(Contract):
@@ -216,6 +226,17 @@ class Subscriber(BaseModel):
 
     email: str
     name: str = ""
+
+
+class SubscriberStatus(StrEnum):
+    """A reader in the subscriber store. Only `subscribed` readers get issues; a suppression (an
+    unsubscribe link, a bounce, a complaint) shows as the status it stands for."""
+
+    UNCONFIRMED = "unconfirmed"  # signed up, confirmation link not clicked yet
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
 
 
 class RecipientState(StrEnum):
@@ -258,6 +279,7 @@ class SendReport(BaseModel):
     recovered_unknown: int = 0
     invalid_rows: tuple[Problem, ...] = ()
     stopped: str | None = None
+    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM
     cancelled: bool = False
 
 

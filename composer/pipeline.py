@@ -18,6 +18,7 @@ and whether a draft may be replaced, is `lifecycle.decide`'s and the store's, ne
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -51,10 +52,12 @@ from composer.lifecycle import (
 from composer.models import Draft, Ingested, PastEntry, PastIssue, Plan, Problem, Selection, SendReport
 from composer.models import RecipientState as State
 from composer.render import page, render
-from composer.render.strings import strings_for
+from composer.render.strings import editorial_words, strings_for
 from composer.store import Store, open_store
 from composer.summarise import Style, summarise
 from composer.summarise.llm import OpenAIChat
+from composer.web.feed import atom_feed
+from composer.web.paths import FEED, archive_url, issue_link
 
 if TYPE_CHECKING:  # sending is imported only by the commands that send (aiosmtplib is slow to import)
     from composer.deliver.send import SendOptions
@@ -155,10 +158,16 @@ def _ingest(paths: list[Path], settings: Settings) -> Ingested:
 
 
 def _decide(store: Store, ingested: Ingested, settings: Settings, options: ComposeOptions, today: date,
-            for_cron: bool):
-    asked = Asked(number=options.issue_number, week_start=options.week_start, for_cron=for_cron,
+            for_cron: bool, sending: bool = False):
+    asked = Asked(number=options.issue_number, week_start=options.week_start, for_cron=for_cron, sending=sending,
                   first_number=settings.issue.first_number)
-    return decide(known_issues(store), ingested.past_issues, today, asked)
+    decision = decide(known_issues(store), ingested.past_issues, today, asked)
+    if isinstance(decision, Keep) and options.replace:  # the editor's draft goes (kept as issue.yaml.N)
+        record = decision.issue.record
+        week_start = options.week_start or record.week_start
+        if week_start is not None:
+            return Compose(slot=Slot(number=record.number, week_start=week_start), rebuild=True)
+    return decision
 
 
 def _slot(decision) -> Compose:
@@ -267,12 +276,16 @@ def known_issues(store: Store) -> list[Known]:
 
 
 def style_for(issue: IssueSettings, taxonomy: Taxonomy) -> Style:
-    """The fixed words of an issue: greeting, pointer and sign-off from settings, themes from topics.toml."""
-    phrases = (*(cue for basket in taxonomy.baskets.values() for cue in basket.cues),
+    """The fixed words of an issue: the catalogue of issue.language (issue.greeting, pointer and sign-off
+    where set), themes and cue words from topics.toml."""
+    strings = strings_for(issue)
+    generic = (*(cue for basket in taxonomy.baskets.values() for cue in basket.cues),
                *(cue for cues in taxonomy.technologies.values() for cue in cues))
-    return Style(greeting=issue.greeting, pointer=issue.pointer, signoff=issue.signoff,
+    return Style(words=editorial_words(issue, strings),
+                 sections={"radar": strings.email.radar, "reading_corner": strings.email.reading_corner,
+                           "events": strings.email.events},
                  themes={name: basket.theme for name, basket in taxonomy.baskets.items()},
-                 phrases=tuple(dict.fromkeys(phrases)),
+                 generic=tuple(dict.fromkeys(generic)),
                  cues={**{name: basket.cues for name, basket in taxonomy.baskets.items()}, **taxonomy.technologies})
 
 
@@ -313,12 +326,17 @@ def _render_into(draft: Draft, folder: IssueFolder, settings: Settings, archive:
     """Render `draft` into `folder` (the draft beside the email); refresh the index when it is in the archive."""
     from composer.deliver.message import sample_message
 
-    rendered = render(draft, settings.brand, strings_for(settings.issue))
+    strings = strings_for(settings.issue)
+    rendered = render(draft, settings.brand, strings)
     eml = sample_message(rendered, draft.number, settings.mail).decode("utf-8", errors="replace")
     written = folder.write(draft, rendered, eml)
     if archive.contains(folder):
-        issues = [{"folder": issue.path.name, "draft": issue.draft} for issue in archive.issues() if issue.has("web.html")]
-        written.append(archive.write_index(page("archive.html.j2", brand=settings.brand, issues=issues)))
+        web_url = settings.brand.web_url
+        shown = [issue.draft for issue in archive.issues() if issue.has("web.html")]
+        issues = [{"link": issue_link(web_url, draft.number), "draft": draft} for draft in shown]
+        index = page("archive.html.j2", strings, brand=settings.brand, issues=issues, archive_url=archive_url(web_url),
+                     feed=FEED)
+        written += archive.write_index(index, atom_feed(shown, settings.brand, strings))
     return written
 
 
@@ -452,6 +470,14 @@ def _send(folder: IssueFolder, store: Store, settings: Settings, options: SendOp
 
     if options.test_to or options.dry_run:
         return send_issue(folder, store, settings.mail, options, confirm, progress)
+    with folder.sending():  # the folder's own lock: a sender using another store is kept out too
+        return _send_held(folder, store, settings, options, confirm, progress)
+
+
+def _send_held(folder: IssueFolder, store: Store, settings: Settings, options: SendOptions,
+               confirm: Callable[[Plan], bool], progress: Callable[[int, int], None]) -> SendReport:
+    from composer.deliver.send import send_issue
+
     number = folder.number
     _refuse_if_delivered(folder, store)
     current = draft_hash(folder.draft)
@@ -514,38 +540,40 @@ class CronOutcome(BaseModel):
 
 
 def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions, today: date, send: bool,
-                 retry: SendOptions | None = None) -> CronOutcome:
+                 retry: SendOptions | None = None, withhold: str | None = None) -> CronOutcome:
     """`weekly run`: this week's issue, by lifecycle.decide (cron's view: the calendar decides the week).
 
     An issue sent in part is finished first (with `send`; without, the run says so and stops); an issue the
     editor edited or approved is kept as it is; otherwise this week's issue is built (or rebuilt in place).
     With `send` it goes out when approved (issue.approval = "required", the default) or as built ("auto"),
     after the gate; a thin issue, an unapproved one, or one sent already end the run with a WeeklyError
-    saying so. A lock keeps two runs apart; each run is logged to log.file.
+    saying so. A lock keeps two runs apart; each run is logged to log.file. `withhold`, the caller's reason
+    not to send what this run built (the sources that carry most of the week failed), builds it and sends nothing.
     """
     from composer.deliver.send import SendOptions as Options
 
-    if send and not settings.list.subscribers:
-        raise WeeklyError("weekly run --send needs list.subscribers: set WEEKLY_LIST__SUBSCRIBERS to the CSV file")
+    # list.subscribers names a CSV file to send to; unset, the subscriber store's readers get the issue.
     sending = (retry or Options()).model_copy(update={"list_file": settings.list.subscribers})
     with _logged(settings.log.file) as log, open_settings_store(settings) as store, \
             store.lock("run", "another weekly run is in progress ({holder}); try again when it ends"):
         log.info("run started (send=%s, today=%s)", send, today)
         ingested = _ingest(paths, settings)
-        decision = _decide(store, ingested, settings, options, today, for_cron=True)
+        decision = _decide(store, ingested, settings, options, today, for_cron=True, sending=send)
         resumed = None
         if isinstance(decision, Resume):
             resumed = _resume(decision.issue, store, settings, sending, send, log)
             if resumed.report.stopped or resumed.report.counts.get(State.PENDING):
                 return CronOutcome(resumed=decision.issue.number, resumed_report=resumed.report,
                                    folder=decision.issue.record.folder)
-            decision = _decide(store, ingested, settings, options, today, for_cron=True)
+            decision = _decide(store, ingested, settings, options, today, for_cron=True, sending=send)
         outcome = _this_week(decision, ingested, store, settings, options, log)
         if resumed is not None:
             outcome = outcome.model_copy(update={"resumed": resumed.number, "resumed_report": resumed.report})
         if not send:
             return outcome
         assert outcome.folder is not None and outcome.composed is not None
+        if withhold and outcome.composed.kept is None:  # an issue the editor kept was not made from this fetch
+            raise WeeklyError(f"#{outcome.composed.draft.number} ({outcome.folder}) was not sent: {withhold}")
         report = _send_this_week(IssueFolder(outcome.folder), outcome.composed, store, settings, sending, log)
         return outcome.model_copy(update={"report": report})
 
@@ -633,7 +661,7 @@ def _plain(counts: dict[State, int]) -> str:
 def _logged(log_file: Path) -> Iterator[logging.Logger]:
     try:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler = _LogFile(log_file, encoding="utf-8")
     except OSError as err:
         raise WeeklyError(f"{log_file}: cannot write the log: {err.strerror or err}") from err
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -648,6 +676,15 @@ def _logged(log_file: Path) -> Iterator[logging.Logger]:
     finally:
         log.removeHandler(handler)
         handler.close()
+
+
+class _LogFile(logging.FileHandler):
+    """log.file; a record it cannot write (a full disk) stops the run with one line, not a printed traceback."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        failure = sys.exc_info()[1]
+        reason = failure.strerror if isinstance(failure, OSError) and failure.strerror else failure
+        raise WeeklyError(f"{self.baseFilename}: cannot write the log: {reason}")
 
 
 def _errors(problems: list[Problem]) -> list[Problem]:

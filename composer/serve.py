@@ -1,37 +1,64 @@
-"""`weekly serve`: the one-click unsubscribe endpoint (RFC 8058) and the archive, on Starlette and uvicorn.
+"""`weekly serve`: the one-click unsubscribe endpoint (RFC 8058) and the reader-facing pages, on Starlette and
+uvicorn.
 
-- `POST /newsletter/unsubscribe?token=…` (the path of brand.unsubscribe_url; the body `List-Unsubscribe=One-Click` from a mail client, or the button of
-  the page below): the token is verified (signature, list id; compared in constant time), the address
-  suppressed, and 200 answered with no redirect, as RFC 8058 asks.
-- `GET` of the same URL shows a page with the button: a GET never unsubscribes, because link
-  scanners fetch every URL in a message. Once unsubscribed, the page offers to resubscribe
-  (`POST …/resubscribe?token=…`, beside it).
-- `GET /` is the archive index and `GET /N/` issue N's web version, from the output folder.
+- `POST /newsletter/unsubscribe?token=…` (the path of brand.unsubscribe_url) with `List-Unsubscribe=One-Click`
+  in the body, form-encoded or multipart/form-data (RFC 8058 §3.2 says SHOULD multipart), from a mail
+  client or the page's button: the token is verified (signature, list id, in constant time; whose it is,
+  composer.deliver.readers), the request written to the durable queue (composer.unsubscribe_queue) and
+  200 answered with no redirect, after at most a moment's wait for the store.
+- `GET` of the same URL shows a page with the button: a GET never unsubscribes, because link scanners
+  fetch every URL in a message. Once unsubscribed, the page offers to resubscribe: a form whose token of
+  its own expires in a day, posted to `…/resubscribe`, refused from another site (Origin,
+  Sec-Fetch-Site). Resubscribing undoes only the reader's own unsubscription, never a complaint, a bounce
+  or an editor's suppression.
+- Sign-up with double opt-in, the archive (index, web versions, Atom feed) and the page readers of a list
+  address leave by: composer.web.routes, mounted here.
 It listens on 127.0.0.1 by default, for a reverse proxy (nginx, Caddy) that terminates TLS; it answers
-only the hosts it is told (`serve.allowed_hosts`), at most `serve.rate_per_minute` requests a minute per
-client, and logs every request with the address as a short hash, never in clear.
+only the hosts it is told (`serve.allowed_hosts`). A valid token is never rate-limited (a mail provider
+posts many one-clicks from a few addresses); everything else is, at `serve.rate_per_minute` per client.
+Bodies, header time and connections are limited (composer.serve_limits). Every request is logged with
+the address as a short hash, never in clear; refusals and errors at most so often a minute.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import re
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from email.parser import BytesParser
+from email.policy import default
 from html import escape
-from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from composer.config import Settings
-from composer.deliver.tokens import TokenError, verify
+from composer.deliver.readers import address_of
+from composer.deliver.tokens import RESUBSCRIBE as RESUBSCRIBE_FORM
+from composer.deliver.tokens import TokenError, sign_id, verify_id
 from composer.errors import WeeklyError
-from composer.issues import ARCHIVE_INDEX, WEB
-from composer.store import Store, open_store
+from composer.serve_limits import (
+    ACCEPT_BURST,
+    BodyLimit,
+    LogRateLimit,
+    RateLimit,
+    connection_limit,
+    guarded_protocol,
+    quiet_accept_errors,
+    register_issue_number,
+)
+from composer.store import Store, StoreError, open_store
+from composer.unsubscribe_queue import RESUBSCRIBE, UNSUBSCRIBE, UnsubscribeQueue
+from composer.web.routes import routes as web_routes
 
 log = logging.getLogger("weekly.serve")
+RESUBSCRIBE_SECONDS = 24 * 3600  # how long the page's resubscribe form works
+_STORE_WAIT = 2.0  # seconds an answer waits for the queue to reach the store; it is durable before that
+_BOUNDARY = re.compile(r'boundary="?([^";]{1,200})"?', re.IGNORECASE)
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"
 content="width=device-width, initial-scale=1"><title>{title}</title><style>body{{font-family:Helvetica,Arial,
 sans-serif;max-width:34em;margin:3em auto;padding:0 1em;color:#1f2933;line-height:1.5}}button{{font-size:1em;
@@ -47,157 +74,229 @@ def create_app(settings: Settings):
     from starlette.middleware.base import BaseHTTPMiddleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.requests import Request
-    from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+    from starlette.responses import HTMLResponse, PlainTextResponse, Response
     from starlette.routing import Route
 
+    register_issue_number()
     if not settings.signing_key:
         raise WeeklyError("no signing key: set WEEKLY_SIGNING_KEY to the key the issues were sent with")
     key = settings.signing_key.get_secret_value().encode()
     list_id = settings.list.id
     archive = settings.output.dir
-    limiter = _RateLimit(settings.serve.rate_per_minute)
+    limiter = RateLimit(settings.serve.rate_per_minute)
     # The unsubscribe URL's own path, so the links in sent mail work through a proxy that passes paths on.
     unsubscribe_path = urlsplit(settings.brand.unsubscribe_url).path or "/unsubscribe"
     resubscribe_path = unsubscribe_path.rsplit("/", 1)[0] + "/resubscribe"
-    store = open_store(settings.store, list_id, archive)  # one connection for the server's life
+
+    def connect() -> Store:
+        return open_store(settings.store, list_id, archive)
+
+    store = connect()  # the server's connection for reads, for its whole life
+    queue = UnsubscribeQueue(settings.serve.queue_file, connect)  # unsubscribes: a connection of its own
     store_lock = threading.Lock()
 
-    async def in_store(work: Callable[[Store], object]):
-        """Store work off the event loop, one call at a time on the server's connection."""
-        def locked():
-            with store_lock:
-                return work(store)
-        return await run_in_threadpool(locked)
+    def with_store(work: Callable[[Store], Any]) -> Any:
+        """Store work one call at a time on the server's connection (from a worker thread)."""
+        with store_lock:
+            return work(store)
+
+    async def in_store(work: Callable[[Store], Any]):
+        """Store work off the event loop."""
+        return await run_in_threadpool(with_store, work)
 
     def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status,
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
-    def checked(request: Request) -> str | None:
-        try:
-            return verify(request.query_params.get("token", ""), key, list_id)
-        except TokenError:
-            return None
+    def refused(request: Request, response: Response) -> Response:
+        """A failed request counts against its client's rate; over it, 429 instead."""
+        if limiter.allow(_client(request)):
+            return response
+        return PlainTextResponse("too many requests", status_code=429, headers={"Retry-After": "60"})
+
+    def resubscribe_form(link: str) -> str:
+        """The Resubscribe button: the link's token, and a token for this form that expires (it names a
+        digest of the link's token, never the address)."""
+        form = sign_id(RESUBSCRIBE_FORM, _fingerprint(link), list_id, key, expires=time.time() + RESUBSCRIBE_SECONDS)
+        return (f'<form method="post" action="{resubscribe_path}"><input type="hidden" name="token" '
+                f'value="{escape(link, quote=True)}"><input type="hidden" name="form" '
+                f'value="{escape(form, quote=True)}"><button>Resubscribe</button></form>')
+
+    async def whose(token: str) -> str:
+        """The address a link's token stands for (readers.address_of); TokenError if none."""
+        return await in_store(lambda store: address_of(token, key, list_id, store))
+
+    async def standing(email: str) -> str:
+        """"subscribed", "unsubscribed" (by the reader) or "suppressed" (a bounce, a complaint, an editor)."""
+        queued = queue.pending(email)
+        if queued:
+            return "unsubscribed" if queued == UNSUBSCRIBE else "subscribed"
+        found = await in_store(lambda store: store.suppressions.get(email))
+        if found is None:
+            return "subscribed"
+        return "unsubscribed" if found.reason.split(":")[0] == "unsubscribed" else "suppressed"
 
     async def unsubscribe(request: Request) -> Response:
-        email = checked(request)
-        if email is None:
-            return page("Link not valid", "<p>This unsubscribe link is damaged or not ours. Please use the link in "
-                        "the newsletter you received.</p>", status=400)
-        token = escape(request.query_params["token"], quote=True)
-        if request.method == "POST":
-            form = parse_qs((await request.body()).decode("utf-8", "replace"))
-            if form.get("List-Unsubscribe") != ["One-Click"]:
-                return PlainTextResponse("expected List-Unsubscribe=One-Click", status_code=400)
-            await in_store(lambda store: store.suppressions.add(email, "unsubscribed"))
-            request.state.who = email
-            return page("You are unsubscribed", "<p>You will receive no more issues. Changed your mind?</p>"
-                        f'<form method="post" action="{resubscribe_path}?token={token}"><button>Resubscribe</button>'
-                        "</form>")
-        gone = await in_store(lambda store: email in store.suppressions)
+        link = request.query_params.get("token", "")
+        try:
+            email = await whose(link)
+        except TokenError:
+            return refused(request, page("Link not valid", "<p>This unsubscribe link is damaged or not ours. "
+                                         "Please use the link in the newsletter you received.</p>", status=400))
         request.state.who = email
-        if gone:
+        if request.method == "POST":
+            if (await _form(request)).get("List-Unsubscribe") != ["One-Click"]:
+                return refused(request, PlainTextResponse("expected List-Unsubscribe=One-Click", status_code=400))
+            await run_in_threadpool(queue.wait, queue.add(UNSUBSCRIBE, email), _STORE_WAIT)
+            return page("You are unsubscribed", "<p>You will receive no more issues. Changed your mind?</p>"
+                        + resubscribe_form(link))
+        state = await standing(email)
+        if state == "unsubscribed":
             return page("You are unsubscribed", f"<p>{escape(email)} receives no more issues.</p>"
-                        f'<form method="post" action="{resubscribe_path}?token={token}"><button>Resubscribe</button>'
-                        "</form>")
+                        + resubscribe_form(link))
+        if state == "suppressed":
+            return page("Not receiving the issue", f"<p>{escape(email)} no longer receives the issue (after a "
+                        "bounce, a complaint or at your request by other means). Write to us to receive it again.</p>")
         return page("Unsubscribe", f"<p>Stop sending {escape(settings.brand.name)} to {escape(email)}?</p>"
-                    f'<form method="post" action="{unsubscribe_path}?token={token}"><input type="hidden" '
-                    'name="List-Unsubscribe" value="One-Click"><button>Unsubscribe</button></form>')
+                    f'<form method="post" action="{unsubscribe_path}?token={escape(link, quote=True)}">'
+                    '<input type="hidden" name="List-Unsubscribe" value="One-Click"><button>Unsubscribe</button></form>')
 
     async def resubscribe(request: Request) -> Response:
-        email = checked(request)
-        if email is None:
-            return page("Link not valid", "<p>This link is damaged or not ours.</p>", status=400)
-        await in_store(lambda store: store.suppressions.remove(email))
+        if not _same_site(request):
+            return refused(request, page("Not from here", "<p>Resubscribe from the page of the link in the "
+                                         "newsletter.</p>", status=403))
+        fields = await _form(request)
+        link, form = fields.get("token", [""])[0], fields.get("form", [""])[0]
+        try:
+            if verify_id(form, key, list_id, (RESUBSCRIBE_FORM,)).ident != _fingerprint(link):
+                raise TokenError("the form's token is for another link")
+            email = await whose(link)
+        except TokenError:
+            return refused(request, page("Link not valid", "<p>This form has expired or is not ours: open the "
+                                         "unsubscribe link in the newsletter again.</p>", status=400))
         request.state.who = email
+        state = await standing(email)
+        if state == "suppressed":
+            return page("Not resubscribed", f"<p>{escape(email)} was suppressed after a bounce, a complaint or by "
+                        "an editor, which only an editor can undo. Write to us to receive it again.</p>", status=403)
+        if state == "unsubscribed":
+            await run_in_threadpool(queue.wait, queue.add(RESUBSCRIBE, email), _STORE_WAIT)
         return page("Welcome back", f"<p>{escape(email)} will receive the next issues again.</p>")
-
-    async def index(request: Request) -> Response:
-        return _file(archive / ARCHIVE_INDEX, FileResponse, page)
-
-    async def issue(request: Request) -> Response:
-        number = request.path_params["number"]  # digits only (the route's convertor): no path traversal
-        return _file(archive / str(number) / WEB, FileResponse, page)
 
     async def guard_and_log(request: Request, call_next) -> Response:
         started = time.monotonic()
-        client = request.client.host if request.client else "unknown"
-        if not limiter.allow(client):
+        client = _client(request)
+        token_route = request.url.path in (unsubscribe_path, resubscribe_path)  # failures are limited there
+        if not token_route and not limiter.allow(client):
             response: Response = PlainTextResponse("too many requests", status_code=429,
                                                    headers={"Retry-After": "60"})
         else:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except (StoreError, WeeklyError) as err:
+                log.error("%s %s: %s", request.method, request.url.path, err)
+                response = page("Try again later", "<p>We cannot take your request just now; please try again "
+                                "in a few minutes.</p>", status=503)
         who = getattr(request.state, "who", None)
-        log.info("%s %s %s %s %.0fms%s", client, request.method, request.url.path, response.status_code,
-                 (time.monotonic() - started) * 1000, f" address {_digest(who)}" if who else "")
+        level = logging.INFO if response.status_code < 400 else logging.WARNING
+        log.log(level, "%s %s %s %s %.0fms%s", client, request.method, request.url.path, response.status_code,
+                (time.monotonic() - started) * 1000, f" address {_digest(who)}" if who else "")
         return response
 
     app = Starlette(
         routes=[
             Route(unsubscribe_path, unsubscribe, methods=["GET", "POST"]),
             Route(resubscribe_path, resubscribe, methods=["POST"]),
-            Route("/", index),
-            Route("/{number:int}/", issue),
+            *web_routes(settings, key, with_store),  # sign-up, the archive and its feed, leaving a list
         ],
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.serve.allowed_hosts)),
                     Middleware(BaseHTTPMiddleware, dispatch=guard_and_log)],
-        lifespan=_closing(store),
+        lifespan=_lifespan(store, queue),
     )
-    return app
+    return BodyLimit(app, settings.serve.max_body_bytes)
 
 
-def _closing(store: Store):
-    """The app's lifespan: the store's connection closes when the server stops."""
+def _client(request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _form(request) -> dict[str, list[str]]:
+    """The fields of a form body, application/x-www-form-urlencoded or multipart/form-data (RFC 7578)."""
+    body = await request.body()
+    kind = request.headers.get("content-type", "")
+    if kind.lower().startswith("multipart/form-data"):
+        fields: dict[str, list[str]] = {}
+        boundary = _BOUNDARY.search(kind)
+        if not boundary:
+            return fields
+        # Quoted again: clients leave out the quotes a boundary with "=" needs, which the email parser wants.
+        head = f'Content-Type: multipart/form-data; boundary="{boundary[1]}"\r\n\r\n'
+        parsed = BytesParser(policy=default).parsebytes(head.encode() + body)
+        for part in parsed.iter_parts() if parsed.is_multipart() else ():
+            name = part.get_param("name", header="content-disposition")
+            if isinstance(name, str):
+                value = part.get_payload(decode=True)
+                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else ""
+                fields.setdefault(name, []).append(text.strip())
+        return fields
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def _same_site(request) -> bool:
+    """Whether a form post comes from our own page: its Origin (or Sec-Fetch-Site) says so when the
+    browser sends one; the form's signed token is checked besides."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin != "null" and urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
+def _lifespan(store: Store, queue: UnsubscribeQueue):
+    """The app's lifespan: the queue applied while it runs; the store's connections closed when it stops."""
 
     @asynccontextmanager
     async def lifespan(app) -> AsyncIterator[None]:
+        quiet_accept_errors(asyncio.get_running_loop())
+        queue.start()
         try:
             yield
         finally:
+            queue.stop()
             store.close()
 
     return lifespan
 
 
-def serve(app, host: str, port: int) -> None:
-    """Run `app` (create_app's) with uvicorn until interrupted."""
+def serve(app, host: str, port: int, settings: Settings) -> None:
+    """Run `app` (create_app's) with uvicorn until interrupted, within `settings.serve`'s limits."""
     import uvicorn
 
     handler = logging.StreamHandler()  # to stderr: systemd's journal, or the terminal
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    log.addHandler(handler)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    handler.addFilter(LogRateLimit())
+    root = logging.getLogger()
+    root.addHandler(handler)  # ours, uvicorn's and asyncio's records, each flood cut short
     log.setLevel(logging.INFO)
+    limits = settings.serve
+    connections = connection_limit(limits.max_connections)
+    if connections < limits.max_connections:
+        log.warning("serve.max_connections lowered to %s: the process may open only so many files", connections)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=True,
-                    forwarded_allow_ips="127.0.0.1")
+        uvicorn.run(app, host=host, port=port, log_config=None, log_level="warning", access_log=False,
+                    proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+                    http=guarded_protocol(limits.header_timeout_seconds, connections),
+                    timeout_keep_alive=5, h11_max_incomplete_event_size=16 * 1024, backlog=ACCEPT_BURST)
     except OSError as err:
         raise WeeklyError(f"{host}:{port}: cannot listen: {err.strerror or err}") from err
+    finally:
+        root.removeHandler(handler)
 
 
-def _file(path: Path, response_class, page):
-    if not path.is_file():
-        return page("Not found", "<p>No such issue in the archive.</p>", status=404)
-    return response_class(path, media_type="text/html; charset=utf-8")
+def _fingerprint(token: str) -> str:
+    """What the resubscribe form's token names of the link's token: a digest, so it carries no address."""
+    return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
 def _digest(email: str) -> str:
     """An address as it appears in logs: enough to follow one reader, nothing to read."""
     return hashlib.sha256(email.lower().encode()).hexdigest()[:12]
-
-
-class _RateLimit:
-    """At most `per_minute` requests in any 60 seconds per client (a sliding window in memory)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.seen: dict[str, deque[float]] = defaultdict(deque)
-
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
-        window = self.seen[client]
-        while window and now - window[0] > 60:
-            window.popleft()
-        if len(window) >= self.per_minute:
-            return False
-        window.append(now)
-        return True

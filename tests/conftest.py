@@ -116,16 +116,20 @@ def write_list(path: Path, count: int, extra_rows: list[list[str]] = ()) -> Path
     return path
 
 
-# ---- the store: every test has its own, on SQLite, and on PostgreSQL too where it matters ----------------
-# A module or test marked `both_backends` runs once per backend; the others on SQLite. PostgreSQL is a
-# private server started for the session (tests/pg_server.py): absent locally, those runs skip; in CI
-# (CI=true, where .ci/run installs it) they fail instead.
+# ---- the store: every test has its own, on SQLite and on PostgreSQL ---------------------------------------
+# Every test runs once per backend, but those of the modules below, which never open a store (pure units of
+# ingest, curate, summarise and render), and the packaging test (a wheel without extras: SQLite). PostgreSQL is a private server started for the session
+# (tests/pg_server.py): absent locally, those runs skip; in CI (CI=true, .ci/run installs it) they fail.
 
 BACKENDS = ("sqlite", "postgresql")
+STORE_FREE = {"test_accessibility", "test_browser", "test_context", "test_curate", "test_headline", "test_ingest",
+              "test_summarise_editorial", "test_summarise_teaser", "test_summarise_names", "test_summarise_llm",
+              "test_ingest_bad_input", "test_ingest_feed", "test_ingest_text", "test_language", "test_package",
+              "test_preview", "test_promo", "test_summarise"}
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "both_backends: run on SQLite and on PostgreSQL")
+    config.addinivalue_line("markers", "both_backends: run on SQLite and on PostgreSQL (the default)")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -138,8 +142,8 @@ def module_store(tmp_path_factory):
 
 def pytest_generate_tests(metafunc):
     if "store_backend" in metafunc.fixturenames:
-        both = metafunc.definition.get_closest_marker("both_backends") is not None
-        metafunc.parametrize("store_backend", BACKENDS if both else BACKENDS[:1], indirect=True)
+        free = metafunc.module.__name__.rsplit(".", 1)[-1] in STORE_FREE
+        metafunc.parametrize("store_backend", BACKENDS[:1] if free else BACKENDS, indirect=True)
 
 
 @pytest.fixture

@@ -45,8 +45,24 @@ _PLACE_CUES = {
 
 
 def _mentions(text: str, place: str) -> bool:
+    return _position(text, place) is not None
+
+
+def _position(text: str, place: str) -> int | None:
     cues = _PLACE_CUES.get(place, re.escape(place.lower()))
-    return re.search(rf"(?<![\w-])(?:{cues})(?![\w-])", text.lower()) is not None
+    found = re.search(rf"(?<![\w-])(?:{cues})(?![\w-])", text.lower())
+    return found.start() if found else None
+
+
+def _elsewhere_first(text: str, place: str) -> str | None:
+    """Another place `text` names before `place`: the sentence is about there ("Washington has long pushed …
+    its Chinese parent" is a US story that names China)."""
+    here = _position(text, place)
+    for other in _PLACE_CUES:
+        there = _position(text, other)
+        if here is not None and there is not None and there < here:
+            return other
+    return None
 
 
 class Week(NamedTuple):
@@ -107,7 +123,7 @@ def findings(week: Week) -> Findings:
                 if not sentence.startswith("To finish"):
                     titles.append(sentence[:80])
                 continue
-            article = next(text for text in articles if told in text)
+            article = next(text for text in articles if _in_article(told, [text]))
             reason = leans(told, before=" ".join(told_before), article=article)
             if reason:
                 editorial_leaning.append(f"{told[:70]} ({reason})")
@@ -131,15 +147,22 @@ def findings(week: Week) -> Findings:
 
 def _split(sentence: str, articles: list[str]) -> tuple[str, str | None]:
     """(transition, the article's own sentence); the sentence is None when no article has it (a title)."""
-    if any(sentence in text for text in articles):
+    if _in_article(sentence, articles):
         return "", sentence
     match = _TRANSITION.match(sentence)
     if match:
         rest = match["rest"]
         for candidate in (rest, rest[:1].upper() + rest[1:]):
-            if any(candidate in text for text in articles):
+            if _in_article(candidate, articles):
                 return match["opener"], candidate
     return "", None
+
+
+def _in_article(sentence: str, articles: list[str]) -> bool:
+    """A sentence of an article, or the main clause of one ("IBM has announced … $150 billion." of "… $150
+    billion over the next five years …")."""
+    clause = sentence[:-1] if sentence.endswith(".") else None
+    return any(sentence in text or (clause and re.search(rf"{re.escape(clause)}[ ,;]", text)) for text in articles)
 
 
 def _false(opener: str, previous: str, told: str) -> str | None:
@@ -149,7 +172,10 @@ def _false(opener: str, previous: str, told: str) -> str | None:
         return None if actor in previous and actor in told else f"'{actor}' is not in both sentences"
     if opener.startswith("Staying in "):
         place = opener.removeprefix("Staying in ")
-        return None if _mentions(previous, place) and _mentions(told, place) else f"not both in {place}"
+        if not (_mentions(previous, place) and _mentions(told, place)):
+            return f"not both in {place}"
+        elsewhere = _elsewhere_first(previous, place) or _elsewhere_first(told, place)
+        return f"a story first about {elsewhere}, not {place}" if elsewhere else None
     if opener == "On the other side of the Atlantic":
         europe_first = any(_mentions(previous, p) for p in _EUROPE) and any(_mentions(told, p) for p in _AMERICA)
         america_first = any(_mentions(previous, p) for p in _AMERICA) and any(_mentions(told, p) for p in _EUROPE)

@@ -1,10 +1,12 @@
-"""A real SMTP server in the test process (aiosmtpd), with scriptable replies per recipient."""
+"""A real SMTP server in the test process (aiosmtpd), with scriptable replies per recipient, and a
+misbehaving one (ScriptedServer) for what aiosmtpd will not do: drop or stall at DATA, 421 for a while."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import subprocess
+import threading
 import time
 from collections import Counter
 from email import message_from_bytes
@@ -35,6 +37,7 @@ class Recorder:
         self.temporary: dict[str, int] = {}
         self.permanent: set[str] = set()
         self.refusal = "550 5.1.1 No such user here"  # the reply to a `permanent` address
+        self.replies: dict[str, str] = {}  # a reply of its own to an address's RCPT
         self.drop_after_dot: set[str] = set()
         self.delay = 0.0
         self.always = ""  # a reply to every RCPT, e.g. "451 4.3.2 …" or "421 4.3.2 …"
@@ -45,6 +48,8 @@ class Recorder:
             return self.always
         if address in self.permanent:
             return self.refusal
+        if address in self.replies:
+            return self.replies[address]
         if self.temporary.get(address, 0) > 0:
             self.temporary[address] -= 1
             return "451 4.2.0 Greylisted, try again later"
@@ -76,18 +81,29 @@ class Server:
     """Start and stop a Recorder behind aiosmtpd on 127.0.0.1."""
 
     def __init__(self, tls_context=None, require_starttls: bool = False, authenticator=None,
-                 implicit_tls=None) -> None:
-        """`tls_context` offers STARTTLS; `implicit_tls` (an SSL context) makes it an SMTPS server instead."""
+                 implicit_tls=None, port: int | None = None) -> None:
+        """`tls_context` offers STARTTLS; `implicit_tls` (an SSL context) makes it an SMTPS server instead;
+        `port` a port chosen before (a server that comes up where a client already failed to connect)."""
         self.recorder = Recorder()
-        self.port = free_port()
-        self.controller = Controller(
-            self.recorder, hostname="127.0.0.1", port=self.port, tls_context=tls_context,
-            require_starttls=require_starttls, authenticator=authenticator, auth_require_tls=True,
-            ssl_context=implicit_tls,
-        )
+        self.port = port or free_port()
+        self._options = {"tls_context": tls_context, "require_starttls": require_starttls,
+                         "authenticator": authenticator, "auth_require_tls": True, "ssl_context": implicit_tls}
+        self.controller = self._controller()
+
+    def _controller(self) -> Controller:
+        return Controller(self.recorder, hostname="127.0.0.1", port=self.port, **self._options)
+
+    def start(self) -> None:
+        """(Again, after `stop`: the same port, the same recorder.)"""
+        self.controller.start()
+
+    def stop(self) -> None:
+        """The server goes down; `start` brings it back."""
+        self.controller.stop()
+        self.controller = self._controller()
 
     def __enter__(self) -> Server:
-        self.controller.start()
+        self.start()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -113,3 +129,79 @@ def password_is(expected_user: str, expected_password: str):
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535 itself
 
     return authenticator
+
+
+class ScriptedServer:
+    """A minimal SMTP server on 127.0.0.1 in a thread of its own: it greets, offers 8BITMIME, accepts MAIL
+    and RCPT (or answers `rcpt_reply` while `until` has not passed), and at DATA does `at_data`: "accept"
+    (354, then 250 after the dot), "drop" (closes the connection before any 354) or "stall" (says nothing).
+    It notes when each RCPT came and how many DATA commands and connections it saw."""
+
+    def __init__(self, at_data: str = "accept", rcpt_reply: str = "", until: float = float("inf")) -> None:
+        self.at_data = at_data
+        self.rcpt_reply = rcpt_reply
+        self.until = until  # time.monotonic() after which RCPT is accepted again
+        self.port = free_port()
+        self.rcpt_times: list[float] = []
+        self.data_commands = 0
+        self.connections = 0
+        self.accepted: list[str] = []
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> ScriptedServer:
+        self.thread.start()
+        self.server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._session, "127.0.0.1", self.port), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.loop.call_soon_threadsafe(self.server.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        rcpt = ""
+        try:
+            writer.write(b"220 scripted ESMTP\r\n")
+            while line := await reader.readline():
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    writer.write(b"250-scripted\r\n250 8BITMIME\r\n")
+                elif verb == b"MAIL":
+                    writer.write(b"250 OK\r\n")
+                elif verb == b"RCPT":
+                    self.rcpt_times.append(time.monotonic())
+                    rcpt = line.decode().split(":", 1)[1].strip().strip("<>")
+                    refuse = self.rcpt_reply and time.monotonic() < self.until
+                    writer.write(f"{self.rcpt_reply}\r\n".encode() if refuse else b"250 OK\r\n")
+                    if refuse and self.rcpt_reply.startswith("421"):
+                        await writer.drain()
+                        return
+                elif verb == b"DATA":
+                    self.data_commands += 1
+                    if self.at_data == "drop":
+                        return
+                    if self.at_data == "stall":
+                        await reader.read()  # silent until the client gives up and hangs up
+                        return
+                    writer.write(b"354 go ahead\r\n")
+                    await writer.drain()
+                    while await reader.readline() not in (b".\r\n", b""):
+                        pass
+                    self.accepted.append(rcpt)
+                    writer.write(b"250 2.0.0 queued\r\n")
+                elif verb == b"RSET":
+                    writer.write(b"250 OK\r\n")
+                elif verb == b"QUIT":
+                    writer.write(b"221 bye\r\n")
+                    await writer.drain()
+                    return
+                else:
+                    writer.write(b"502 not here\r\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()

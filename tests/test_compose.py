@@ -13,7 +13,7 @@ from composer.curate.similarity import cosine, tfidf
 from composer.draft import read_draft
 from composer.ingest import load_items
 from composer.language import split_sentences
-from composer.summarise.phrases import OPENINGS
+from composer.render.strings import load_strings
 
 POINTER = "For the main updates and reflections, consult the Radar and Reading Corner below."
 NOT_CONTENT = re.compile(
@@ -115,8 +115,9 @@ def test_editorial_tells_the_week_without_repeating_the_radar(draft):
     *paragraphs, pointer = draft.editorial
     assert pointer == POINTER
     assert 3 <= len(paragraphs) <= 12
-    assert paragraphs[0].split(". ")[0] + "." in [opening.format(label=label) for opening in OPENINGS.values()
-                                                  for label in ("AI", draft.headline.partition(": ")[0])]
+    openings = load_strings().editorial.openings.model_dump().values()
+    assert paragraphs[0].split(". ")[0] + "." in [opening.format(theme=theme) for opening in openings
+                                                  for theme in ("AI", draft.headline.partition(": ")[0])]
     assert paragraphs[-1].startswith("To finish, the blog: ")
     teaser_sentences = {s for e in _entries(draft) for s in split_sentences(e.teaser)}
     editorial_sentences = {s for p in draft.editorial for s in split_sentences(p)}

@@ -25,7 +25,7 @@ def workdir(tmp_path, monkeypatch):
 def test_defaults_without_any_file(workdir):
     """With no config file, .env or variables the built-in defaults apply."""
     settings = load_settings()
-    assert settings.smtp.host == "localhost" and settings.issue.greeting == "Dear readers,"
+    assert settings.smtp.host == "localhost" and settings.issue.language == "en" and settings.issue.greeting is None
 
 
 def test_precedence_toml_then_dotenv_then_environment(workdir, monkeypatch):

@@ -96,3 +96,62 @@ def test_a_surname_is_fine_once_the_full_name_was_given():
     assert leans("Atkins is expected to bring clarity to crypto rules.", article=article) == "names 'Atkins' by surname only"
     assert leans("Atkins is expected to bring clarity to crypto rules.", before="Paul Atkins was sworn in.",
                  article=article) is None
+
+
+@pytest.mark.parametrize(("sentence", "heading", "article", "reason"), [
+    ("On top of that, the firm cut prices.", "", "", "opens with 'On', which continues an earlier sentence"),
+    ("Not only did the firm cut prices, it also hired staff.", "", "",
+     "opens with 'Not', which continues an earlier sentence"),
+    ("Still, the market grew by 5% in a year.", "", "", "opens with 'Still', which continues an earlier sentence"),
+    ("The latter was fined €5 million by the regulator in Dublin.", "", "",
+     "opens with 'The', which continues an earlier sentence"),
+    ("They said the rules would apply from May.", "", "", "its subject is the pronoun 'They'"),
+    ("Speaking at the summit, he said AI needs rules.", "", "", "its subject is the pronoun 'he'"),
+    ("Their lawyers said the rules would apply from May.", "", "", "opens with the possessive 'Their'"),
+    ("These rules will apply from May in all member states.", "", "",
+     "its subject is 'These', which points back at an earlier sentence"),
+    ("That was the first fine under the law.", "", "", "its subject is 'That', which points back at an earlier sentence"),
+    ("Such content must be removed within an hour.", "", "", "'Such content' points back at an earlier sentence"),
+    ("The egregiousness of this is clear to the regulators in Brussels.", "", "",
+     "'this' points back at an earlier sentence"),
+    ("We tested the tool on three phones.", "", "", "speaks in the article's own voice ('We')"),
+    ("The agency said the fine was fair.", "", "", "'the agency' was never introduced"),
+    ("Founded in 2010, the firm now employs 300 people.", "", "", "'the firm' was never introduced"),
+    ("The move also aims to support US growth.", "", "", "'the move' was never introduced"),
+    ("Google did not share the figures about the scale.", "", "",
+     "'the scale' points back at something the reader has not read"),
+    ("Officials said the app would comply.", "", "", "'the app' points back at something the reader has not read"),
+    ("Meta will appeal, said the spokesperson.", "", "",
+     "a speech verb whose speaker, 'the spokesperson', was never introduced"),
+    ("Meta will appeal, the spokesperson said.", "", "",
+     "a speech verb whose speaker, 'the spokesperson', was never introduced"),
+    ("‘We will appeal,’ she said.", "", "", "a speech verb with no named speaker"),
+    ("Doria said the forum matters.", "", "Avri Doria spoke first. Doria said the forum matters.",
+     "names 'Doria' by surname only"),
+    ("A plan that includes new data centres.", "", "", "is a fragment with no main verb"),
+])
+def test_each_way_of_leaning_is_named(sentence, heading, article, reason):
+    """The detector says which way a sentence leans: the editor (and a refused LLM answer's note) can tell why."""
+    assert leans(sentence, heading=heading, article=article) == reason
+
+
+@pytest.mark.parametrize(("sentence", "heading", "article"), [
+    ("The agency said the fine was fair.", "Agency fines Meta over ads", ""),  # the heading introduced it
+    ("Doria said the forum matters.", "", "The Doria report came out. Doria said the forum matters."),  # no full name
+    ("A plan that includes new data centres was approved on Monday.", "", ""),
+    ("The US and the EU agreed on a data deal this week.", "", ""),
+    ("The world is watching the trial in Washington.", "", ""),
+    ("These days phones are cheaper than ever.", "", ""),
+    ("The group of experts met in Geneva.", "", ""),
+    ("The group that hacked the bank was arrested in Spain.", "", ""),
+    ("TikTok said the platform would comply with US law.", "", ""),
+    ("Meta will appeal, the company’s spokesperson said on Monday.", "", ""),
+    ("The spokesperson for the European Commission said the fine was fair.", "", ""),
+    ("In 2024, the US Congress passed a law on data brokers.", "", ""),
+    ("I", "", ""),
+    ("", "", ""),
+])
+def test_what_does_not_lean(sentence, heading, article):
+    """Introduced by the heading, a name that is no surname, a relative clause with its verb, names, the
+    calendar, a description that says which one, an entity named before its noun."""
+    assert leans(sentence, heading=heading, article=article) is None

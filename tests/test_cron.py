@@ -6,11 +6,8 @@ import json
 import os
 from datetime import date, timedelta
 
-import pytest
 from conftest import IDENTITY, KEY, run_weekly, write_list
 from smtp_server import Server
-
-pytestmark = pytest.mark.both_backends
 
 FRIDAYS = [date(2025, 5, 2) + timedelta(weeks=week) for week in range(4)]
 _PLACES = ["Brazil", "Canada", "Denmark", "Estonia", "France", "Ghana", "India", "Japan", "Kenya", "Mexico",

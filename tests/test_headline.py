@@ -64,3 +64,80 @@ def test_headlines_agree_and_stay_in_the_present():
     assert headline("Attackers have begun actively targeting critical vulnerabilities.").startswith("Attackers begin")
     assert headline("TikTok has globally banned the hashtag ‘SkinnyTok’, following pressure from regulators.") == (
         "TikTok globally bans hashtag ‘SkinnyTok’")
+
+
+@pytest.mark.parametrize(("lead", "expected"), [
+    # a list or a noun phrase's adjectives are no clause boundary
+    ("Google is launching a new native Gmail application for the iPhone, iPad and iPod Touch today, which is now "
+     "available in the iTunes App Store.", "Google launches a new native Gmail application for the iPhone, iPad and iPod "
+                                           "Touch today"),
+    ("Suppose we want to maintain and publish a public, append-only log of data.",
+     "Suppose we want to maintain and publish a public, append-only log of data"),
+    ("CERN has approved a comprehensive AI strategy to guide its use across research, operations, and administration.",
+     "CERN approves comprehensive AI strategy to guide its use across research"),
+    # a relative clause between the name and its verb goes; a short naming lead-in stays
+    ("Angie’s List, which offers consumers a way to review and rate doctors, contractors and service companies on the "
+     "Web, has just set the terms for its IPO.", "Angie’s List just sets terms for its IPO"),
+    ("Slack insider Cal Henderson sold 1,500 shares of the stock in a transaction on Friday.",
+     "Slack insider Cal Henderson sells 1,500 shares of the stock in a transaction on Friday"),
+    ("We’re excited to announce that the AdWords API Workshops are back this Fall, and global registration is now open.",
+     "AdWords API Workshops are back this Fall"),
+    ("With BBM Music, RIM has thrown their hat into the already crowded mobile music ring.",
+     "With BBM Music, RIM throws their hat into the already crowded mobile music ring"),
+    # names written with a small first letter keep it; 'has' before a noun is the verb; no adverb twice
+    ("The upcoming iPhone X will use Face ID to unlock the phone.", "iPhone X will use Face ID to unlock the phone"),
+    ("We have some exciting news for App Engine customers.", "We have some exciting news for App Engine customers"),
+    ("After November 2016, all releases of the Google Ads API Java Client Library will only be compatible with Java 7 "
+     "(1.7) and higher.", "Google Ads API Java Client Library will only be compatible with Java 7 and higher"),
+    ("[Cross-posting from last year’s Go contributors AMA on Reddit, because it’s still important to remember.]",
+     "Cross-posting from last year’s Go contributors AMA on Reddit, because it’s still important"),
+])
+def test_headlines_keep_lists_names_and_verbs_whole(lead, expected):
+    """The cuts and rewrites measured on the held-out set (bench/quality.py), each on its own lead."""
+    assert headline(lead) == expected
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("Google announces plans for the", "ends on 'the'"),
+    ("Regulators say that", "ends on 'that'"),
+    ("Federal judge rules Google must face a lawsuit brought", "ends on a participle awaiting its object ('brought')"),
+    ("Iranian man pleads guilty to charges stemming", "ends on a participle awaiting its object ('stemming')"),
+    ("Attackers begin actively targeting", "ends on a participle awaiting its object ('targeting')"),
+    ("Apple releases update for model X", "ends on a lone letter"),
+    ("EU says firms must decide if they comply", "ends in an open clause"),
+    ("Google has announced a €5", "ends mid-phrase on a number ('a €5')"),
+    ("Apple unveils a new", "ends on an adjective awaiting its noun ('new')"),
+    ("Microsoft says it will not comply", "ends on a verb awaiting its complement ('not comply')"),
+    ("Apple iPhone sales", "has no verb: it says who, not what they do"),
+    ("According to Reuters, Apple grows", "starts with 'According to'"),
+    ("Apple unveils ‘Liquid glass", "an unclosed ‘"),
+    ("Apple unveils (beta", "an unclosed ("),
+    ("Google has announced new fund", "not in the present tense ('has announced')"),
+    ("Users were fined for sharing files", "not in the present tense ('were fined')"),
+    ("TikTok globally banned the hashtag", "not in the present tense ('banned')"),
+    ("Attackers begins targeting servers", "'Attackers … begins': a plural subject with a singular verb"),
+    ("", "empty"),
+])
+def test_each_kind_of_defect_is_named(text, reason):
+    """Every way a headline breaks has its reason (the one bench/quality.py counts)."""
+    from composer.summarise.headline import defects
+
+    assert reason in defects(text)
+
+
+@pytest.mark.parametrize("sound", [
+    "Google announces €5 billion investment in Belgium",
+    "IBM plans $150 billion investment in advanced computing",
+    "It’s that time of year again",
+    "Two New Zealand women face claim for ‘emotional injury’",
+    "Ten years ago, Johan Santana was the best pitcher in baseball",
+    "Data shows growth in cloud computing",
+    "Rene Ritchie has a look at the new iPad",
+    "Google cloud computing grows",
+    "We’re back",
+])
+def test_sound_headlines_have_no_defect(sound):
+    """Noun phrases ending in -ing, contractions, irregular plurals and a past state are no defect."""
+    from composer.summarise.headline import defects
+
+    assert defects(sound) == []

@@ -62,12 +62,13 @@ def test_file_over_the_size_limit_is_refused_unread(folder):
 
 
 def test_folder_with_no_inputs(tmp_path, folder):
-    """A folder without input files is an error naming it; other paths are still read."""
+    """A folder without input files is a warning naming it (an empty feeds folder is not fatal); other paths
+    are still read."""
     empty = tmp_path / "nothing"
     empty.mkdir()
     (empty / "notes.pdf").write_bytes(b"%PDF-1.4")
     result = load_items([empty, folder / "good.txt"])
-    problem = _only_problem(result)
+    problem = _only_problem(result, level="warning")
     assert problem.path == str(empty) and problem.message.startswith("folder has no input files")
 
 

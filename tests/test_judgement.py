@@ -16,6 +16,7 @@ from composer.curate.classify import TaxonomyPatterns, fit
 from composer.ingest import load_items
 from composer.language import guess_language, split_sentences
 from composer.pipeline import ComposeOptions, compose
+from composer.render.strings import load_strings
 from composer.summarise.editorial import Story, editorial
 from composer.summarise.headline import defects, open_ending
 
@@ -60,13 +61,15 @@ def test_a_real_week_makes_an_issue_an_editor_could_sign(path, tmp_path):
 
 def test_thin_weeks_say_so(tmp_path):
     """0 or 1 Radar entry: the editorial says it was a quiet week and keeps no pointer to an empty Radar."""
-    assert editorial([], [], "For the main updates, consult the Radar below.", {}).paragraphs == (
+    words = load_strings().editorial
+    assert editorial([], [], words, {}).paragraphs == (
         "It was a quiet week in digital policy, with no story for the Radar.",)
     draft = compose([SEEDS], Settings(output={"dir": str(tmp_path)}), ComposeOptions(), load_items([SEEDS])
                     .past_issues[0].week_end).draft
     one = [Story(draft.sections.radar[0], None)]
-    (paragraph, _pointer) = editorial(one, [], "For the main updates, consult the Radar below.", {}).paragraphs
+    (paragraph, pointer) = editorial(one, [], words, {}).paragraphs
     assert paragraph.startswith("It was a quiet week in digital policy, and one story stood out.")
+    assert pointer == "For the main updates, consult the Radar below."
 
 
 @pytest.fixture(scope="module")

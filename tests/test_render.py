@@ -112,12 +112,13 @@ def test_render_writes_every_file_and_a_valid_eml(tmp_path):
 
 
 def test_build_keeps_an_archive_index_newest_first(tmp_path):
-    """Two builds into the output folder: out/index.html links both, #211 before #210."""
+    """Two builds into the output folder: out/index.html links both, #211 before #210, at their web_url
+    (relative to the index, which is served at brand.web_url's folder)."""
     env = {**os.environ, "WEEKLY_OUTPUT__DIR": str(tmp_path / "out")}
     assert run_weekly("build", env=env).returncode == 0
     assert run_weekly("build", "--issue", "211", env=env).returncode == 0
     index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
-    assert index.index('href="211/web.html"') < index.index('href="210/web.html"')
+    assert index.index('href="211/"') < index.index('href="210/"')
 
 
 def test_hero_image_shows_when_the_draft_has_one():

@@ -19,6 +19,7 @@ from smtp_server import Server, password_is, self_signed_certificate
 
 from composer.config import Settings, StoreSettings
 from composer.deliver.message import build_message
+from composer.deliver.readers import address_of
 from composer.deliver.send import SendOptions, send_issue
 from composer.deliver.tokens import TokenError, sign, verify
 from composer.errors import WeeklyError
@@ -76,7 +77,9 @@ def test_every_recipient_gets_exactly_one_message_with_every_header(issue, tmp_p
         https, mailto = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
         assert https.startswith("https://") and mailto.startswith("mailto:")
         token = https.split("token=")[1]
-        assert verify(token, KEY.encode(), "dw-weekly.dig.watch") == address
+        assert "reader" not in token and "example" not in token, "the token shows the address"
+        with open_test_store() as store:
+            assert address_of(token, KEY.encode(), "dw-weekly.dig.watch", store) == address
         assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
         assert https in message.get_body(("plain",)).get_content()
         assert https in message.get_body(("html",)).get_content()
@@ -430,7 +433,8 @@ def test_retry_unknown_sends_again_to_the_unknown(issue, tmp_path):
 
 
 def test_a_list_address_gets_no_token_that_would_unsubscribe_the_whole_list(issue, tmp_path):
-    """--to LIST: no List-Unsubscribe headers and no token in the body; the list manager unsubscribes."""
+    """--to LIST: no List-Unsubscribe headers and no token in the body; the footer links to the page that
+    says how to leave through the list manager."""
     with Server() as server:
         report = send(issue, settings_for(server), to="dw-weekly@lists.example.org")
     assert report.counts["sent"] == 1
@@ -439,7 +443,8 @@ def test_a_list_address_gets_no_token_that_would_unsubscribe_the_whole_list(issu
     assert message["List-Id"] == "DW Weekly <dw-weekly.dig.watch>"
     for kind in ("plain", "html"):
         body = message.get_body((kind,)).get_content()
-        assert "token=" not in body and "https://dig.watch/newsletter/unsubscribe" in body
+        assert "token=" not in body and "https://dig.watch/newsletter/leave" in body
+        assert "https://dig.watch/newsletter/unsubscribe" not in body
 
 
 def test_a_token_names_its_list_and_another_list_refuses_it():

@@ -131,14 +131,20 @@ def test_run_for_cron_is_idempotent_and_locked(tmp_path):
 
 
 def test_two_senders_of_one_issue_send_each_copy_once(issue, tmp_path):
-    """Two `weekly send` of the same issue started together, 320 readers: nobody gets two copies; one
-    sender refuses with one line naming the other, the other sends to all."""
+    """A second `weekly send` of the same issue started while the first is sending, 320 readers: nobody gets
+    two copies; the second refuses with one line naming the first, which sends to all."""
     subscribers = write_list(tmp_path / "list.csv", 320)
     with Server() as server:
-        server.recorder.delay = 0.02  # 320 copies take seconds: the two senders surely overlap
+        server.recorder.delay = 0.05  # 320 copies over 4 connections take 4 s: the second surely comes in time
         command = [sys.executable, "-m", "composer", "send", str(issue), "--list", str(subscribers), "--yes"]
-        senders = [subprocess.Popen(command, cwd=ROOT, env=env_for(server, tmp_path), stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        first = subprocess.Popen(command, cwd=ROOT, env=env_for(server, tmp_path), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while len(server.recorder.messages) < 10 and time.monotonic() < deadline:  # surely under way
+            time.sleep(0.01)
+        second = subprocess.Popen(command, cwd=ROOT, env=env_for(server, tmp_path), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        senders = [first, second]
         outputs = [sender.communicate(timeout=120) for sender in senders]
     codes = sorted(sender.returncode for sender in senders)
     refusals = [err for _, err in outputs if "another `weekly` is sending or building issue 210 (pid " in err]
@@ -210,8 +216,9 @@ def test_settings_errors_are_one_line(tmp_path):
 
 
 def test_sigterm_mid_send_prints_the_resume_command_and_the_resume_sends_once(issue, tmp_path):
-    """SIGTERM while sending 200: the messages on their way finish, then exit 1 with the reason and the resume
-    command in one line; resuming finishes the list and nobody gets two copies."""
+    """SIGTERM while sending 200: the messages on their way finish, then exit 130 (as README says, as for
+    Ctrl-C) with the reason and the resume command in one line; resuming finishes the list and nobody gets
+    two copies."""
     subscribers = write_list(tmp_path / "list.csv", 200)
     with Server() as server:
         server.recorder.delay = 0.01
@@ -223,7 +230,7 @@ def test_sigterm_mid_send_prints_the_resume_command_and_the_resume_sends_once(is
             time.sleep(0.01)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
-        assert process.returncode == 1, stderr
+        assert process.returncode == 130, stderr
         assert stderr.strip().splitlines()[-1] == (
             "error: stopped by SIGTERM; the messages on their way were finished and recorded. Resume with: weekly "
             f"send {issue} --list {subscribers} --yes")

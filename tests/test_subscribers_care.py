@@ -43,7 +43,8 @@ def _settings(tmp_path: Path, port: int, **extra) -> Settings:
         smtp={"host": "127.0.0.1", "port": port, "security": "none", "connections": 2, "retry_base_seconds": 0.01},
         signing_key=KEY, output={"dir": str(tmp_path / "out")},
         brand={"unsubscribe_url": f"https://{PUBLIC}/newsletter/unsubscribe"},
-        serve={"allowed_hosts": [PUBLIC, "127.0.0.1"], **extra.pop("serve", {})}, **extra)
+        serve={"allowed_hosts": [PUBLIC, "127.0.0.1"], "queue_file": str(tmp_path / "queue.jsonl"),
+               **extra.pop("serve", {})}, **extra)
 
 
 def _send(folder: Path, settings: Settings, subscribers: Path):
@@ -83,6 +84,16 @@ class _Web:
         self.thread.join(10)
 
 
+def _eventually(condition, seconds: float = 15) -> bool:
+    """Whether `condition()` holds within `seconds` (the unsubscribe queue reaches the store in the background)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def _local(url: str) -> str:
     """The path and query of a List-Unsubscribe URL, to send to the local server as the proxy would."""
     return re.sub(r"^https://[^/]+", "", url)
@@ -90,7 +101,8 @@ def _local(url: str) -> str:
 
 def test_one_click_unsubscribe_from_a_received_message_stops_the_next_send(issue, tmp_path, caplog):
     """The List-Unsubscribe URL of a message the SMTP server received, POSTed with List-Unsubscribe=One-Click:
-    200 with no redirect, the address suppressed, and the next issue skips it. A GET only asks."""
+    200 with no redirect, the address suppressed (once the queue reached the store), and the next issue
+    skips it. A GET only asks."""
     subscribers = write_list(tmp_path / "list.csv", 3)
     with Server() as smtp:
         settings = _settings(tmp_path, smtp.port)
@@ -105,6 +117,7 @@ def test_one_click_unsubscribe_from_a_received_message_stops_the_next_send(issue
             done = web.post(_local(url), content="List-Unsubscribe=One-Click",
                             headers={"Content-Type": "application/x-www-form-urlencoded"})
             assert done.status_code == 200 and "You are unsubscribed" in done.text
+            assert _eventually(lambda: "reader1@example.org" in _suppressed())
         assert "reader1@example.org" not in caplog.text and "address " in caplog.text
         next_issue = tmp_path / "out" / "211"
         render_draft(full_draft(), next_issue, settings)
@@ -115,7 +128,7 @@ def test_one_click_unsubscribe_from_a_received_message_stops_the_next_send(issue
 
 def test_the_endpoint_refuses_what_it_should(issue, tmp_path):
     """Forged or other-list tokens, a wrong Host, path traversal, a body without One-Click, too many
-    requests; resubscribe undoes an unsubscription; the archive is served."""
+    requests; the page's resubscribe form undoes an unsubscription; the archive is served."""
     settings = _settings(tmp_path, 1, serve={"rate_per_minute": 12})
     render_draft(full_draft(), tmp_path / "out" / "211", settings)
     token = sign("reader@example.org", settings.list.id, KEY.encode())
@@ -129,9 +142,13 @@ def test_the_endpoint_refuses_what_it_should(issue, tmp_path):
         assert web.post(path + token, content="nothing", headers=one_click["headers"]).status_code == 400
         assert web.get(path + token, headers={"Host": "evil.example.com"}).status_code == 400
         assert web.get("/../../etc/passwd").status_code == 404 and web.get("/211/../../x").status_code == 404
-        assert web.post(path + token, **one_click).status_code == 200
-        back = web.post("/newsletter/resubscribe?token=" + token)
-        assert back.status_code == 200 and "reader@example.org" not in _suppressed()
+        done = web.post(path + token, **one_click)
+        assert done.status_code == 200
+        assert _eventually(lambda: "reader@example.org" in _suppressed())
+        fields = dict(re.findall(r'name="(token|form)" value="([^"]+)"', done.text))
+        back = web.post("/newsletter/resubscribe", data=fields, headers={"Origin": f"https://{PUBLIC}"})
+        assert back.status_code == 200 and "Welcome back" in back.text
+        assert _eventually(lambda: "reader@example.org" not in _suppressed())
         assert "<html" in web.get("/").text and web.get("/211/").status_code == 200
         codes = [web.get("/").status_code for _ in range(12)]
     assert codes[-1] == 429 and 200 in codes
@@ -149,7 +166,7 @@ def _mailbox_of(samples: list[tuple[str, dict]], target: Path, maildir: bool = F
 def test_a_dsn_mbox_suppresses_exactly_the_hard_bounced(issue, tmp_path):
     """Gmail and Outlook hard bounces, a Yahoo soft bounce, an ARF complaint, a mailed unsubscribe and a
     bounce for a stranger: the two hard-bounced, the complainer and the unsubscriber are suppressed, the
-    soft bounce is counted, the stranger is reported as unmatched."""
+    soft bounce is counted, the stranger is listed as not applied."""
     subscribers = write_list(tmp_path / "list.csv", 6)
     with Server() as smtp:
         settings = _settings(tmp_path, smtp.port)
@@ -168,7 +185,7 @@ def test_a_dsn_mbox_suppresses_exactly_the_hard_bounced(issue, tmp_path):
     env = {**__import__("os").environ, "WEEKLY_SIGNING_KEY": KEY}
     done = run_weekly("bounces", str(source), env=env)
     assert done.returncode == 0, done.stderr
-    assert "2 hard bounce, 1 complaint, 1 soft bounce, 1 unsubscribed, 1 unmatched" in done.stdout
+    assert "2 hard bounce, 1 complaint, 1 soft bounce, 1 unsubscribed, 1 not applied" in done.stdout
     with open_test_store() as store:
         reasons = {row.email: row.reason for row in store.suppressions.all()}
     assert {email for email, reason in reasons.items() if reason.startswith("hard bounce")} == {

@@ -54,6 +54,7 @@ class Changed(BaseModel):
 
     address: str
     changed: bool
+    warning: str | None = None  # what --force overrode
 
 
 def suppress(address: str, reason: str, settings: Settings) -> Changed:
@@ -63,11 +64,43 @@ def suppress(address: str, reason: str, settings: Settings) -> Changed:
         return Changed(address=address, changed=store.suppressions.add(address, reason))
 
 
-def unsuppress(address: str, settings: Settings) -> Changed:
-    """`weekly suppressed --remove`: send to `address` again."""
+def unsuppress(address: str, settings: Settings, force: bool = False) -> Changed:
+    """`weekly suppressed --remove`: send to `address` again. An address that complained, hard-bounced or
+    was erased on request needs `force`: mailing it again is what mailbox providers punish."""
+    from composer.deliver.tokens import keyed_hash
+
     _valid(address)
     with open_settings_store(settings) as store:
-        return Changed(address=address, changed=store.suppressions.remove(address))
+        found = store.suppressions.get(address)
+        digest = keyed_hash(address, settings.list.id, settings.signing_key.get_secret_value().encode()) \
+            if settings.signing_key else None
+        erased = store.suppressions.get(digest) if digest else None
+        why = _risky(found) or (f"was erased on its owner's request on {_day(erased.added)}" if erased else None)
+        if why and not force:
+            raise WeeklyError(f"{address} {why}: mailing it again makes Gmail and Yahoo trust every issue less (a "
+                              "complaint or a dead mailbox counts against the sender); only if they asked to come "
+                              "back, add --force")
+        changed = store.suppressions.remove(address)
+        if erased and digest:
+            changed = store.suppressions.remove(digest) or changed
+        return Changed(address=address, changed=changed,
+                       warning=f"{address} {why}; it will be mailed again (--force)" if why else None)
+
+
+def _risky(found: Suppression | None) -> str | None:
+    if found is None:
+        return None
+    if found.reason.startswith("complaint"):
+        return f"filed a spam complaint on {_day(found.added)} ({found.reason})"
+    if found.reason.startswith("hard bounce"):
+        return f"hard-bounced on {_day(found.added)} ({found.reason}): the mailbox did not exist"
+    return None
+
+
+def _day(stamp: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d")
 
 
 def suppressions(settings: Settings) -> list[Suppression]:
@@ -98,7 +131,8 @@ def bounces(source: str, settings: Settings):
     key = _signing_key(settings, "mailed unsubscriptions carry signed tokens")
     password = settings.imap.password.get_secret_value() if settings.imap.password else None
     with open_settings_store(settings) as store:
-        return process_bounces(source, store, key, settings.list.id, settings.bounces.soft_limit, password)
+        return process_bounces(source, store, key, settings.list.id, settings.bounces.soft_limit, password,
+                               settings.imap.ca_file)
 
 
 def _signing_key(settings: Settings, why: str) -> bytes:

@@ -1,161 +1,307 @@
 """Bounces, complaints and mailed unsubscriptions, read from a mailbox and applied to the suppression list.
 
 A relay accepts a message and reports its fate later, by mail: delivery status notifications (RFC 3464,
-multipart/report; report-type=delivery-status) and feedback reports (ARF, RFC 5965, report-type=
-feedback-report). Each is matched to the store's ledger by the Message-ID of the copy it is about (ours name the
-ledger row) or else by the recipient's address, then:
-- a permanent failure (Action: failed, Status 5.x.x) suppresses the address ("hard bounce");
+multipart/report; report-type=delivery-status, or RFC 6533's global-delivery-status) and feedback reports
+(ARF, RFC 5965, report-type=feedback-report). Such mail comes from anyone, so a report is applied only
+when it proves it is about a copy we sent: it carries that copy's tag (tokens.copy_tag: the issue, the
+ledger row and an HMAC over them and the row's address), in the quoted Message-ID or, with bounces.verp,
+in the address the bounce was sent to. The tag names the ledger row, and the row the address; what the
+report says about other addresses is never applied. Then, for that address:
+- a permanent failure that says the mailbox is gone (status.verdict, the rule a live 5xx follows too)
+  suppresses it ("hard bounce"); a full mailbox or a delay counts once per issue, and `soft_limit` issues
+  suppress it ("soft bounce"); any other failure (5.7.1 spam, 5.2.0 a fault at the receiver) is listed;
 - a complaint suppresses it ("complaint");
-- a temporary failure (Action: delayed, or Status 4.x.x) is counted once per issue, and suppresses the
-  address after `soft_limit` issues ("soft bounces");
 - a message to the List-Unsubscribe mailto ("unsubscribe TOKEN" in its subject) unsubscribes the
   token's address, the token verified as on the web.
-Sources: an mbox file, a Maildir folder, or `imaps://USER@HOST[:PORT]/MAILBOX` (TLS always; the
-password from WEEKLY_IMAP__PASSWORD). The standard library's email package reads the reports: no DSN
-parser on PyPI is both maintained and small enough to earn a dependency (flufl.bounce was last released
-in 2020 and guesses at non-standard bounces this project has no samples of).
+Anything else is listed, not applied: a report with no genuine tag ("not applied"), a message that
+cannot be read ("unreadable": one line each; the messages after it are still applied). Every message
+read is remembered in the store (by a digest of its bytes), so a report is applied once, however often
+the mailbox is read: an hourly run never undoes a resubscription.
+
+Sources: an mbox file, a Maildir folder, or `imaps://USER@HOST[:PORT]/MAILBOX` (TLS always, `imap.ca_file`
+for a private CA; the password from WEEKLY_IMAP__PASSWORD; opened read-only). The standard library's
+email package reads the messages, and this module the report fields themselves (8-bit, folded or base64
+encoded as real MTAs send them): no DSN parser on PyPI is both maintained and small enough to earn a
+dependency (flufl.bounce was last released in 2020 and guesses at non-standard bounces).
 """
 
 from __future__ import annotations
 
+import hashlib
 import imaplib
 import mailbox
 import re
 import ssl
 from collections.abc import Iterator
 from email import message_from_bytes
+from email.errors import HeaderParseError
+from email.header import Header, decode_header, make_header
 from email.message import Message
-from email.parser import HeaderParser
+from email.parser import BytesHeaderParser
 from email.policy import compat32
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from composer.deliver.tokens import TokenError, verify
+from composer.deliver.readers import address_of
+from composer.deliver.status import Verdict, enhanced_status, verdict
+from composer.deliver.tokens import TokenError, copy_tag_is_genuine, copy_tags
 from composer.errors import WeeklyError
-from composer.store import Store
+from composer.store import Store, StoreError
+from composer.store.recipients import Row
 
-# Our Message-IDs: <ISSUE.RANDOM.ROWID.RANDOM@domain> (send._message_for).
-_OUR_MESSAGE_ID = re.compile(r"<?([^.<>\s]+)\.[0-9a-f]{8}\.(\d+)\.[0-9a-f]{8}@")
+APPLIED = ("hard bounce", "complaint", "soft bounce", "unsubscribed")
+KINDS = (*APPLIED, "not applied", "ignored", "unreadable")
 _UNSUBSCRIBE_SUBJECT = re.compile(r"\bunsubscribe\s+(\S+)", re.IGNORECASE)
-_STATUS = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b")
+# The report parts whose body is fields (the email package would parse them as header blocks and skip a
+# base64-encoded one), and the parts that hold the headers of the message reported on.
+_FIELDS = {"message/delivery-status", "message/global-delivery-status", "message/feedback-report"}
+_QUOTED_HEADERS = {"text/rfc822-headers", "message/global-headers"}
+# Where a bounce sent to a VERP return path shows the address it was sent to.
+_DELIVERED_TO = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
+_MAX_DETAIL = 300
 
 
 class Outcome(NamedTuple):
-    kind: str  # "hard bounce", "complaint", "soft bounce", "unsubscribed", "unmatched", "ignored"
+    kind: str  # one of KINDS
     address: str | None
     detail: str
 
 
 class BounceReport(NamedTuple):
     outcomes: list[Outcome]
+    read_before: int = 0  # messages already processed by an earlier run: skipped
 
     def count(self, kind: str) -> int:
         return sum(outcome.kind == kind for outcome in self.outcomes)
 
 
 def process_bounces(source: str, store: Store, key: bytes, list_id: str, soft_limit: int,
-                    imap_password: str | None = None) -> BounceReport:
-    """Read every message of `source` and apply what it reports to the store's suppression list."""
-    outcomes = []
-    for message in _messages(source, imap_password):
-        for kind, address, issue, detail in _reports(message, store, key, list_id):
-            outcomes.append(_apply(store, kind, address, issue, detail, soft_limit))
-    return BounceReport(outcomes)
+                    imap_password: str | None = None, imap_ca_file: Path | None = None) -> BounceReport:
+    """Read every message of `source` not processed before and apply what it proves to the suppression list."""
+    outcomes: list[Outcome] = []
+    read_before = 0
+    for raw in _messages(source, imap_password, imap_ca_file):
+        digest = hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()  # IMAP says CRLF, a Maildir file LF
+        if store.reports.seen(digest):
+            read_before += 1
+            continue
+        found = _read(raw, store, key, list_id, soft_limit)
+        outcomes.extend(found)
+        store.reports.remember(digest, "; ".join(outcome.kind for outcome in found))
+    return BounceReport(outcomes, read_before)
 
 
-def _apply(store: Store, kind: str, address: str | None, issue: int | None, detail: str,
-           soft_limit: int) -> Outcome:
-    if address is None or kind in ("unmatched", "ignored"):
+def _read(raw: bytes, store: Store, key: bytes, list_id: str, soft_limit: int) -> list[Outcome]:
+    """What one message says, applied. One that cannot be read is one `unreadable` outcome, never a stop."""
+    message = None
+    try:
+        message = message_from_bytes(raw, _class=_Part)
+        return [_apply(store, found, soft_limit) for found in _reports(message, store, key, list_id)]
+    except StoreError:
+        raise
+    except Exception as err:  # noqa: BLE001 (a message nobody foresaw must not block the good ones after it)
+        where = _header(message, "Message-ID") if message is not None else ""
+        return [Outcome("unreadable", None, f"{where or 'a message'}: {type(err).__name__}: {err}"[:_MAX_DETAIL])]
+
+
+class _Said(NamedTuple):
+    """What a report says about an address (`issue`: the issue of the copy, for soft bounces)."""
+
+    kind: str
+    address: str | None
+    issue: int | None
+    detail: str
+
+
+def _apply(store: Store, said: _Said, soft_limit: int) -> Outcome:
+    kind, address, issue, detail = said
+    if address is None or kind not in APPLIED:
         return Outcome(kind, address, detail)
     if kind == "soft bounce":
         issues = store.suppressions.soft_bounce(address, issue or 0)
         if issues >= soft_limit:
             store.suppressions.add(address, f"soft bounces in {issues} issues: {detail}")
-            return Outcome("soft bounce", address, f"{detail}; suppressed after {issues} issues")
+            return Outcome(kind, address, f"{detail}; suppressed after {issues} issues")
         return Outcome(kind, address, f"{detail}; {issues} of {soft_limit} issues")
     store.suppressions.add(address, f"{kind}: {detail}" if detail else kind)
     return Outcome(kind, address, detail)
 
 
-def _reports(message: Message, store: Store, key: bytes, list_id: str
-             ) -> Iterator[tuple[str, str | None, int | None, str]]:
-    """(kind, address, issue, detail) for each recipient a message reports on."""
-    report_type = str(message.get_param("report-type") or "").lower() if message.get_content_type() == \
-        "multipart/report" else ""
-    original = _original_headers(message)
-    issue, address = _ours(original, store)
-    if report_type == "delivery-status":
-        for fields in _status_blocks(message):
-            if not (fields.get("Final-Recipient") or fields.get("Original-Recipient")):
-                continue  # the per-message block (Reporting-MTA …); recipients follow it
-            recipient = _address(fields.get("Final-Recipient") or fields.get("Original-Recipient"))
-            action = (fields.get("Action") or "").strip().lower()
-            status = _STATUS.search(fields.get("Status") or "")
-            code = status[0] if status else ""
-            detail = " ".join(filter(None, [code, (fields.get("Diagnostic-Code") or "").strip()]))[:300]
-            who = address or recipient
-            issue_for = issue or (store.recipients.latest_issue_of(who) if who else None)
-            if who is None or issue_for is None:
-                yield "unmatched", recipient, None, f"a report on {recipient or 'an unknown recipient'}"
-            elif action == "failed" and code.startswith("5"):
-                yield "hard bounce", who, issue_for, detail
-            elif action in ("delayed", "failed") and (code.startswith("4") or action == "delayed"):
-                yield "soft bounce", who, issue_for, detail
-            else:
-                yield "ignored", who, issue_for, f"action {action or 'none'}"
-        return
-    if report_type == "feedback-report":
-        fields = next(_status_blocks(message), Message())
-        recipient = _address(fields.get("Original-Rcpt-To")) or _address(original.get("To"))
-        who = address or recipient
-        if who is None or (issue or store.recipients.latest_issue_of(who)) is None:
-            yield "unmatched", recipient, None, "a complaint about mail we cannot match"
-        else:
-            yield "complaint", who, issue, (fields.get("Feedback-Type") or "abuse").strip()
-        return
-    wanted = _UNSUBSCRIBE_SUBJECT.search(str(message.get("Subject") or ""))
-    if wanted:
-        try:
-            yield "unsubscribed", verify(unquote(wanted[1]), key, list_id), None, "by mail"
-        except TokenError as err:
-            yield "ignored", None, None, f"an unsubscribe request with a bad token ({err})"
+def _reports(message: Message, store: Store, key: bytes, list_id: str) -> Iterator[_Said]:
+    """What `message` says, for the copy of ours it proves it is about."""
+    report_type = _report_type(message)
+    if report_type in ("delivery-status", "global-delivery-status"):
+        yield _delivery_status(message, _our_copy(message, store, key, list_id))
+    elif report_type == "feedback-report":
+        yield _complaint(message, _our_copy(message, store, key, list_id))
+    else:
+        yield _mailed_unsubscribe(message, store, key, list_id)
 
 
-def _status_blocks(message: Message) -> Iterator[Message]:
-    """The field blocks of the report part (message/delivery-status or message/feedback-report)."""
+def _report_type(message: Message) -> str:
+    if message.get_content_type() == "multipart/report":
+        return str(message.get_param("report-type") or "").lower()
+    for part in message.walk():  # a report without its report-type, as some MTAs send them
+        kind = part.get_content_type()
+        if kind in _FIELDS:
+            return "feedback-report" if kind == "message/feedback-report" else "delivery-status"
+    return ""
+
+
+def _delivery_status(message: Message, copy: Row | None) -> _Said:
+    blocks = _field_blocks(message)
+    recipients = [fields for fields in blocks if "final-recipient" in fields or "original-recipient" in fields]
+    if not recipients:
+        return _Said("ignored", None, None, "a delivery report naming no recipient")
+    if copy is None:
+        named = _address(recipients[0].get("final-recipient") or recipients[0].get("original-recipient"))
+        return _Said("not applied", named, None, "a delivery report that does not prove it is about mail we sent "
+                     "(no genuine tag in its Message-ID or return path)")
+    fields = _about(recipients, copy.address)
+    if fields is None:
+        return _Said("ignored", copy.address, copy.issue, "the report names other recipients than the copy's")
+    action = fields.get("action", "").lower()
+    status = enhanced_status(fields.get("status", ""))
+    detail = _clean(" ".join(filter(None, [status, fields.get("diagnostic-code", "")])))
+    if action == "delayed":
+        return _Said("soft bounce", copy.address, copy.issue, detail or "delayed")
+    if action != "failed":
+        return _Said("ignored", copy.address, copy.issue, f"action {action or 'none'}")
+    judged = verdict(status)
+    if judged is Verdict.COPY_ONLY:
+        return _Said("ignored", copy.address, copy.issue, f"failed, {judged.value}: {detail or 'no status'}")
+    return _Said(judged.value, copy.address, copy.issue, detail)
+
+
+def _about(recipients: list[dict[str, str]], address: str) -> dict[str, str] | None:
+    """The recipient block about `address`, or the only one (a forward may have changed the final address)."""
+    for fields in recipients:
+        named = {_address(fields.get("final-recipient")), _address(fields.get("original-recipient"))}
+        if address.lower() in named:
+            return fields
+    return recipients[0] if len(recipients) == 1 else None
+
+
+def _complaint(message: Message, copy: Row | None) -> _Said:
+    fields = next(iter(_field_blocks(message)), {})
+    feedback = fields.get("feedback-type", "abuse").lower() or "abuse"
+    if copy is None:
+        named = _address(fields.get("original-rcpt-to")) or _address(_header(_original(message), "To"))
+        return _Said("not applied", named, None, "a complaint that does not prove it is about mail we sent "
+                     "(no genuine tag in the Message-ID it quotes)")
+    if feedback == "not-spam":
+        return _Said("ignored", copy.address, copy.issue, "a not-spam report")
+    return _Said("complaint", copy.address, copy.issue, feedback)
+
+
+def _mailed_unsubscribe(message: Message, store: Store, key: bytes, list_id: str) -> _Said:
+    wanted = _UNSUBSCRIBE_SUBJECT.search(_header(message, "Subject"))
+    if not wanted:
+        return _Said("ignored", None, None, f"{_header(message, 'Message-ID') or 'a message'}: neither a bounce, "
+                     "a complaint nor an unsubscription")
+    try:
+        return _Said("unsubscribed", address_of(unquote(wanted[1]), key, list_id, store), None, "by mail")
+    except TokenError as err:
+        return _Said("ignored", None, None, f"an unsubscribe request with a bad token ({err})")
+
+
+def _our_copy(message: Message, store: Store, key: bytes, list_id: str) -> Row | None:
+    """The ledger row of the copy the report is about, if it carries that copy's genuine tag: in the
+    quoted Message-ID, or in the address the bounce was delivered to (VERP)."""
+    original = _original(message)
+    places = [_header(original, "Message-ID"), *(_header(message, name) for name in _DELIVERED_TO)]
+    places += [fields.get("x-original-message-id", "") for fields in _field_blocks(message)[:1]]
+    for tag in (tag for place in places for tag in copy_tags(place)):
+        row = store.recipients.row(tag.row_id)
+        if row is not None and row.issue == tag.issue and copy_tag_is_genuine(tag, key, list_id, row.address):
+            return row
+    return None
+
+
+class _Part(Message):
+    """A message part whose report fields stay text: the email package parses message/delivery-status
+    bodies as blocks of headers, which skips a base64 one and turns 8-bit values into Header objects."""
+
+    def get_content_type(self) -> str:
+        kind = super().get_content_type()
+        return "text/x-report-fields" if kind in _FIELDS else kind
+
+    def report_kind(self) -> str:
+        return super().get_content_type()
+
+
+def _field_blocks(message: Message) -> list[dict[str, str]]:
+    """The blocks of fields of the report part (a blank line between blocks), names lower-cased, folded
+    lines joined, each value's first occurrence kept."""
     for part in message.walk():
-        if part.get_content_type() in ("message/delivery-status", "message/feedback-report"):
-            payload = part.get_payload()
-            if isinstance(payload, list):  # the email package parses each block as a Message
-                yield from (block for block in payload if isinstance(block, Message))
+        if isinstance(part, _Part) and part.report_kind() in _FIELDS:
+            return _parse_fields(_text(part))
+    return []
+
+
+def _parse_fields(text: str) -> list[dict[str, str]]:
+    blocks: list[dict[str, str]] = []
+    fields: dict[str, str] = {}
+    name = None
+    for line in text.split("\n"):  # never splitlines(): U+2028 or U+0085 in a diagnostic are no line ends
+        line = line.rstrip("\r")
+        if not line.strip():
+            if fields:
+                blocks.append(fields)
+            fields, name = {}, None
+        elif line[0] in " \t":
+            if name is not None:
+                fields[name] = f"{fields[name]} {line.strip()}"
+        elif ":" in line:
+            field, value = line.split(":", 1)
+            name = field.strip().lower()
+            if name in fields:
+                name = None  # a repeated field: the first one counts, its continuation lines are dropped
             else:
-                for block in str(payload).split("\n\n"):
-                    yield HeaderParser(policy=compat32).parsestr(block)
+                fields[name] = value.strip()
+    if fields:
+        blocks.append(fields)
+    return blocks
 
 
-def _original_headers(message: Message) -> Message:
-    """The headers of the message the report is about (message/rfc822 or text/rfc822-headers)."""
+def _text(part: Message) -> str:
+    """A part's body as text, whatever its transfer encoding; bytes that are not UTF-8 replaced."""
+    raw = part.get_payload(decode=True)
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", "replace")
+    return str(part.get_payload())
+
+
+def _original(message: Message) -> Message:
+    """The headers of the message the report is about (message/rfc822, message/global, or headers alone)."""
     for part in message.walk():
         kind = part.get_content_type()
-        if kind == "message/rfc822":
+        if kind in ("message/rfc822", "message/global"):
             payload = part.get_payload()
             if isinstance(payload, list) and payload and isinstance(payload[0], Message):
                 return payload[0]
-        if kind == "text/rfc822-headers":
+        if kind in _QUOTED_HEADERS:
             raw = part.get_payload(decode=True)
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(part.get_payload())
-            return HeaderParser(policy=compat32).parsestr(text)
+            return BytesHeaderParser(policy=compat32).parsebytes(raw if isinstance(raw, bytes) else b"")
     return Message()
 
 
-def _ours(original: Message, store: Store) -> tuple[int | None, str | None]:
-    """(issue, address) of the ledger row a Message-ID of ours names, else (None, None)."""
-    match = _OUR_MESSAGE_ID.search(str(original.get("Message-ID") or ""))
-    if not match:
-        return None, None
-    row = store.recipients.row(int(match[2]))
-    return (row.issue, row.address) if row and str(row.issue) == match[1] else (None, None)
+def _header(message: Message | None, name: str) -> str:
+    """A header as text: encoded words decoded, 8-bit bytes replaced, folding undone; "" when absent."""
+    value = message.get(name) if message is not None else None
+    if value is None:
+        return ""
+    try:
+        text = str(make_header(decode_header(value))) if not isinstance(value, Header) else str(value)
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        text = str(value)
+    return _clean(text)
+
+
+def _clean(text: str) -> str:
+    """One line: folded lines joined, runs of spaces one, at most a few hundred characters."""
+    return " ".join(text.split())[:_MAX_DETAIL]
 
 
 def _address(field: str | None) -> str | None:
@@ -166,10 +312,12 @@ def _address(field: str | None) -> str | None:
     return found[0].lower() if found else None
 
 
-def _messages(source: str, password: str | None) -> Iterator[Message]:
+def _messages(source: str, password: str | None, ca_file: Path | None) -> Iterator[bytes]:
     if source.startswith("imaps://"):
-        yield from _imap(source, password)
+        yield from _imap(source, password, ca_file)
         return
+    if source.startswith("imap://"):
+        raise WeeklyError(f"{source}: IMAP without TLS would send the password in clear; use imaps://")
     path = Path(source)
     if path.is_dir():
         box: mailbox.Mailbox = mailbox.Maildir(path, factory=None, create=False)
@@ -179,29 +327,62 @@ def _messages(source: str, password: str | None) -> Iterator[Message]:
         raise WeeklyError(f"{source}: no such mbox file or Maildir folder (or give imaps://USER@HOST/MAILBOX)")
     try:
         for key in box.iterkeys():
-            yield message_from_bytes(box.get_bytes(key))
+            yield box.get_bytes(key)
+    except OSError as err:
+        raise WeeklyError(f"{source}: cannot read the mailbox: {err.strerror or err}") from err
     finally:
         box.close()
 
 
-def _imap(source: str, password: str | None) -> Iterator[Message]:
-    """Every message of an IMAP mailbox over TLS (imaps://USER@HOST[:PORT]/MAILBOX)."""
+def _imap(source: str, password: str | None, ca_file: Path | None) -> Iterator[bytes]:
+    """Every message of an IMAP mailbox over TLS (imaps://USER@HOST[:PORT]/MAILBOX), read-only."""
     parts = urlsplit(source)
     if not parts.hostname or not parts.username:
         raise WeeklyError(f"{source}: give imaps://USER@HOST[:PORT]/MAILBOX")
     if not password:
         raise WeeklyError("no IMAP password: set WEEKLY_IMAP__PASSWORD (or the secret file imap__password)")
+    host, user, name = parts.hostname, unquote(parts.username), unquote(parts.path.strip("/")) or "INBOX"
     try:
-        client = imaplib.IMAP4_SSL(parts.hostname, parts.port or 993, ssl_context=ssl.create_default_context(),
-                                   timeout=60)
-        client.login(unquote(parts.username), password)
-        client.select(parts.path.strip("/") or "INBOX", readonly=True)
+        context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except OSError as err:
+        raise WeeklyError(f"imap.ca_file {ca_file}: cannot read the certificates: {err.strerror or err}") from err
+    except ssl.SSLError as err:
+        raise WeeklyError(f"imap.ca_file {ca_file}: not PEM certificates ({err.reason or err})") from err
+    try:
+        client = imaplib.IMAP4_SSL(host, parts.port or 993, ssl_context=context, timeout=60)
+    except ssl.SSLCertVerificationError as err:
+        raise WeeklyError(f"{host}: the IMAP server's TLS certificate is not trusted ({err.verify_message}); if a "
+                          "private CA signed it, set imap.ca_file to that CA's certificate (PEM)") from err
+    except OSError as err:
+        raise WeeklyError(f"{host}: cannot reach the IMAP server: {err.strerror or err}") from err
+    try:
+        try:
+            client.login(user, password)
+        except imaplib.IMAP4.error as err:
+            raise WeeklyError(f"{host}: IMAP login refused for {user}: {_said(err)}") from err
+        status, said = client.select(_quoted(name), readonly=True)
+        if status != "OK":
+            raise WeeklyError(f"{host}: no mailbox {name!r} for {user} ({_said(said)}); name one that exists in "
+                              f"imaps://{user}@{host}/MAILBOX")
         _, found = client.search(None, "ALL")
         for number in found[0].split():
-            _, data = client.fetch(number, "(RFC822)")
+            _, data = client.fetch(number, "(BODY.PEEK[])")
             fetched = data[0]
             if isinstance(fetched, tuple):
-                yield message_from_bytes(fetched[1])
+                yield fetched[1]
         client.logout()
     except (OSError, imaplib.IMAP4.error) as err:
-        raise WeeklyError(f"{parts.hostname}: IMAP failed: {err}") from err
+        raise WeeklyError(f"{host}: IMAP failed: {_said(err)}") from err
+
+
+def _quoted(name: str) -> str:
+    """A mailbox name as an IMAP quoted string (a name may hold spaces)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _said(what: object) -> str:
+    """What an IMAP server said, as one line of text."""
+    if isinstance(what, list):
+        what = b" ".join(part if isinstance(part, bytes) else str(part).encode() for part in what)
+    text = what.decode("utf-8", "replace") if isinstance(what, bytes) else str(what)
+    return _clean(text)

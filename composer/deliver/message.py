@@ -18,8 +18,9 @@ from typing import NamedTuple, Protocol
 
 from composer.config import MailSettings
 from composer.deliver.dkim import Signer
-from composer.deliver.tokens import sign
+from composer.deliver.tokens import COPY, sign_id
 from composer.errors import WeeklyError
+from composer.web.paths import leave_url
 
 PLACEHOLDER_TO = "Subscriber <subscriber@example.invalid>"
 
@@ -104,6 +105,8 @@ class MessageTemplate:
         message["Precedence"] = "bulk"
         message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
         self.unsubscribe_url = unsubscribe_url
+        # Readers of a list address leave through the list manager: their footer links to a page saying how.
+        self.bare_url = unsubscribe_url if one_click else leave_url(unsubscribe_url)
         self.one_click = one_click
         self._signer = Signer(mail.dkim) if mail.dkim.keys else None
         self._parts = _PLACEHOLDER.split(message.as_bytes(policy=SMTP))
@@ -113,7 +116,7 @@ class MessageTemplate:
         """The bytes of one recipient's copy, DKIM-signed when keys are set; with no `token`, the unsubscribe
         link is the page itself."""
         joiner = "&" if "?" in self.unsubscribe_url else "?"
-        url = f"{self.unsubscribe_url}{joiner}token={token}" if token else self.unsubscribe_url
+        url = f"{self.unsubscribe_url}{joiner}token={token}" if token else self.bare_url
         values = {
             _TO.encode(): formataddr((name, address), charset="utf-8").encode(),
             _MESSAGE_ID.encode(): message_id.encode(),
@@ -127,10 +130,11 @@ class MessageTemplate:
 
 def sample_message(content: MailContent, issue: int, mail: MailSettings) -> bytes:
     """issue.eml: the copy one reader would get, every header as sent and 8bit, signed as sent. The reader
-    is the sender's own mailbox; its unsubscribe token is a real one when the signing key is set."""
+    is the sender's own mailbox; its unsubscribe token has a reader's length (naming no ledger row) when the
+    signing key is set."""
     address = parseaddr(mail.smtp.sender)[1]
     key = mail.signing_key.get_secret_value().encode() if mail.signing_key else None
-    token = sign(address, mail.list.id, key) if key else None
+    token = sign_id(COPY, "0", mail.list.id, key) if key else None
     message_id = f"{issue}.sample.{secrets.token_hex(4)}"
     return MessageTemplate(content, mail, issue).personalise(address, "", token, message_id)
 

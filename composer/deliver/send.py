@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 import secrets
 from collections.abc import Callable, Iterator
 from email.utils import parseaddr
@@ -23,20 +22,19 @@ from pydantic import BaseModel, ConfigDict
 
 from composer.config import MailSettings
 from composer.deliver.message import MessageTemplate
-from composer.deliver.smtp import Callbacks, Job, SendStopped, deliver
+from composer.deliver.smtp import Callbacks, Job, SendInterrupted, SendStopped, deliver
+from composer.deliver.status import Verdict, reply_status, verdict
 from composer.deliver.subscribers import read_subscribers, valid_address
-from composer.deliver.tokens import sign
+from composer.deliver.tokens import COPY, copy_tag, keyed_hash, sign_id
 from composer.errors import WeeklyError
 from composer.issues import IssueFolder
-from composer.models import Plan, Problem, SendReport, Subscriber
+from composer.models import Plan, Problem, SendReport, Subscriber, SubscriberStatus
 from composer.models import RecipientState as State
 from composer.store import Store, StoreError
 from composer.store.recipients import Change
 
 _SHOWN_INVALID = 100
-# A 5xx reply with an enhanced status 5.1.x: the mailbox does not exist or is unusable, for good.
-# A plain 550 may be policy (spam filtering), so only these suppress the address for later issues.
-_MAILBOX_GONE = re.compile(r"^5\d\d 5\.1\.\d")
+_MAX_LOCAL_PART = 64  # RFC 5321: a VERP return path must still fit
 
 
 class SendOptions(BaseModel):
@@ -61,7 +59,7 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
     server = f"{mail.smtp.host}:{mail.smtp.port} ({mail.smtp.security})"
     if options.dry_run:
         invalid = _Invalid()
-        counts = store.recipients.plan(issue, _audience(options, invalid))
+        counts = store.recipients.plan(issue, _audience(options, invalid, store, key, mail.list.id))
         return SendReport(plan=_plan(counts, issue, options, invalid, subject, server), counts=counts,
                           invalid_rows=tuple(invalid.shown))
     template = MessageTemplate(built, mail, issue, one_click=not options.to)
@@ -73,7 +71,7 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
     if options.retry_unknown:
         store.recipients.requeue(issue, State.UNKNOWN)
     invalid = _Invalid()
-    store.recipients.add(issue, _audience(options, invalid))
+    store.recipients.add(issue, _audience(options, invalid, store, key, mail.list.id))
     plan = _plan(store.recipients.counts(issue), issue, options, invalid, subject, server)
     shown_invalid = tuple(invalid.shown)
     if plan.to_send == 0 or not confirm(plan):
@@ -81,17 +79,35 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
                           invalid_rows=shown_invalid, cancelled=plan.to_send > 0)
     run = _run(store, issue, template, key, mail, plan.to_send, options.limit, progress)
     return SendReport(plan=plan, sent_now=run.sent, counts=store.recipients.counts(issue), recovered_unknown=recovered,
-                      invalid_rows=shown_invalid, stopped=run.stopped)
+                      invalid_rows=shown_invalid, stopped=run.stopped, interrupted=run.interrupted)
 
 
-def _audience(options: SendOptions, invalid: _Invalid) -> Iterator[Subscriber]:
+def _audience(options: SendOptions, invalid: _Invalid, store: Store, key: bytes, list_id: str) -> Iterator[Subscriber]:
+    """--to's list address, the rows of --list's file (erased readers left out), or the store's readers."""
     if options.to:
         if not valid_address(options.to):
             raise WeeklyError(f"--to {options.to!r} is not a valid address")
         return iter([Subscriber(email=options.to)])
     if options.list_file:
-        return _valid_rows(options.list_file, invalid)
-    raise WeeklyError("say who receives the issue: --list FILE (a CSV with an email column) or --to ADDRESS")
+        return _not_erased(_valid_rows(options.list_file, invalid), options.list_file, invalid, store, key, list_id)
+    if not store.subscribers.counts()[SubscriberStatus.SUBSCRIBED]:
+        raise WeeklyError("nobody to send to: the subscriber store has no subscribed reader; import your list "
+                          "(`weekly subscribers import FILE`) or send to a file with --list FILE")
+    return store.subscribers.audience()
+
+
+def _not_erased(rows: Iterator[Subscriber], path: Path, invalid: _Invalid, store: Store, key: bytes,
+                list_id: str) -> Iterator[Subscriber]:
+    """A list file may still hold readers erased on request: their keyed hash keeps them out, unrecorded."""
+    erased = store.subscribers.erased()
+    if erased and not key:
+        raise WeeklyError("the suppression list holds erased readers, recognised only with the signing key: set "
+                          "WEEKLY_SIGNING_KEY")
+    for row in rows:
+        if erased and keyed_hash(row.email, list_id, key) in erased:
+            invalid.add(Problem(level="warning", path=str(path), message="a reader erased on request is left out"))
+        else:
+            yield row
 
 
 def _plan(counts: dict[State, int], issue: int, options: SendOptions, invalid: _Invalid, subject: str,
@@ -129,17 +145,18 @@ class _Run(BaseModel):
 
     sent: int
     stopped: str | None = None
+    interrupted: bool = False
 
 
 def _run(store: Store, issue: int, template: MessageTemplate, key: bytes, mail: MailSettings, total: int,
          limit: int | None, progress: Callable[[int, int], None]) -> _Run:
     settled = {"count": 0, "sent": 0}
-    commits = _GroupCommit(store)
+    commits = _GroupCommit(store, issue)
 
     def done(job: Job, state: State, reply: str) -> None:
         commits.add(Change(_rowid(job), state, reply))
-        if state is State.FAILED and _MAILBOX_GONE.match(reply):
-            store.suppressions.add(job.address, f"hard bounce: {reply}")
+        if state is State.FAILED:
+            _judge(store, job.address, issue, reply, mail.bounces.soft_limit)
         settled["count"] += 1
         settled["sent"] += state is State.SENT
         progress(settled["count"], total)
@@ -152,14 +169,28 @@ def _run(store: Store, issue: int, template: MessageTemplate, key: bytes, mail: 
     jobs = (Job(row.id, row.address, row.name) for row in itertools.islice(store.recipients.pending(issue), limit))
     stopped: Exception | None = None
     try:
-        asyncio.run(deliver(jobs, _message_for(template, key, mail, issue), _envelope(mail), mail.smtp,
-                            _password(mail), callbacks))
+        asyncio.run(deliver(jobs, _message_for(template, key, mail, issue), _envelope_for(mail, key, issue),
+                            mail.smtp, _password(mail), callbacks))
     except (SendStopped, StoreError) as stop:
         stopped = stop
     finally:
         commits.flush()  # the results already in, even when Ctrl-C or SIGTERM ends the run
     failure = commits.failure or stopped
-    return _Run(sent=settled["sent"], stopped=str(failure) if failure else None)
+    return _Run(sent=settled["sent"], stopped=str(failure) if failure else None,
+                interrupted=isinstance(failure, SendInterrupted))
+
+
+def _judge(store: Store, address: str, issue: int, reply: str, soft_limit: int) -> None:
+    """A 5xx reply, judged by the rule a DSN is judged by (status.verdict): a mailbox gone suppresses the
+    address, a full one counts as a soft bounce; a policy or spam rejection only failed this copy."""
+    status = reply_status(reply)
+    judged = verdict(status) if status and status.startswith("5") else Verdict.COPY_ONLY
+    if judged is Verdict.GONE:
+        store.suppressions.add(address, f"hard bounce: {reply}")
+    elif judged is Verdict.SOFT:
+        issues = store.suppressions.soft_bounce(address, issue)
+        if issues >= soft_limit:
+            store.suppressions.add(address, f"soft bounces in {issues} issues: {reply}")
 
 
 def _rowid(job: Job) -> int:
@@ -172,8 +203,9 @@ class _GroupCommit:
     event loop shares a single commit, and each waits for it before its DATA goes out (a kill then leaves
     the row `sending`, so unknown, never resent). Results and retries ride along with the next commit."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, issue: int) -> None:
         self.store = store
+        self.issue = issue
         self.results: list[Change] = []
         self.claims: list[int] = []
         self.waiting: list[tuple[int, asyncio.Future]] = []
@@ -202,7 +234,7 @@ class _GroupCommit:
         claimed: set[int] = set()
         try:
             if results or claims:
-                claimed = self.store.recipients.commit(results, claims)
+                claimed = self.store.recipients.commit(self.issue, results, claims)
         except StoreError as err:
             self.failure = self.failure or err
         for row_id, committed in waiting:
@@ -227,7 +259,7 @@ def _send_test(address: str, template: MessageTemplate, key: bytes, mail: MailSe
                           done=lambda job, state, reply: outcome.update(state=state, reply=reply))
     try:
         asyncio.run(deliver([Job(None, address, "")], _message_for(template, key, mail, issue),
-                            _envelope(mail), mail.smtp, _password(mail), callbacks))
+                            _envelope_for(mail, key, issue), mail.smtp, _password(mail), callbacks))
     except SendStopped as stop:
         return SendReport(plan=plan, stopped=str(stop))
     if outcome.get("state") != State.SENT:
@@ -241,12 +273,15 @@ async def _nothing(job: Job) -> bool:
 
 
 def _message_for(template: MessageTemplate, key: bytes, mail: MailSettings, issue: int) -> Callable[[Job], bytes]:
-    domain_free_prefix = f"{issue}.{secrets.token_hex(4)}"
+    """Each copy's bytes; its Message-ID carries the copy's tag (tokens.copy_tag), which `weekly bounces`
+    checks, and a random part that keeps it unique when a copy is sent again."""
 
     def message_for(job: Job) -> bytes:
-        token = sign(job.address, mail.list.id, key) if template.one_click else None
-        message_id = f"{domain_free_prefix}.{job.rowid if job.rowid is not None else 'test'}.{secrets.token_hex(4)}"
-        return template.personalise(job.address, job.name, token, message_id)
+        # The copy's ledger row, never the address (a test copy has none: its link is the bare page).
+        token = sign_id(COPY, str(job.rowid), mail.list.id, key) if template.one_click and job.rowid is not None \
+            else None
+        tag = copy_tag(key, mail.list.id, issue, job.rowid, job.address) if job.rowid is not None else f"{issue}.test"
+        return template.personalise(job.address, job.name, token, f"{tag}.{secrets.token_hex(4)}")
 
     return message_for
 
@@ -260,8 +295,23 @@ def _signing_key(mail: MailSettings, needed: bool) -> bytes:
     return b""
 
 
-def _envelope(mail: MailSettings) -> str:
-    return parseaddr(mail.smtp.sender)[1]
+def _envelope_for(mail: MailSettings, key: bytes, issue: int) -> Callable[[Job], str]:
+    """Each copy's MAIL FROM: bounces.address (else the sender's), as LOCAL+TAG@DOMAIN with bounces.verp."""
+    address = mail.bounces.address or parseaddr(mail.smtp.sender)[1]
+    local, _, domain = address.rpartition("@")
+    if not mail.bounces.verp:
+        return lambda job: address
+    longest = len(local) + 1 + len(copy_tag(key, mail.list.id, issue, 10**15 - 1, address))
+    if longest > _MAX_LOCAL_PART:
+        raise WeeklyError(f"bounces.address {address!r}: its part before @ is too long for VERP (a tag takes "
+                          f"{longest - len(local)} of the {_MAX_LOCAL_PART} characters allowed): shorten it")
+
+    def envelope_for(job: Job) -> str:
+        if job.rowid is None:
+            return address  # a test copy: outside the ledger, nothing to name
+        return f"{local}+{copy_tag(key, mail.list.id, issue, job.rowid, job.address)}@{domain}"
+
+    return envelope_for
 
 
 def _password(mail: MailSettings) -> str | None:

@@ -5,24 +5,30 @@ Per recipient, in the words of RFC 5321:
 - 5xx (to MAIL, RCPT or after the dot): failed with the server's reply, never retried.
 - 4xx to MAIL, RCPT or DATA: deferred; retried with exponential backoff and jitter up to `retries`
   times, then left pending (with the reply) for the next run. A 4xx never marks anybody failed.
-- the connection lost once the message is on its way (after DATA): unknown. It may have been
-  delivered, so it is never resent automatically.
-The server as a whole (connection refused or timed out, a silent server, 421, a connection lost before
-the message went out) is not the recipient's fault: the job goes back to the queue without counting an
-attempt, and `outage_errors` such errors in a row stop the run with everybody not yet sent still pending.
-A refused login, a server without STARTTLS or AUTH when the settings need them, `pause_after_errors`
-recipient errors in a row, and any unexpected error inside the pool stop the run too; it never hangs.
-Jobs not yet started when a run stops stay pending and go out with the next run.
+- the connection lost once the message is on its way (after the server's 354 to DATA): unknown. It
+  may have been delivered, so it is never resent automatically.
+The server as a whole (connection refused or timed out, a silent server, 421, a connection lost or a
+server silent before its 354) is not the recipient's fault: nothing went out, the job goes back to the
+queue without counting an attempt, and no new attempt starts before a pool-wide backoff
+(`retry_base_seconds`, doubling) has passed. `outage_errors` such failures in a row stop the run with
+everybody not yet sent still pending. Several connections failing at once on a fast error (421, a
+refused connection) count as one failure; each timeout counts on its own, since it cost a whole
+`timeout_seconds` (so a server that stalls costs one timeout, not `pause_after_errors` of them). A copy
+lost after its 354 is unknown and counts towards the pause too.
+An untrusted TLS certificate, a refused login, a server without STARTTLS or AUTH when the settings need
+them, `pause_after_errors` recipient errors in a row, and any unexpected error inside the pool stop the
+run at once; it never hangs. Jobs not yet started when a run stops stay pending and go out with the next run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import re
 import signal
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -32,6 +38,7 @@ from composer.config import SmtpSettings
 from composer.errors import WeeklyError
 from composer.models import RecipientState as State
 
+_MAX_BACKOFF = 300.0  # seconds: the longest wait between two tries at a failing server
 _NETWORK_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError,
                    ConnectionError, OSError, asyncio.TimeoutError)
 
@@ -39,6 +46,10 @@ _NETWORK_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectErro
 class SendStopped(WeeklyError):
     """The run cannot go on (the server unavailable or unsuitable, authentication refused, too many errors
     in a row, the ledger not writable); everybody not yet sent stays pending."""
+
+
+class SendInterrupted(SendStopped):
+    """Ctrl-C or SIGTERM stopped the run (the command exits 130, as for any interrupt)."""
 
 
 @dataclass
@@ -50,6 +61,7 @@ class Job:
     name: str
     attempts: int = 0  # 4xx replies so far
     fresh: bool = True  # not yet taken from the queue once
+    claimed: bool = False  # recorded as `sending` by this attempt: a retry must record it pending again
 
 
 @dataclass
@@ -71,16 +83,18 @@ class _Attempt(NamedTuple):
     state: State
     reply: str
     outage: bool = False
+    slow: bool = False  # the outage was a timeout
 
 
-async def deliver(jobs: Iterable[Job], message_for: Callable[[Job], bytes], envelope_sender: str,
+async def deliver(jobs: Iterable[Job], message_for: Callable[[Job], bytes], envelope_for: Callable[[Job], str],
                   settings: SmtpSettings, password: str | None, callbacks: Callbacks) -> None:
-    """Send every job over a pool of `settings.connections` connections; raises SendStopped to stop early.
+    """Send every job over a pool of `settings.connections` connections, each from `envelope_for(job)` (the
+    MAIL FROM: where its bounces go); raises SendStopped to stop early.
 
     Ctrl-C and SIGTERM stop it the same way, from the event loop rather than wherever the signal lands:
     no new message starts, those on their way finish and are recorded, then SendStopped says so.
     """
-    pool = _Pool(message_for, envelope_sender, settings, password, callbacks)
+    pool = _Pool(message_for, envelope_for, settings, password, callbacks)
     with _signals_stop(pool):
         await pool.run(jobs)
 
@@ -105,10 +119,10 @@ def _signals_stop(pool: _Pool) -> Iterator[None]:
 
 
 class _Pool:
-    def __init__(self, message_for, envelope_sender: str, settings: SmtpSettings, password: str | None,
-                 callbacks: Callbacks) -> None:
+    def __init__(self, message_for, envelope_for: Callable[[Job], str], settings: SmtpSettings,
+                 password: str | None, callbacks: Callbacks) -> None:
         self.message_for = message_for
-        self.sender = envelope_sender
+        self.envelope_for = envelope_for
         self.settings = settings
         self.password = password
         self.callbacks = callbacks
@@ -120,8 +134,10 @@ class _Pool:
         self.producing = True
         self.idle = asyncio.Event()
         self.stopped: SendStopped | None = None
+        self.stopping = asyncio.Event()  # set with `stopped`: wakes whoever waits out a backoff
         self.consecutive_errors = 0  # recipients settled other than sent, in a row
         self.outages = 0  # server-level errors in a row
+        self.calm_at = 0.0  # no attempt starts before this (loop time): the backoff after an outage
         intervals = [1 / settings.rate_per_second if settings.rate_per_second else 0,
                      3600 / settings.rate_per_hour if settings.rate_per_hour else 0]
         self.interval = max(intervals)
@@ -152,22 +168,25 @@ class _Pool:
             raise self.stopped
 
     def interrupt(self, sig: int) -> None:
-        self._stop(SendStopped(f"stopped by {signal.Signals(sig).name}; the messages on their way were finished "
-                               "and recorded"))
+        self._stop(SendInterrupted(f"stopped by {signal.Signals(sig).name}; the messages on their way were "
+                                   "finished and recorded"))
 
     def _stop(self, reason: SendStopped) -> None:
         """No new message starts; those on their way finish, then the run ends."""
         self.stopped = self.stopped or reason
+        self.stopping.set()
         self._check_idle()
 
     def _check_idle(self) -> None:
         if (not self.producing and self.outstanding == 0) or (self.stopped and self.in_flight == 0):
             self.idle.set()
 
-    def _settle(self, job: Job, state: State, reply: str) -> None:
-        """The job is done with for this run: sent, failed, unknown, or deferred (left pending)."""
+    def _settle(self, job: Job, state: State, reply: str, server_failed: bool = False) -> None:
+        """The job is done with for this run: sent, failed, unknown, or deferred (left pending). Unless the
+        server failed on it (`server_failed`), the server answered: the outages in a row are over."""
         self.callbacks.done(job, state, reply)
-        self.outages = 0
+        if not server_failed:
+            self.outages = 0
         self.consecutive_errors = 0 if state is State.SENT else self.consecutive_errors + 1
         self._finish_one()
         self._pause_after_errors(reply)
@@ -196,15 +215,23 @@ class _Pool:
         self._stop(SendStopped(f"{self.consecutive_errors} recipient errors in a row (last: {reply}); paused"))
         return True
 
-    def _outage(self, job: Job, reason: str) -> None:
-        """The server, not the recipient, failed: requeue the job uncounted; stop after too many in a row."""
-        self.outages += 1
+    def _outage(self, job: Job | None, reason: str, started: float, slow: bool) -> None:
+        """The server, not the recipient, failed: requeue `job` uncounted (None: it is settled already);
+        no attempt starts before a backoff; stop after `outage_errors` failures in a row. A fast failure
+        seen by an attempt that started before the last counted one ended its backoff is that same failure,
+        seen by another connection."""
+        loop = asyncio.get_running_loop()
+        if slow or started >= self.calm_at:
+            self.outages += 1
+            delay = self.settings.retry_base_seconds * 2 ** (self.outages - 1) * random.uniform(0.75, 1.25)
+            self.calm_at = loop.time() + min(delay, _MAX_BACKOFF)
         if self.outages >= self.settings.outage_errors:
-            self._finish_one()  # the job stays pending in the ledger
+            if job is not None:
+                self._finish_one()  # the job stays pending in the ledger
             self._stop(SendStopped(f"{self.settings.host}:{self.settings.port} unavailable ({self.outages} errors "
                                    f"in a row, last: {reason}); paused"))
-            return
-        self._later(job, self.outages)
+        elif job is not None:
+            self.queue.put_nowait(job)  # it waits for the backoff in _handle, like every other attempt
 
     def _later(self, job: Job, tries: int) -> None:
         delay = self.settings.retry_base_seconds * 2 ** (tries - 1) * random.uniform(0.5, 1.5)
@@ -251,7 +278,15 @@ class _Pool:
     async def _handle(self, job: Job, client: aiosmtplib.SMTP | None, on_connection: int
                       ) -> tuple[aiosmtplib.SMTP | None, int]:
         """One try at `job`; returns the connection to go on with and how many messages it carried."""
+        loop = asyncio.get_running_loop()
+        if self.calm_at > loop.time():  # after an outage, nobody hammers the server; a stop ends the wait
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.calm_at - loop.time())
+            if self.stopped:
+                self._finish_one()
+                return client, on_connection
         await self._pace()
+        started = loop.time()
         if client is None or on_connection >= self.settings.max_messages_per_connection:
             await _close(client)
             client, on_connection = None, 0
@@ -262,7 +297,7 @@ class _Pool:
                 self._stop(stop)
                 return None, 0
             except (*_NETWORK_ERRORS, aiosmtplib.SMTPResponseException) as err:
-                self._outage(job, f"cannot connect: {_describe(err)}")
+                self._outage(job, f"cannot connect: {_describe(err)}", started, slow=_timed_out(err))
                 return None, 0
         self.in_flight += 1
         try:
@@ -270,12 +305,18 @@ class _Pool:
         finally:
             self.in_flight -= 1
             self._check_idle()  # a stop waits for the messages on their way, this one included
+        if attempt.state is State.PENDING and job.claimed:
+            self.callbacks.retrying(job, attempt.reply)  # recorded as sending: nothing went out, so pending
+        job.claimed = False
         if attempt.state is State.SKIPPED:
             self._finish_one()  # another sender's now: nothing to record here
-        elif attempt.outage:
-            self._outage(job, attempt.reply)
+        elif attempt.outage and attempt.state is State.PENDING:
+            self._outage(job, attempt.reply, started, attempt.slow)
         elif attempt.state is State.PENDING:
             self._defer(job, attempt.reply)
+        elif attempt.outage:  # lost after the message went out: unknown, and the server failing
+            self._settle(job, attempt.state, attempt.reply, server_failed=True)
+            self._outage(None, attempt.reply, started, attempt.slow)
         else:
             self._settle(job, attempt.state, attempt.reply)
         return attempt.client, on_connection + 1
@@ -295,11 +336,17 @@ class _Pool:
             if err.code >= 500:
                 raise SendStopped(f"{settings.host}:{settings.port} refuses service: {err.code} {err.message}") from err
             raise
-        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPConnectTimeoutError, aiosmtplib.SMTPServerDisconnected,
-                aiosmtplib.SMTPTimeoutError):
-            raise
-        except aiosmtplib.SMTPException as err:  # STARTTLS asked for but not offered, and the like
-            _discard(client)
+        except (aiosmtplib.SMTPException, OSError) as err:
+            untrusted = _certificate_problem(err)
+            if untrusted is not None:  # no outage: trying again changes nothing, the settings must
+                _discard(client)
+                raise SendStopped(f"{settings.host}:{settings.port}: the server's TLS certificate is not trusted "
+                                  f"({untrusted}); if a private CA signed it, set smtp.ca_file to that CA's "
+                                  f"certificate (PEM)" + (f"; it is {settings.ca_file} now" if settings.ca_file
+                                                          else "")) from err
+            if isinstance(err, (*_NETWORK_ERRORS, aiosmtplib.SMTPConnectError)):
+                raise
+            _discard(client)  # STARTTLS asked for but not offered, and the like
             raise SendStopped(f"{settings.host}:{settings.port}: {_describe(err)} (smtp.security is "
                               f"{settings.security})") from err
         if not client.esmtp_extensions:
@@ -329,23 +376,61 @@ class _Pool:
 
     async def _send(self, client: aiosmtplib.SMTP, job: Job) -> _Attempt:
         try:
-            await client.mail(self.sender, options=["BODY=8BITMIME"])
+            await client.mail(self.envelope_for(job), options=["BODY=8BITMIME"])
             await client.rcpt(job.address)
         except aiosmtplib.SMTPResponseException as err:
             return await _refused(client, err)
         except _NETWORK_ERRORS as err:
-            return _Attempt(_discard(client), State.PENDING, f"connection lost before the message was sent: "
-                            f"{_describe(err)}", outage=True)
+            return _lost_before(client, err)
         if not await self.callbacks.sending(job):
             return _Attempt(await _reset(client), State.SKIPPED, "claimed by another sender")
+        job.claimed = True
+        # DATA in its two steps (aiosmtplib's data() is one): until the server's 354 nothing went out, so a
+        # connection lost or a server silent before it leaves the recipient pending; after it, unknown.
         try:
-            response = await client.data(self.message_for(job))
-        except aiosmtplib.SMTPResponseException as err:
-            return await _refused(client, err)
+            start = await client.execute_command(b"DATA")
         except _NETWORK_ERRORS as err:
-            return _Attempt(_discard(client), State.UNKNOWN,
-                            f"connection lost while the message was being delivered: {_describe(err)}")
+            return _lost_before(client, err)
+        if start.code != 354:
+            return await _refused(client, aiosmtplib.SMTPDataError(start.code, start.message))
+        try:
+            client.protocol.write(_on_the_wire(self.message_for(job)))  # type: ignore[union-attr]
+            response = await client.protocol.read_response(timeout=self.settings.timeout_seconds)  # type: ignore[union-attr]
+        except _NETWORK_ERRORS as err:
+            return _Attempt(_discard(client), State.UNKNOWN, "connection lost while the message was being "
+                            f"delivered: {_describe(err)}", outage=True, slow=_timed_out(err))
+        if response.code != 250:
+            return await _refused(client, aiosmtplib.SMTPDataError(response.code, response.message))
         return _Attempt(client, State.SENT, f"{response.code} {response.message}")
+
+
+def _lost_before(client: aiosmtplib.SMTP, err: BaseException) -> _Attempt:
+    return _Attempt(_discard(client), State.PENDING, f"connection lost before the message was sent: "
+                    f"{_describe(err)}", outage=True, slow=_timed_out(err))
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _on_the_wire(message: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, a leading dot doubled, and the final dot."""
+    wire = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", message))
+    return wire + (b"" if wire.endswith(b"\r\n") else b"\r\n") + b".\r\n"
+
+
+def _timed_out(err: BaseException) -> bool:
+    return isinstance(err, (aiosmtplib.SMTPTimeoutError, asyncio.TimeoutError, TimeoutError))
+
+
+def _certificate_problem(err: BaseException) -> str | None:
+    """Why the server's certificate was refused, if that is what `err` (or what caused it) says."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen.verify_message or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 async def _refused(client: aiosmtplib.SMTP, err: aiosmtplib.SMTPResponseException) -> _Attempt:

@@ -46,6 +46,8 @@ def _records_json(text: str, source: str) -> tuple[list[tuple[str, int | None, o
         data = json.loads(text)
     except json.JSONDecodeError as err:
         return [], [Problem(level="error", path=source, line=err.lineno, message=f"not valid JSON: {err.msg}")]
+    except RecursionError:
+        return [], [Problem(level="error", path=source, message="nested too deeply to read")]
     if is_json_feed(data):
         return [(f"item {index + 1}", None, record) for index, record in enumerate(json_feed_records(data))], []
     records = data if isinstance(data, list) else [data]
@@ -62,6 +64,8 @@ def _records_jsonl(text: str, source: str) -> tuple[list[tuple[str, int | None, 
             records.append(("", number, json.loads(line)))
         except json.JSONDecodeError as err:
             problems.append(Problem(level="error", path=source, line=number, message=f"not valid JSON: {err.msg}"))
+        except RecursionError:
+            problems.append(Problem(level="error", path=source, line=number, message="nested too deeply to read"))
     return records, problems
 
 

@@ -18,6 +18,7 @@ from composer.config import BrandSettings, bundled
 from composer.errors import RenderError
 from composer.models import Draft, Entry, RenderedIssue
 from composer.render.strings import Strings, load_strings
+from composer.web.paths import FEED, archive_url
 
 TEMPLATES = bundled("templates")
 _TEXT_WIDTH = 72
@@ -39,6 +40,8 @@ def render(draft: Draft, brand: BrandSettings, strings: Strings | None = None) -
         "link_for": _links(brand),
         "anchor": _anchor,
         "web_url": brand.web_url.replace("{number}", str(draft.number)),
+        "archive_url": archive_url(brand.web_url),
+        "feed_url": archive_url(brand.web_url) + FEED,
         "unsubscribe_url": brand.unsubscribe_url,
         "footer_text": brand.footer_text or email.footer.format(name=brand.name, publisher=brand.publisher),
         "sections": [

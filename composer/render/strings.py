@@ -32,6 +32,7 @@ class EmailStrings(_Table):
     view_online: str
     view_in_browser: str
     unsubscribe: str
+    subscribe: str
     footer: str = Field(description="{name}, {publisher}")
     archive: str = Field(description="{name}")
 
@@ -41,22 +42,67 @@ class TextStrings(_Table):
     unsubscribe: str
 
 
+class WebStrings(_Table):
+    """The pages of `weekly serve` (sign-up, confirmation, leaving a list) and the mails of a sign-up."""
+
+    subscribe_title: str = Field(description="{name}")
+    subscribe_intro: str = Field(description="{name}, {publisher}")
+    email_label: str
+    name_label: str
+    honeypot_label: str
+    subscribe_button: str
+    invalid_address: str
+    too_many: str
+    check_inbox_title: str
+    check_inbox: str = Field(description="{address}, {name}, {hours}")
+    confirm_title: str
+    confirm_question: str = Field(description="{name}")
+    confirm_button: str
+    confirmed_title: str
+    confirmed: str = Field(description="{name}")
+    link_not_valid_title: str
+    link_not_valid: str
+    leave_title: str = Field(description="{name}")
+    leave_list: str = Field(description="{name}")
+    leave_no_manager: str = Field(description="{name}")
+    archive: str
+    not_found: str
+    confirm_subject: str = Field(description="{name}")
+    confirm_mail: str = Field(description="{name}, {hours}")
+    confirm_mail_ignore: str
+    welcome_subject: str = Field(description="{name}")
+    welcome_mail: str = Field(description="{name}")
+    welcome_unsubscribe: str
+
+
+class ThemeKinds(_Table):
+    """One phrase per kind of week theme (summarise.editorial.week_theme); {theme} names it."""
+
+    basket: str
+    law: str
+    actor: str
+    place: str
+    technology: str
+    varied: str
+
+
 class EditorialStrings(_Table):
-    """The editorial's fixed phrases, for the summariser."""
+    """The editorial's and the issue headline's fixed phrases, for the summariser."""
 
     greeting: str
-    opening: str
     quiet_week: str
     quiet_week_one_story: str
-    staying_with: str
-    staying_in: str
+    quiet_headline: str
+    staying_with: str = Field(description="{actor}")
+    staying_in: str = Field(description="{place}")
     across_the_atlantic: str
-    speaking_of: str
-    also_this_week: str
-    also_brought: str
-    the_blog: str
+    speaking_of: str = Field(description="{topic}")
+    the_blog: str = Field(description="{story}")
     pointer: str
+    pointer_radar: str
     signoff: str
+    openings: ThemeKinds
+    headlines: ThemeKinds
     openers: dict[str, str]
 
 
@@ -73,6 +119,7 @@ class Strings(_Table):
     language: str = Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     email: EmailStrings
     text: TextStrings
+    web: WebStrings
     editorial: EditorialStrings
     dates: DateStrings
 
@@ -99,6 +146,20 @@ def strings_for(issue: IssueSettings) -> Strings:
         raise ConfigError(f"{issue.strings}: its language is {strings.language!r} but issue.language is "
                           f"{issue.language!r}; set both alike")
     return strings
+
+
+def editorial_words(issue: IssueSettings, strings: Strings) -> EditorialStrings:
+    """The edition's editorial phrases: the catalogue's, with issue.greeting, issue.pointer and issue.signoff
+    where set (a deployment's own wording wins, as brand.footer_text does). A setting that is the English
+    catalogue's own phrase in an edition of another language is a leftover of an older config, which had
+    to set them: refused by name rather than left in English in that edition."""
+    english = load_strings()
+    overrides = {key: getattr(issue, key) for key in ("greeting", "pointer", "signoff") if getattr(issue, key)}
+    for key, value in overrides.items():
+        if strings.language != english.language and value == getattr(english.editorial, key):
+            raise ConfigError(f"issue.{key}: {value!r} is English, but issue.language is {issue.language!r}: "
+                              f"remove issue.{key} (the catalogue's is used) or write it in that language")
+    return strings.editorial.model_copy(update=overrides)
 
 
 @lru_cache(maxsize=8)

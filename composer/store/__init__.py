@@ -5,6 +5,8 @@
     store.suppressions addresses never mailed again, and soft bounces counted per issue
     store.issues       each issue's life: composed, approved, sending, sent, stopped
     store.items        every item seen, when first, and for which issue
+    store.reports      the bounce reports processed, so none is applied twice
+    store.subscribers  the readers: status, dates, source; sign-up, import, export and erasure
     store.lock(name)   a lock that means the same on both backends (another process, another machine)
 
 Every method raises StoreError (a WeeklyError naming the store) and nothing else from the database;
@@ -28,7 +30,9 @@ from composer.store.issues import Issues
 from composer.store.items import Items
 from composer.store.locks import Locks
 from composer.store.recipients import Recipients
+from composer.store.reports import Reports
 from composer.store.schema import MIGRATIONS, VERSION, Context, version_of
+from composer.store.subscribers import Subscribers
 from composer.store.suppressions import Suppressions
 
 __all__ = ["Store", "StoreError", "open_store"]
@@ -46,6 +50,8 @@ class Store:
         self.suppressions = Suppressions(db, list_id)
         self.issues = Issues(db, list_id)
         self.items = Items(db, list_id)
+        self.reports = Reports(db, list_id)
+        self.subscribers = Subscribers(db, list_id)
         self._locks = Locks(db, f"{self.id}:{list_id}", url, password)
 
     def lock(self, name: str, refusal: str) -> AbstractContextManager[None]:
@@ -133,17 +139,17 @@ def _postgres(url: str, password: str | None, settings: StoreSettings) -> Db:
 
 def _migrate(db: Db, context: Context) -> None:
     """Bring the store to VERSION in one transaction, after a backup of an SQLite file that holds data."""
+    version = version_of(db)
+    _refuse_newer(db, version)
+    if version == VERSION:
+        return
+    if db.path is not None and _holds_data(db):  # before the write lock: the backup reads the whole file
+        _backup(db, db.path.with_name(f"{db.path.name}.v{version}.bak"))
     with db.transaction():
         if db.dialect.name == "postgresql":
             db.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))  # one opener migrates
-        version = version_of(db)
-        if version > VERSION:
-            raise StoreError(f"{db.where}: the store has schema version {version}, newer than this weekly knows "
-                             f"({VERSION}): upgrade weekly on this machine")
-        if version == VERSION:
-            return
-        if db.path is not None and _holds_data(db):
-            _backup(db, db.path.with_name(f"{db.path.name}.v{version}.bak"))
+        version = version_of(db)  # another process may have migrated it meanwhile
+        _refuse_newer(db, version)
         for migration in MIGRATIONS[version:]:
             migration(db, context)
         db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
@@ -152,6 +158,12 @@ def _migrate(db: Db, context: Context) -> None:
                    (secrets.token_hex(8),))
         db.execute("INSERT INTO meta (key, value) VALUES ('created', ?) ON CONFLICT (key) DO NOTHING",
                    (str(time.time()),))
+
+
+def _refuse_newer(db: Db, version: int) -> None:
+    if version > VERSION:
+        raise StoreError(f"{db.where}: the store has schema version {version}, newer than this weekly knows "
+                         f"({VERSION}): upgrade weekly on this machine")
 
 
 _MIGRATION_LOCK = 0x7765656B6C79  # "weekly": serialises schema migrations of one PostgreSQL database

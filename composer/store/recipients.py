@@ -122,7 +122,7 @@ class Recipients:
             yield from (Recipient(*row) for row in rows)
             last = rows[-1][0]
 
-    def commit(self, results: list[Change], claims: list[int]) -> set[int]:
+    def commit(self, issue: int, results: list[Change], claims: list[int]) -> set[int]:
         """Record `results` and claim the rows `claims` (pending -> sending) in one transaction; returns the
         ids claimed: a row another sender claimed or settled first is not among them and must not be sent."""
         if not self.db.still_there():
@@ -138,8 +138,9 @@ class Recipients:
             if claims:
                 marks = ", ".join("?" * len(claims))
                 claimed = {row[0] for row in self.db.all(
-                    f"UPDATE recipients SET state=?, attempts=attempts+1, updated=? WHERE list_id=? AND state=? "
-                    f"AND id IN ({marks}) RETURNING id", (State.SENDING, now, self.list_id, State.PENDING, *claims))}
+                    f"UPDATE recipients SET state=?, attempts=attempts+1, updated=? WHERE list_id=? AND issue=? "
+                    f"AND state=? AND id IN ({marks}) RETURNING id",
+                    (State.SENDING, now, self.list_id, issue, State.PENDING, *claims))}
         return claimed
 
     def counts(self, issue: int) -> dict[State, int]:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from composer.store.db import Db
 
 
@@ -113,20 +115,70 @@ def _adopt_legacy(db: Db, context: Context) -> None:
             "SELECT issue, sum(CASE WHEN state IN ('pending', 'sending') THEN 1 ELSE 0 END), max(updated) "
             "FROM recipients WHERE list_id=? GROUP BY issue", (context.list_id,)):
         folder = context.output_dir / str(issue)
-        db.execute("INSERT INTO issues (list_id, number, state, folder, sent_at, reason, updated) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (context.list_id, issue, "stopped" if unfinished else "sent",
-                    str(folder.resolve()) if folder.is_dir() else None, None if unfinished else updated,
-                    "stopped before the store had versions" if unfinished else None, updated))
+        draft = _legacy_draft(folder)
+        db.execute("INSERT INTO issues (list_id, number, state, week_start, week_end, folder, sent_at, reason, updated) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (context.list_id, issue, "stopped" if unfinished else "sent", draft.get("week_start"),
+                    draft.get("week_end"), str(folder.resolve()) if folder.is_dir() else None,
+                    None if unfinished else updated, "stopped before the store had versions" if unfinished else None,
+                    updated))
+        db.executemany("INSERT INTO issue_items (list_id, number, item_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                       [(context.list_id, issue, item) for item in draft.get("item_ids", ())])
     for table in ("recipients", "suppression", "soft_bounces"):
         db.execute(f"DROP TABLE legacy_{table}")
+
+
+def _legacy_draft(folder: Path) -> dict:
+    """The week and the stories of an issue the old ledger sent, from its draft when it is still there."""
+    try:
+        data = yaml.safe_load((folder / "issue.yaml").read_text(encoding="utf-8"))
+        sections = data.get("sections") or {}
+        entries = [entry for name in ("radar", "reading_corner", "events") for entry in sections.get(name) or ()]
+        return {"week_start": str(data["week_start"]), "week_end": str(data["week_end"]),
+                "item_ids": [entry["item_id"] for entry in entries if entry.get("item_id")]}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, KeyError, TypeError):
+        return {}  # gone or unreadable: the issue is still known as sent, without its week and stories
 
 
 def _has_table(db: Db, name: str) -> bool:
     return db.one("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)) is not None
 
 
-MIGRATIONS: list[Callable[[Db, Context], None]] = [_v1]
+def _subscribers(db: Db, context: Context) -> None:
+    """The readers themselves (composer.store.subscribers): who, in what status since when, from where."""
+    real, id_column = db.dialect.real, db.dialect.id_column
+    db.execute(f"""CREATE TABLE subscribers (
+        id {id_column},
+        list_id TEXT NOT NULL,
+        sid TEXT NOT NULL,                -- the opaque id tokens name, never the address
+        email TEXT NOT NULL,              -- lower-cased: the duplicate key
+        address TEXT NOT NULL,            -- as given
+        name TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,             -- unconfirmed, subscribed, unsubscribed, bounced, complained
+        source TEXT NOT NULL,             -- the sign-up form, an import (its format and file), by hand
+        fields TEXT NOT NULL DEFAULT '{{}}', -- the other columns of an import (JSON): tags, name parts …
+        created {real} NOT NULL,
+        confirmed {real},
+        changed {real} NOT NULL,          -- the status's date
+        pending TEXT,                     -- the outstanding confirmation of a sign-up (its token names it)
+        pending_at {real},
+        UNIQUE (list_id, email),
+        UNIQUE (list_id, sid),
+        UNIQUE (list_id, pending))""")
+    db.execute("CREATE INDEX subscribers_status ON subscribers (list_id, status, id)")
+
+
+def _reports_seen(db: Db, context: Context) -> None:
+    """Reports `weekly bounces` processed, so none is applied twice (composer.store.reports)."""
+    db.execute(f"""CREATE TABLE reports_seen (
+        list_id TEXT NOT NULL,
+        digest TEXT NOT NULL,             -- sha256 of the report's bytes
+        outcome TEXT NOT NULL,
+        seen {db.dialect.real} NOT NULL,
+        PRIMARY KEY (list_id, digest))""")
+
+
+MIGRATIONS: list[Callable[[Db, Context], None]] = [_v1, _subscribers, _reports_seen]
 VERSION = len(MIGRATIONS)
 
 
@@ -134,8 +186,9 @@ def version_of(db: Db) -> int:
     """The schema version of an open store: 0 for an empty database or a ledger from before versions."""
     if db.dialect.name == "sqlite":
         has_meta = _has_table(db, "meta")
-    else:
-        has_meta = db.scalar("SELECT to_regclass('meta') IS NOT NULL")
+    else:  # a scan of the catalog, not to_regclass: its cache may not yet see a table another opener just made
+        has_meta = db.scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = 'meta' "
+                             "AND schemaname = current_schema())")
     if not has_meta:
         return 0
     value = db.scalar("SELECT value FROM meta WHERE key='schema_version'")

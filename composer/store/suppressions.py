@@ -25,11 +25,17 @@ class Suppressions:
             "INSERT INTO suppressions (list_id, email, reason, added) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (list_id, email) DO NOTHING", (self.list_id, email.lower(), reason, time.time())).rowcount == 1
 
-    def remove(self, email: str) -> bool:
-        """Send to `email` again (a resubscription or an editor's correction); False if it was not suppressed."""
+    def remove(self, email: str, only: str | None = None) -> bool:
+        """Send to `email` again (a resubscription or an editor's correction); False if it was not suppressed.
+        With `only`, only a suppression of that kind ("unsubscribed": the reason, or the reason's first part
+        before ':') is removed: a reader may undo their own unsubscription, never a complaint or a bounce."""
         with self.db.transaction():
-            removed = self.db.execute("DELETE FROM suppressions WHERE list_id=? AND email=?",
-                                      (self.list_id, email.lower())).rowcount
+            kind = "" if only is None else " AND (reason=? OR reason LIKE ?)"
+            removed = self.db.execute(f"DELETE FROM suppressions WHERE list_id=? AND email=?{kind}",
+                                      (self.list_id, email.lower(), *(() if only is None else (only, f"{only}:%")))
+                                      ).rowcount
+            if only is not None and not removed:
+                return False  # not their own unsubscription: the bounce count stays too
             self.db.execute("DELETE FROM soft_bounces WHERE list_id=? AND email=?", (self.list_id, email.lower()))
         return removed == 1
 

@@ -1,8 +1,9 @@
 """Summarise: turn a Selection into a Draft an editor can correct, offline and deterministically.
 
 Each entry gets a title (its own, or a headline written from its lead sentence) and a teaser of
-complete sentences; the issue gets a DW-style headline, a preheader and an editorial. Greeting,
-pointer and sign-off come from settings, the basket themes from topics.toml. An optional LLM
+complete sentences; the issue gets a DW-style headline, a preheader and an editorial. Every fixed
+phrase (greeting, transitions, pointer, sign-off) comes from the strings catalogue of the edition's
+language, the basket themes from topics.toml. An optional LLM
 backend (summarise/llm.py) may rewrite teasers, headlines and the editorial; its answers are checked
 and the offline text is kept, with a note, wherever it fails.
 """
@@ -16,6 +17,8 @@ from pydantic import Field
 
 from composer.language import split_sentences
 from composer.models import Contract, Draft, Entry, Pick, Sections, Selection
+from composer.render.strings import EditorialStrings
+from composer.summarise.context import leans
 from composer.summarise.editorial import Story, editorial, issue_headline
 from composer.summarise.headline import headline
 from composer.summarise.llm import ChatBackend, improve_editorial, improve_entry
@@ -25,13 +28,14 @@ _PREHEADER_LIMIT = 150
 
 
 class Style(Contract):
-    """The fixed words of an issue: from settings ([issue]) and topics.toml (basket themes)."""
+    """The fixed words of an issue: the strings catalogue's [editorial] table (with the [issue] settings
+    that replace its greeting, pointer or sign-off) and topics.toml (basket themes and cue words)."""
 
-    greeting: str
-    pointer: str
-    signoff: str
+    words: EditorialStrings
+    sections: dict[str, str] = Field(default_factory=dict, description="The sections' names in the edition "
+                                     "('radar': 'Radar', …): the pointer names only those the issue has.")
     themes: dict[str, str] = Field(default_factory=dict)
-    phrases: tuple[str, ...] = Field((), description="The cue words of topics.toml: never a topic of the issue headline.")
+    generic: tuple[str, ...] = Field((), description="The cue words of topics.toml: never a topic of the issue headline.")
     cues: dict[str, tuple[str, ...]] = Field(default_factory=dict, description="Cue words by basket and technology "
                                              "(topics.toml): a basket opener or 'Speaking of AI' needs them.")
 
@@ -58,21 +62,21 @@ def summarise(selection: Selection, style: Style, backend: ChatBackend | None = 
     radar, reading_corner, events = entries(selection.radar), entries(selection.reading_corner), entries(selection.events)
     radar_stories = _stories(radar, selection.radar)
     written = editorial(radar_stories, _stories(reading_corner, selection.reading_corner),
-                        style.pointer, style.themes, style.cues, events=bool(events))
+                        style.words, style.themes, style.cues, style.sections, events=bool(events))
     paragraphs, told = written.paragraphs, written.told
     if backend is not None and radar:
         paragraphs, note = improve_editorial(backend, radar, paragraphs)
         notes.extend([note] if note else [])
     draft = Draft(
         number=selection.number,
-        headline=issue_headline(radar_stories, style.themes, style.phrases),
+        headline=issue_headline(radar_stories, style.words, style.themes, style.generic),
         week_start=selection.week_start,
         week_end=selection.week_end,
         date_range=date_range(selection.week_start, selection.week_end),
         preheader=_preheader(radar),
-        greeting=style.greeting,
+        greeting=style.words.greeting,
         editorial=paragraphs,
-        signoff=style.signoff,
+        signoff=style.words.signoff,
         sections=Sections(radar=radar, reading_corner=reading_corner, events=events),
         editorial_items=told,
         left_out=selection.left_out,  # every item not in the issue, grouped by why (curate): never cut short
@@ -96,7 +100,7 @@ def date_range(start: date, end: date) -> str:
 
 def _entry(pick: Pick) -> Entry:
     item = pick.item
-    title = item.title or headline(split_sentences(item.paragraphs[0])[0])
+    title = item.title or headline(_lead(item.paragraphs))
     return Entry(
         title=title,
         teaser=teaser(item.paragraphs, title),
@@ -108,6 +112,17 @@ def _entry(pick: Pick) -> Entry:
         when=f"{pick.when.day} {pick.when:%B %Y}" if pick.when else None,
         where=pick.where,
     )
+
+
+def _lead(paragraphs: tuple[str, ...]) -> str:
+    """The sentence an untitled item's headline is written from: its first, unless that one leans on
+    context the reader lacks ("The agreement will combine …", the dump having lost the sentence before)
+    and the next one of the paragraph stands alone."""
+    sentences = split_sentences(paragraphs[0])
+    article = " ".join(paragraphs)
+    if len(sentences) > 1 and leans(sentences[0], article=article) and not leans(sentences[1], article=article):
+        return sentences[1]
+    return sentences[0]
 
 
 def _preheader(radar: tuple[Entry, ...]) -> str:

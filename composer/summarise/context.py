@@ -17,7 +17,8 @@ import re
 from functools import lru_cache
 
 from composer.language import STOPWORDS
-from composer.summarise.names import PLACE_WORDS
+from composer.summarise.lexicon import lemmas
+from composer.summarise.names import PLACE_WORDS, is_proper
 
 _PRONOUNS = frozenset("he she it they him them ones".split())
 _FIRST_PERSON = frozenset("i we me us my our ours myself ourselves".split())
@@ -194,7 +195,8 @@ def _shell_noun(tokens: list[str], start: int, seen: str) -> str | None:
         if (noun not in _SHELL_NOUNS and noun not in _ENTITY_NOUNS) or following in _POSTMODIFIERS \
                 or following in _RELATIVES or following[:1].isupper() or _introduced(noun, seen):
             continue
-        named_before = any(token[:1].isupper() for token in tokens[1:index])
+        named_before = any(token[:1].isupper() and (position or is_proper(token, ""))
+                           for position, token in enumerate(tokens[:index]))  # "TikTok said the app …"
         if noun in _SHELL_NOUNS or not named_before:
             return noun
     return None
@@ -258,9 +260,13 @@ def _fragment(lowered: list[str]) -> bool:
     relative = next((index for index, word in enumerate(lowered[:6]) if word in _RELATIVES), None)
     if relative is None:
         return False
-    verbs = [word for index, word in enumerate(lowered[relative + 1 :], relative + 1)
-             if word in _AUXILIARIES or (_is_finite_verb(word, lowered[index - 1]) and "NOUN" not in _lemmas(word))]
-    return len(verbs) <= 1
+
+    def verbs(start: int, end: int) -> list[str]:
+        return [word for index, word in enumerate(lowered[start:end], start) if word in _AUXILIARIES
+                or (_is_finite_verb(word, lowered[index - 1]) and "NOUN" not in _lemmas(word))]
+
+    # "The White House has revealed that …": the main verb comes before the relative.
+    return not verbs(1, relative) and len(verbs(relative + 1, len(lowered))) <= 1
 
 
 def _is_finite_verb(word: str, previous: str) -> bool:
@@ -283,8 +289,5 @@ def _is_verb_form(word: str) -> bool:
     return "VERB" in _lemmas(word.lower())
 
 
-@lru_cache(maxsize=4096)
 def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
-    from lemminflect import getAllLemmas
-
-    return getAllLemmas(word)
+    return lemmas(word.lower())

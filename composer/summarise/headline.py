@@ -9,9 +9,10 @@ in Belgium": the descriptive lead-in and the trailing clauses go, "has announced
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from composer.language import SENTENCE_END
+from composer.language import SENTENCE_END, STOPWORDS
+from composer.summarise.lexicon import lemmas
+from composer.summarise.names import PLACE_WORDS
 
 MAX_HEADLINE = 90
 _MIN_HEADLINE = 25
@@ -28,6 +29,10 @@ _DESCRIBED_NAME = re.compile(r"^(?:The|A|An)(?:\s[^,\s]+){1,5},\s([A-Z][^,]{1,40
 # "Thales, one of Europe's largest satellite makers, has …" -> "Thales has …"
 _NAME_APPOSITIVE = re.compile(r"^([A-Z][^,\s]*(?:\s[A-Z][^,\s]*){0,4}),\s[^,]{3,90},\s" + _VERB_AHEAD)
 # ", held in Norway," and the like describe the subject, not the news.
+# "Angie’s List, which offers … doctors, contractors … on the Web, has just set …": the clause says what
+# the subject is; it ends at the comma before the verb.
+_RELATIVE_CLAUSE = re.compile(r"^([A-Z][^,]{0,40}),\s(?:which|who)\s.{3,150}?,\s(?=(?:has|have|had|is|are|was|were|will|"
+                              r"[a-z]+ed)\b)")
 _PARTICIPLE_APPOSITIVE = re.compile(r",\s(?:held|based|led|founded|known|located|headquartered|chaired)\s[^,]{1,60},")
 # "On 29 July 2025, …", "As the AI race intensifies in China, …", "In his blog post ‘…,’ …"
 # A lead-in that frames the news and is no part of it: "On 29 July 2025, …", "As the AI race intensifies
@@ -38,6 +43,7 @@ _LEADING_PHRASE = re.compile(r"^(?:(?:On|At|In|As|During|After|Following|Amid|De
                              r"[’”'\"]?\s")
 _PREPOSITIONS = {"against", "of", "in", "at", "for", "from", "with", "by", "on", "to", "over", "about", "into"}
 _NAME_CONNECTORS = {"of", "for", "and", "de"}
+_NAMING_LEAD_IN = 2  # words before a name that say whose they are ("Slack insider")
 _PHRASES = ((" in connection with ", " over "), (" in order to ", " to "), (" a number of ", " several "))
 # Clause starts that end a headline's useful part.
 _CLAUSE_CUT = re.compile(
@@ -56,7 +62,8 @@ _VERB_FOLLOWERS = {"a", "an", "the", "to", "its", "their", "his", "her", "that",
 def headline(lead_sentence: str) -> str:
     """A headline of at most 90 characters made from `lead_sentence`: the first sound one of the cuts
     tried (the first clause boundary, then later ones), else the first."""
-    text = _PARENTHESES.sub("", lead_sentence).strip().rstrip(SENTENCE_END)
+    # An aside in brackets goes, unless it is all there is ("[Cross-posting from last year's AMA …]").
+    text = (_PARENTHESES.sub("", lead_sentence).strip() or lead_sentence.strip(" ()[]")).rstrip(SENTENCE_END)
     text = re.sub(r"(?<=\w)([—–])(?=\w)", r" \1 ", text)  # "was revealed—a flaw": a clause boundary
     for long, short in _PHRASES:
         text = text.replace(long, short)
@@ -69,15 +76,22 @@ def headline(lead_sentence: str) -> str:
         bases.append(rest[:1].upper() + rest[1:])  # a longer framing lead-in ("In the run up to the IPO …, ")
     tried = []
     for base in bases:
+        base = _RELATIVE_CLAUSE.sub(r"\1 ", base, count=1)
         base = _present_tense(_NAME_APPOSITIVE.sub(r"\1 ", _DESCRIBED_NAME.sub(r"\1 ", _PARTICIPLE_APPOSITIVE.sub(
             "", base, count=1))))
         for skip in range(_CUTS_TRIED):
             cut = re.sub(r"^(?:The|A|An)\s+(?=\S)", "", _shorten(base, skip))
-            cut = _agreeing(cut[:1].upper() + cut[1:])
+            cut = _agreeing(_capitalised(cut))
             if not defects(cut):
                 return cut
             tried.append(cut)
     return tried[0]
+
+
+def _capitalised(text: str) -> str:
+    """The first letter in capitals, unless the first word is a name written otherwise ("iPhone", "eBay")."""
+    first = text.split(" ", 1)[0]
+    return text if any(ch.isupper() for ch in first[1:]) else text[:1].upper() + text[1:]
 
 
 _CUTS_TRIED = 4
@@ -89,23 +103,38 @@ def _present_tense(text: str) -> str:
     match = _AUXILIARY.search(text)
     if not match or match.start() == 0:
         return _simple_past_to_present(text)
-    subject = _proper_subject(text[: match.start()].strip())
+    named = subject = _proper_subject(text[: match.start()].strip())
     rest = text[match.end() :]
     auxiliary, passive = match[1], bool(match[2])
     verb, _, tail = rest.partition(" ")
-    if verb in _DETERMINERS and auxiliary in ("has", "have"):
-        return f"{subject} {text[match.start():]}"  # 'Rene Ritchie has a look': 'has' is the verb
-    if verb.endswith("ly") and verb.islower() and tail:
+    if auxiliary in ("has", "have") and not passive and not _perfect(verb, tail):
+        return f"{named} {text[match.start():]}"  # 'Rene Ritchie has a look', 'We have some news': the verb
+    if _adverb(verb) and tail:
         adverb, (verb, _, tail) = verb, tail.partition(" ")  # 'has globally banned' -> 'globally bans'
-        subject = f"{subject} {adverb}"
+        subject = f"{named} {adverb}"
     if auxiliary in ("is", "are") and not passive and verb.endswith("ing"):
         return f"{subject} {_agree(subject, _third_person(verb))} {tail}".strip()  # 'is preparing' -> 'prepares'
     if auxiliary in ("was", "were") and verb.islower() and verb.endswith("ed"):
-        return f"{subject} {rest}"  # 'security issue was revealed' -> 'security issue revealed'
-    if passive or auxiliary in ("is", "are", "was", "were", "will") or not verb.islower():
-        return f"{subject} {rest}" if passive else f"{subject} {text[match.start():]}"
+        return f"{named} {rest}"  # 'security issue was revealed' -> 'security issue revealed'
+    if passive or auxiliary not in ("has", "have", "had") or not verb.islower():
+        return f"{named} {rest}" if passive else f"{named} {text[match.start():]}"  # 'will only be'
     tail = re.sub(r"^(?:a|an|the)\s+", "", tail)
-    return f"{subject} {_agree(subject, _third_person(verb))} {tail}".strip()
+    return f"{subject} {_agree(subject, _third_person(verb, participle=True))} {tail}".strip()
+
+
+def _perfect(verb: str, tail: str) -> bool:
+    """'has announced', 'has globally banned', 'have begun': a past participle follows (perhaps after an
+    adverb); not 'has a look', 'have some news'."""
+    if _adverb(verb) and tail:
+        verb = tail.split(" ", 1)[0]
+    lemmas = _lemmas(verb.lower()).get("VERB", ())
+    return verb.islower() and (verb.endswith("ed") or any(verb in _all_forms(lemma, "VBN") for lemma in lemmas))
+
+
+def _adverb(word: str) -> bool:
+    """'globally', 'just', 'already': an adverb that may stand between an auxiliary and its verb."""
+    found = _lemmas(word)
+    return word.islower() and (word.endswith("ly") or ("ADV" in found and "VERB" not in found))
 
 
 def _agree(subject: str, verb: str) -> str:
@@ -128,11 +157,8 @@ def _is_common_noun(word: str) -> bool:
     return "NOUN" in _lemmas(word)
 
 
-@lru_cache(maxsize=4096)
 def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
-    from lemminflect import getAllLemmas
-
-    return getAllLemmas(word)
+    return lemmas(word.lower())
 
 
 def _simple_past_to_present(text: str) -> str:
@@ -141,7 +167,8 @@ def _simple_past_to_present(text: str) -> str:
     for index, word in enumerate(words[1:9], 1):
         following = words[index + 1].lower() if index + 1 < len(words) else ""
         if (word.islower() and (word.endswith("ed") or _irregular_past(word))
-                and words[index - 1].lower() not in _PREPOSITIONS and following in _VERB_FOLLOWERS):
+                and words[index - 1].lower() not in _PREPOSITIONS
+                and (following in _VERB_FOLLOWERS or following[:1].isdigit())):  # "sold 1,500 shares"
             subject = _proper_subject(" ".join(words[:index]))
             tail = re.sub(r"^(?:a|an|the)\s+", "", " ".join(words[index + 1 :]))
             return f"{subject} {_agree(subject, _third_person(word))} {tail}".strip()
@@ -163,7 +190,9 @@ def _proper_subject(subject: str) -> str:
         return subject
     name: list[str] = []
     for word in reversed(words):
-        if word[:1].isupper() or (name and word in _NAME_CONNECTORS):
+        if word.endswith((",", ":", ";")):
+            return subject  # "With BBM Music, RIM": what comes before a comma is no description of the name
+        if _is_name_word(word) or (name and word in _NAME_CONNECTORS):
             name.insert(0, word)
         else:
             break
@@ -172,30 +201,42 @@ def _proper_subject(subject: str) -> str:
     lead_in = words[: len(words) - len(name)]
     if not name or not lead_in or lead_in[-1].lower() in _PREPOSITIONS or lead_in == ["The"]:
         return subject
+    if len(lead_in) <= _NAMING_LEAD_IN and lead_in[0][:1].isupper() and lead_in[0].isalpha() \
+            and lead_in[0].lower() not in PLACE_WORDS and lead_in[0].lower() not in STOPWORDS:
+        return subject  # "Slack insider Cal Henderson", "Slack CEO Stewart Butterfield": whose insider
     return " ".join(name)
 
 
-def _third_person(participle: str) -> str:
-    """'announced' -> 'announces', 'dismantled' -> 'dismantles', 'preparing' -> 'prepares' (lemminflect)."""
-    if not participle.islower():
-        return participle
-    lemma = _lemma(participle, "VERB")
-    return participle if lemma == participle and not participle.endswith(("ed", "ing")) else _inflect(lemma, "VBZ")
+def _is_name_word(word: str) -> bool:
+    """'Apple', 'IBM', and names written with a small first letter: 'iPhone', 'eBay' (not '0A', not 'x')."""
+    return word[:1].isupper() or (word[:1].islower() and any(ch.isupper() for ch in word[1:]))
+
+
+def _third_person(form: str, participle: bool = False) -> str:
+    """'announced' -> 'announces', 'dismantled' -> 'dismantles', 'preparing' -> 'prepares' (lemminflect); a
+    form that is its own lemma ('set', 'put') only where it is known to be a participle ('has set' -> 'sets')."""
+    if not form.islower():
+        return form
+    lemma = _lemma(form, "VERB")
+    unchanged = lemma == form and not form.endswith(("ed", "ing")) and not participle
+    return form if unchanged else _inflect(lemma, "VBZ")
 
 
 def _lemma(word: str, upos: str) -> str:
     """The dictionary form of `word`. A regular form ("announced", "launches", "videos") is confirmed by
-    lemminflect's inflection table alone; only an irregular one loads its lemma table (0.17 s more)."""
+    lemminflect's inflection table; an irregular one ("brought", "children") is looked up in its lemma table."""
     from lemminflect import getAllInflections
 
     lowered = word.lower()
     for stem in _regular_stems(lowered):
         if any(lowered in forms for forms in getAllInflections(stem, upos=upos).values()):
             return stem
-    from lemminflect import getLemma  # deferred: irregular forms ("brought", "children") only
+    found = lemmas(lowered).get(upos)
+    if not found:
+        from lemminflect import getAllLemmasOOV  # a word no table knows: lemminflect's rules guess
 
-    lemmas = getLemma(lowered, upos=upos)
-    return lemmas[0] if lemmas else word
+        found = getAllLemmasOOV(lowered, upos).get(upos)
+    return found[0] if found else word
 
 
 def _regular_stems(word: str) -> list[str]:
@@ -221,6 +262,8 @@ def _shorten(text: str, skip: int = 0) -> str:
     """Cut at the first clause boundary after a usable length (past `skip` of them), then at phrase
     boundaries to fit."""
     for match in _CLAUSE_CUT.finditer(text):
+        if match[0] == ", " and _no_clause_break(text, match.start()):
+            continue
         # An appositive or relative clause (", the latest version of …", ", which …") always goes once the
         # headline has its subject and verb; other clauses only once it says enough.
         describes = _DESCRIBING.match(text, match.start())
@@ -231,7 +274,11 @@ def _shorten(text: str, skip: int = 0) -> str:
             text = text[: match.start()]
             break
     if len(text) > MAX_HEADLINE:
-        cuts = [m.start() for m in _PHRASE_CUT.finditer(text) if _MIN_HEADLINE <= m.start() <= MAX_HEADLINE]
+        # A list's first comma ends a phrase too: "… across research, operations, and administration".
+        commas = [m.start() for m in re.finditer(r",\s", text) if len(text[: m.start()].rsplit(", ", 1)) == 1
+                  or len(text[: m.start()].rsplit(", ", 1)[1].split()) > 3]
+        cuts = sorted(cut for cut in [m.start() for m in _PHRASE_CUT.finditer(text)] + commas
+                      if _MIN_HEADLINE <= cut <= MAX_HEADLINE)
         cuts = [cut for cut in cuts if not open_ending(text[:cut])] or cuts
         # A phrase boundary keeps the headline whole; a word boundary is the fallback for long phrases.
         text = text[: cuts[-1]] if cuts and cuts[-1] >= _GOOD_HEADLINE else text[: MAX_HEADLINE + 1].rsplit(" ", 1)[0]
@@ -244,6 +291,22 @@ def _shorten(text: str, skip: int = 0) -> str:
     while open_ending(text) and len(text.split()) > 3:
         text = text.rsplit(" ", 1)[0].rstrip(",;:")  # never end on a word that leaves the sense open
     return text
+
+
+_LIST_ITEM = re.compile(r"([\w’'.&+-]+)(?:\s[\w’'.&+-]+){0,2}(?:,\s|\s(?:and|or)\s)")
+
+
+def _no_clause_break(text: str, comma: int) -> bool:
+    """A comma inside a list ("for the iPhone, iPad and iPod Touch") or between the adjectives of one noun
+    phrase ("publish a public, append-only log") ends no clause."""
+    before = text[:comma].split()
+    if len(before) >= 2 and before[-2].lower() in ("a", "an", "the") and "ADJ" in _lemmas(before[-1].lower()):
+        return True
+    last_item = text[:comma].rsplit(", ", 1)
+    if len(last_item) == 2 and len(last_item[1].split()) <= 3 and text.startswith(("and ", "or "), comma + 2):
+        return True  # the serial comma: "research, operations, and administration"
+    item = _LIST_ITEM.match(text, comma + 2)
+    return item is not None and item[1].lower() not in STOPWORDS and not item[1].endswith("ing")
 
 
 # Words a headline must not end on: they promise more ("…chatbots like", "…states that the EU has").
@@ -295,6 +358,8 @@ def open_ending(headline: str) -> list[str]:
     """What leaves a headline's sense open at its end: a function word, a participle awaiting its object
     ("…a lawsuit brought", "…charges stemming"), an open clause, a lone letter, "a €5"."""
     words = headline.split()
+    if not words:
+        return ["empty"]
     found = []
     last = words[-1].strip("’”'\")").lower()
     before = words[-2].strip(",").lower() if len(words) > 1 else ""
@@ -318,7 +383,10 @@ def open_ending(headline: str) -> list[str]:
 
 
 def _has_verb(words: list[str]) -> bool:
-    """A finite verb anywhere after the first word: 'announces', 'is', 'exposed', 'Employees use'."""
+    """A finite verb anywhere after the first word: 'announces', 'is', 'exposed', 'Employees use', 'Women
+    face'; or a subject and verb in one word: 'It’s that time of year again'."""
+    if re.match(r"^(?:we|you|they|i|it|he|she|there|that|here|what)[’'](?:re|ve|ll|s|m|d)$", words[0].lower()):
+        return True
     for index, word in enumerate(words[1:], 1):
         lowered = word.lower().strip(",;:’”'\")")
         if lowered in _MODALS or re.match(r"^(?:we|you|they|i|it|he|she|there|that)[’'](?:re|ve|ll|s|m|d)$", lowered):
@@ -329,7 +397,9 @@ def _has_verb(words: list[str]) -> bool:
         if lowered not in lemmas["VERB"] and not lowered.endswith("ing") and "ADJ" not in lemmas:
             return True
         previous = words[index - 1]
-        subject_like = previous.lower().endswith("s") or previous[:1].isupper() or previous.lower() in ("we", "they")
+        plural = previous.islower() and _lemma(previous, "NOUN") != previous.lower()  # 'women', 'children'
+        subject_like = (previous.lower().endswith("s") or previous[:1].isupper() or previous.lower() in ("we", "they")
+                        or plural)
         if subject_like and not lowered.endswith("ing") and previous.lower() not in _DETERMINERS:
             return True
     return False
@@ -343,7 +413,8 @@ def _waiting_ing(word: str, before: str) -> bool:
         return False
     before_lemmas = _lemmas(before)
     plural = "NOUN" in before_lemmas and before.endswith("s") and before not in before_lemmas["NOUN"]
-    return plural or before.endswith("ly") or ("VERB" in before_lemmas and "NOUN" not in before_lemmas)
+    return plural or before.endswith("ly") or ("VERB" in before_lemmas and "NOUN" not in before_lemmas
+                                               and "ADJ" not in before_lemmas)  # not 'advanced computing'
 
 
 def _disagreement(words: list[str]) -> str | None:
@@ -380,6 +451,7 @@ def _simple_past(words: list[str]) -> str | None:
         following = words[index + 1].lower() if index + 1 < len(words) else ""
         lemmas = _lemmas(word)
         if (word.islower() and following in _DETERMINERS and "VERB" in lemmas and "NOUN" not in lemmas
+                and word not in ("was", "were")  # 'Santana was the best pitcher': a state, not an event
                 and "ADJ" not in lemmas and any(lemma != word and word in _all_forms(lemma, "VBD")
                                                 for lemma in lemmas["VERB"])):
             return word

@@ -2,8 +2,10 @@
 (Ollama, llama.cpp server, vLLM, OpenAI). Off unless `llm.base_url` is set.
 
 The offline result is always computed first; the LLM may only improve it. Every answer is checked
-(length limits, whole sentences, no trailer text) and a bad answer, an error or a timeout keeps
-the offline text and leaves a note saying so. After a connection failure or a timeout no further
+(length limits, whole sentences, no trailer text, about its story) and by the rules the offline text
+keeps: a headline must have no defect (summarise.headline.defects), no sentence may lean on context
+the reader lacks (summarise.context.leans) or sell (composer.promo). A bad answer, an error or a
+timeout keeps the offline text and leaves a note saying why. After a connection failure or a timeout no further
 calls are made in the run, so a dead endpoint costs one timeout, not one per entry.
 """
 
@@ -15,8 +17,10 @@ import urllib.request
 from typing import Protocol
 
 from composer.ingest._lines import is_trailer
-from composer.language import content_words, ends_sentence
+from composer.language import content_words, ends_sentence, split_sentences
 from composer.models import Entry, Item
+from composer.promo import promotional
+from composer.summarise.context import leans
 
 _MAX_ARTICLE_CHARS = 4000
 # How much of an answer must come from its source: a teaser restates one article; an editorial links
@@ -78,7 +82,7 @@ class OpenAIChat:
 
 def improve_entry(backend: ChatBackend, item: Item, entry: Entry, needs_headline: bool) -> tuple[Entry, str | None]:
     """The entry with the LLM's teaser (and headline, for an untitled item), or as it was and why."""
-    from composer.summarise.headline import MAX_HEADLINE
+    from composer.summarise.headline import MAX_HEADLINE, defects
     from composer.summarise.teaser import MAX_TEASER, MIN_TEASER
 
     wants = "a headline and a teaser" if needs_headline else "a teaser"
@@ -94,9 +98,14 @@ def improve_entry(backend: ChatBackend, item: Item, entry: Entry, needs_headline
     try:
         answer = _json_object(backend.complete(_SYSTEM, user))
         source = " ".join((item.title or "", *item.paragraphs))
-        teaser = _grounded(_checked(answer.get("teaser"), MIN_TEASER, MAX_TEASER, sentence=True), source)
-        title = (_grounded(_checked(answer.get("headline"), 10, MAX_HEADLINE, sentence=False), source)
-                 if needs_headline else entry.title)
+        title = entry.title
+        if needs_headline:
+            title = _grounded(_checked(answer.get("headline"), 10, MAX_HEADLINE, sentence=False), source)
+            broken = [*defects(title), *filter(None, [promotional(title)])]
+            if broken:
+                raise LLMError(f"the headline {title!r} is broken: {broken[0]}")
+        teaser = _sound(_grounded(_checked(answer.get("teaser"), MIN_TEASER, MAX_TEASER, sentence=True), source),
+                        title, " ".join(item.paragraphs))
     except LLMError as err:
         return entry, f"LLM kept the offline text for {entry.item_id}: {err}"
     return entry.model_copy(update={"teaser": teaser, "title": title}), None
@@ -118,9 +127,22 @@ def improve_editorial(backend: ChatBackend, radar: tuple[Entry, ...], offline: t
         source = " ".join(f"{entry.title} {entry.teaser}" for entry in radar)
         for paragraph in paragraphs:
             _grounded(_checked(paragraph, 40, 900, sentence=True), source, share=_EDITORIAL_SHARE)
+        _sound(" ".join(paragraphs), "", "")
     except LLMError as err:
         return offline, f"LLM kept the offline editorial: {err}"
     return (*paragraphs, offline[-1]), None
+
+
+def _sound(text: str, heading: str, article: str) -> str:
+    """`text` if each of its sentences stands alone after the ones before it (under `heading`) and none
+    sells: the checks the offline teaser and editorial pass."""
+    sentences = split_sentences(text)
+    for index, sentence in enumerate(sentences):
+        reason = promotional(sentence) or leans(sentence, before=" ".join(sentences[:index]), heading=heading,
+                                                article=article)
+        if reason:
+            raise LLMError(f"an answer's sentence {sentence[:60]!r} {reason}")
+    return text
 
 
 def _grounded(text: str, source: str, share: float = 0.0) -> str:

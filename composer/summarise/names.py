@@ -7,6 +7,7 @@ import re
 from functools import lru_cache
 
 from composer.language import STOPWORDS
+from composer.summarise.lexicon import lemmas
 
 # Places and the words that point to them, for "Staying in …", "On the other side of the Atlantic" and the
 # week's theme.
@@ -43,6 +44,15 @@ def places(text: str) -> set[str]:
     return {place for place, pattern in _PLACE_PATTERNS.items() if pattern.search(lowered)}
 
 
+def first_place(text: str) -> str | None:
+    """The place of PLACES that `text` names first: where its story happens ("Washington has long pushed
+    TikTok's Chinese parent …" is about the US, though it names China too)."""
+    lowered = text.lower()
+    found = [(match.start(), place) for place, pattern in _PLACE_PATTERNS.items()
+             if (match := pattern.search(lowered))]
+    return min(found)[1] if found else None
+
+
 def names(text: str, article: str = "") -> list[str]:
     """The names in `text`, in order: capitalised phrases, less a first word that only starts the sentence
     ("Global AI adoption" -> "AI"): a word counts as a name where the article (or the text) writes it
@@ -50,7 +60,15 @@ def names(text: str, article: str = "") -> list[str]:
     evidence = article or text
     found = []
     for match in NAME.finditer(text):
+        if re.fullmatch(r"\S+ and \S+", match[0]):  # "Apple and Meta", "EU and AI": two names, not one
+            found += [name for part in match[0].split(" and ") for name in names(part, evidence)]
+            continue
         words = match[0].split()
+        possessive = next((index for index, word in enumerate(words[:-1]) if word.endswith(("’s", "'s"))), None)
+        if possessive is not None:  # "TikTok’s US deal": a possessive ends a name
+            found += names(" ".join(words[: possessive + 1]), evidence)
+            found += names(" ".join(words[possessive + 1 :]), evidence)
+            continue
         inner = next((index for index, word in enumerate(words[1:-1], 1) if word.lower() in STOPWORDS
                       and word[:1].isupper()), None)
         if inner is not None:
@@ -96,12 +114,11 @@ def is_proper(word: str, article: str) -> bool:
         return True  # the article writes it capitalised inside a sentence
     if re.search(rf"(?<=[a-z,;] ){re.escape(bare.lower())}\b", article):
         return False
-    return not _known_word(bare.lower())
+    # A word the dictionary lists with its capital ("Amazon", "Brussels") or does not list at all is a name.
+    return bool(lemmas(bare)) or not _known_word(bare.lower())
 
 
 @lru_cache(maxsize=4096)
 def _known_word(word: str) -> bool:
-    from lemminflect import getAllLemmas
-
     stem = word.removesuffix("’s").removesuffix("'s")
-    return bool(getAllLemmas(stem)) or stem in ("app", "apps")
+    return bool(lemmas(stem)) or stem in ("app", "apps")
