@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from html import escape as html_escape
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, NewType, Protocol
 
 from composer.config import MailSettings
 from composer.deliver.dkim import Signer
@@ -27,6 +27,8 @@ from composer.errors import WeeklyError
 from composer.web.paths import leave_url
 
 PLACEHOLDER_TO = "Subscriber <subscriber@example.invalid>"
+# A message as SMTP's DATA carries it (on_the_wire): what the pool writes as it is, so never plain bytes.
+Wire = NewType("Wire", bytes)
 
 
 class MailContent(Protocol):
@@ -123,14 +125,14 @@ class MessageTemplate:
         copy = _fill(self._parts, self._values(address, name, token, message_id))
         return self._signer.sign(copy) if self._signer else copy
 
-    def on_the_wire(self, address: str, name: str, token: str | None, message_id: str) -> bytes:
+    def on_the_wire(self, address: str, name: str, token: str | None, message_id: str) -> Wire:
         """The same copy as DATA carries it (`on_the_wire(personalise(…))`), made from the prepared bytes."""
         values = self._values(address, name, token, message_id)
         wire = self._wire.fill(values)
         if not self._signer:
             return wire
         # The signature is made over the copy as the reader gets it, never over its dot-stuffed form.
-        return on_the_wire(self._signer.headers(_fill(self._parts, values)), end=False) + wire
+        return Wire(on_the_wire(self._signer.headers(_fill(self._parts, values)), end=False) + wire)
 
     def _values(self, address: str, name: str, token: str | None, message_id: str) -> dict[bytes, bytes]:
         joiner = "&" if "?" in self.unsubscribe_url else "?"
@@ -158,13 +160,13 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
-def on_the_wire(message: bytes, end: bool = True) -> bytes:
+def on_the_wire(message: bytes, end: bool = True) -> Wire:
     """`message` as DATA carries it (RFC 5321 4.5.2): CRLF line ends, a leading dot doubled, and with `end`
     the final dot."""
     wire = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", message))
     if not wire.endswith(b"\r\n"):
         wire += b"\r\n"
-    return wire + b".\r\n" if end else wire
+    return Wire(wire + b".\r\n" if end else wire)
 
 
 class _Prepared:
@@ -181,14 +183,14 @@ class _Prepared:
         self.line_starts = {index for index in range(1, len(self.parts), 2)
                             if self.parts[index - 1].endswith(b"\n") or (index == 1 and not self.parts[0])}
 
-    def fill(self, values: dict[bytes, bytes]) -> bytes:
+    def fill(self, values: dict[bytes, bytes]) -> Wire:
         parts = self.parts[:]
         for index in range(1, len(parts), 2):
             value = values.get(parts[index], parts[index])
             if b"\n" in value or b"\r" in value or (index in self.line_starts and not value):
                 return on_the_wire(_fill(self.message, values))
             parts[index] = b"." + value if value[:1] == b"." and index in self.line_starts else value
-        return b"".join(parts)
+        return Wire(b"".join(parts))
 
 
 def sample_message(content: MailContent, issue: int, mail: MailSettings) -> bytes:

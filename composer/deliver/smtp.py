@@ -37,6 +37,7 @@ from aiosmtplib.email import quote_address
 from aiosmtplib.protocol import SMTPProtocol
 
 from composer.config import SmtpSettings
+from composer.deliver.message import Wire
 from composer.errors import WeeklyError
 from composer.models import RecipientState as State
 
@@ -88,7 +89,7 @@ class _Attempt(NamedTuple):
     slow: bool = False  # the outage was a timeout
 
 
-async def deliver(jobs: Iterable[Job], message_for: Callable[[Job], bytes], envelope_for: Callable[[Job], str],
+async def deliver(jobs: Iterable[Job], message_for: Callable[[Job], Wire], envelope_for: Callable[[Job], str],
                   settings: SmtpSettings, password: str | None, callbacks: Callbacks) -> None:
     """Send every job over a pool of `settings.connections` connections, each from `envelope_for(job)` (the
     MAIL FROM: where its bounces go) with `message_for(job)` as DATA carries it (message.on_the_wire: CRLF,
@@ -122,7 +123,7 @@ def _signals_stop(pool: _Pool) -> Iterator[None]:
 
 
 class _Pool:
-    def __init__(self, message_for, envelope_for: Callable[[Job], str], settings: SmtpSettings,
+    def __init__(self, message_for: Callable[[Job], Wire], envelope_for: Callable[[Job], str], settings: SmtpSettings,
                  password: str | None, callbacks: Callbacks) -> None:
         self.message_for = message_for
         self.envelope_for = envelope_for
