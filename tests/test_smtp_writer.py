@@ -21,7 +21,7 @@ from smtp_server import Server, free_port
 
 from composer.config import Settings, SmtpSettings
 from composer.deliver.dkim import BodyHashes
-from composer.deliver.message import _PLACEHOLDER, MessageTemplate, _fill, _Prepared, on_the_wire
+from composer.deliver.message import _PLACEHOLDER, MessageTemplate, Wire, _fill, _Prepared, on_the_wire
 from composer.deliver.smtp import Callbacks, Job, deliver
 from composer.models import RecipientState as State
 
@@ -140,9 +140,11 @@ def _send(jobs: list[Job], port: int) -> tuple[MessageTemplate, dict[int | None,
 
     callbacks = Callbacks(sending=sending, retrying=lambda job, reply: None,
                           done=lambda job, state, reply: outcomes.update({job.rowid: state}))
+    async def message_for(job: Job) -> Wire:
+        return template.on_the_wire(job.address, job.name, f"token{job.rowid}", f"210.{job.rowid}.ab")
+
     smtp = SmtpSettings(host="127.0.0.1", port=port, security="none", connections=3, timeout_seconds=10)
-    asyncio.run(deliver(jobs, lambda job: _copy(template, job, wire=True), lambda job: "bounces@dig.watch", smtp,
-                        None, callbacks))
+    asyncio.run(deliver(jobs, message_for, lambda job: "bounces@dig.watch", smtp, None, callbacks))
     return template, outcomes
 
 

@@ -120,6 +120,11 @@ class MessageTemplate:
         self._wire = _Prepared(serialised)
         self._body_hashes = BodyHashes(serialised, _PLACEHOLDER) if self._signer else None
 
+    @property
+    def signs(self) -> bool:
+        """Whether each copy gets DKIM signatures (dkim.keys are set)."""
+        return self._signer is not None
+
     def personalise(self, address: str, name: str, token: str | None, message_id: str) -> bytes:
         """The bytes of one recipient's copy, DKIM-signed when keys are set; with no `token`, the unsubscribe
         link is the page itself."""
