@@ -19,7 +19,7 @@ import hashlib
 import re
 import time
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -89,10 +89,10 @@ class Signer:
         """One DKIM-Signature header (RFC 6376 3.5, 3.7): the tags with b= empty are hashed after the signed
         headers, then b= gets the signature of that hash."""
         tags = (b"v=1; a=%s; c=relaxed/relaxed; d=%s; i=@%s;\r\n q=dns/txt; s=%s; t=%d;\r\n h=%s;\r\n bh=%s;\r\n b="
-                % (key.algorithm, self.domain, self.domain, key.selector, int(time.time()),
-                   _fold(b" : ".join(_HEADERS)), base64.b64encode(body_hash)))
-        signed = _relaxed().canonicalize_headers([*_selected(fields), (b"DKIM-Signature", b" " + tags)])
-        data = b"".join(name + b":" + value for name, value in signed).rstrip()  # its own header: no CRLF
+                % (key.algorithm, self.domain, self.domain, key.selector, int(time.time()), _H_TAG,
+                   base64.b64encode(body_hash)))
+        signed = [*map(_canonical, _selected(fields)), _canonical((b"DKIM-Signature", b" " + tags))]
+        data = b"".join(signed).rstrip()  # its own header is hashed without its CRLF
         signature = _sign(key, data)
         return b"DKIM-Signature: " + tags + _fold(base64.b64encode(signature), width=70) + b"\r\n"
 
@@ -144,17 +144,18 @@ def _fields(header: bytes) -> list[tuple[bytes, bytes]]:
 def _selected(fields: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """The fields each name of h= signs (RFC 6376 5.4.2): the last instance first, then the one above it; a
     name with no instance left signs nothing."""
-    selected = []
-    above: dict[bytes, int] = {}
-    for name in _HEADERS:
-        index = above.get(name, len(fields))
-        while index > 0:
-            index -= 1
-            if fields[index][0].lower() == name:
-                selected.append(fields[index])
-                break
-        above[name] = index
-    return selected
+    instances: dict[bytes, list[tuple[bytes, bytes]]] = {}
+    for field in fields:
+        instances.setdefault(field[0].lower(), []).append(field)
+    return [instances[name].pop() for name in _HEADERS if instances.get(name)]
+
+
+@lru_cache(maxsize=256)
+def _canonical(field: tuple[bytes, bytes]) -> bytes:
+    """`name:value` as relaxed canonicalisation makes it, with its CRLF. Remembered: most of a copy's fields
+    are the same in every copy."""
+    ((name, value),) = _relaxed().canonicalize_headers([field])
+    return name + b":" + value
 
 
 def _body_hash(body: bytes) -> bytes:
@@ -194,6 +195,9 @@ def _fold(value: bytes, width: int = 64) -> bytes:
 
 def _chunks(value: bytes, width: int) -> Iterable[bytes]:
     return (value[start:start + width] for start in range(0, len(value), width))
+
+
+_H_TAG = _fold(b" : ".join(_HEADERS))
 
 
 def _load(key: DkimKey) -> tuple[bytes, object]:
