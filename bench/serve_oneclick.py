@@ -109,12 +109,12 @@ def main() -> None:
         for module in ("uvloop", "httptools"):
             (plain / f"{module}.py").write_text("raise ImportError('hidden for the benchmark')\n")
         contenders: list[tuple[str, Path | None, Path | None]] = [
-            ("bare Starlette POST, uvicorn with httptools and uvloop", None, None),
-            ("bare Starlette POST, uvicorn plain (h11, asyncio)", None, plain)]
+            ("bare Starlette, httptools + uvloop", None, None),
+            ("bare Starlette, plain uvicorn", None, plain)]
         if before:
-            contenders.append((f"weekly serve at {BEFORE} (h11, asyncio)", before, plain))
-        contenders += [("weekly serve, plain (h11, asyncio)", ROOT, plain),
-                       ("weekly serve with httptools and uvloop", ROOT, None)]
+            contenders.append((f"weekly serve at {BEFORE}, plain uvicorn", before, plain))
+        contenders += [("weekly serve, plain uvicorn (h11, asyncio)", ROOT, plain),
+                       ("weekly serve, httptools + uvloop", ROOT, None)]
         results: dict[str, list[dict]] = {name: [] for name, _, _ in contenders}
         for run in range(RUNS):
             for name, source, hidden in contenders:
@@ -130,25 +130,33 @@ def main() -> None:
             postgres.stop()
         if before:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], capture_output=True)
-    _table(results, contenders[0][0])
+    _table(results)
 
 
-def _table(results: dict[str, list[dict]], base_name: str) -> None:
+def _table(results: dict[str, list[dict]]) -> None:
+    """Medians (min–max) of the runs; each ratio is taken within a run (the contenders of one run share the
+    machine's load of that moment), then its median given."""
     load = os.getloadavg()
     print(f"{CONNECTIONS} connections, wrk -t{THREADS} for {DURATION} s, median (min–max) of {RUNS} runs, store "
-          f"{STORE}; load average before the table {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores)\n")
-    print("| one-click POST | req/s | vs bare | p50 ms | p99 ms | server CPU µs per request | non-2xx | "
-          "recorded / answered 200 |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    base = statistics.median(r["rate"] for r in results[base_name])
+          f"{STORE}; load average after the runs {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores)\n")
+    bases = list(results)[:2]
+    print(f"| one-click POST | req/s | vs {bases[0]} | vs {bases[1]} | p50 ms | p99 ms | server CPU µs a request | "
+          "non-2xx | recorded / answered 200 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for name, runs in results.items():
         rates = [r["rate"] for r in runs]
-        p50 = statistics.median(r["p50"] for r in runs)
         p99s = [r["p99"] for r in runs]
+        ratios = [_spread([r["rate"] / b["rate"] for r, b in zip(runs, results[base], strict=True)], "{:.2f}×")
+                  for base in bases]
         recorded = "; ".join(f"{r['recorded']} / {r['requests'] - r['non2xx']}" for r in runs if "recorded" in r)
-        print(f"| {name} | {statistics.median(rates):.0f} ({min(rates):.0f}–{max(rates):.0f}) | "
-              f"{statistics.median(rates) / base:.2f}× | {p50:.1f} | {statistics.median(p99s):.1f} "
-              f"({min(p99s):.1f}–{max(p99s):.1f}) | {statistics.median(r['cpu_us'] for r in runs):.0f} | {sum(r['non2xx'] + r['errors'] for r in runs)} | {recorded or '-'} |")
+        print(f"| {name} | {_spread(rates, '{:.0f}')} | {ratios[0]} | {ratios[1]} | "
+              f"{statistics.median(r['p50'] for r in runs):.1f} | {_spread(p99s, '{:.1f}')} | "
+              f"{statistics.median(r['cpu_us'] for r in runs):.0f} | {sum(r['non2xx'] + r['errors'] for r in runs)} | "
+              f"{recorded or '-'} |")
+
+
+def _spread(values: list[float], form: str) -> str:
+    return f"{form.format(statistics.median(values))} ({form.format(min(values))}–{form.format(max(values))})"
 
 
 def _cpu_seconds(process: subprocess.Popen) -> float:

@@ -31,7 +31,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +45,8 @@ UNSUBSCRIBE, RESUBSCRIBE = "unsubscribe", "resubscribe"
 _MAX_BACKOFF = 30.0
 
 
-Find = Callable[[Store], str]  # the address a request is about, from the store (TokenError if none)
+# The addresses a group's tokens stand for, from the store, each an address or the error of its token.
+Resolve = Callable[[Store, list[str]], Sequence[str | Exception]]
 
 
 @dataclass
@@ -54,18 +55,20 @@ class Ticket:
     earlier run left)."""
 
     op: str
-    email: str  # "" until found
-    find: Find | None = None
+    email: str  # "" until its token is resolved
+    token: str = ""
     line: bytes = b""
     answer: asyncio.Future | None = None
 
 
 class UnsubscribeQueue:
-    """The queue file `path`, applied to the store `open_store()` opens (a connection of the applier's own)."""
+    """The queue file `path`, applied to the store `open_store()` opens (the applier's connection; the writer
+    has one of its own, to `resolve` the tokens of the requests that name their reader by one)."""
 
-    def __init__(self, path: Path, open_store: Callable[[], Store]) -> None:
+    def __init__(self, path: Path, open_store: Callable[[], Store], resolve: Resolve) -> None:
         self.path = path
         self.open_store = open_store
+        self.resolve = resolve
         self._changed = threading.Condition()  # guards everything below, wakes both threads
         self._arriving: list[Ticket] = []  # queued on the event loop in this turn of it
         self._unwritten: list[Ticket] = []
@@ -90,13 +93,13 @@ class UnsubscribeQueue:
             raise WeeklyError(f"{path}: cannot create the unsubscribe queue (serve.queue_file): "
                               f"{err.strerror or err}") from err
 
-    def add(self, op: str, who: str | Find) -> asyncio.Future:
-        """Queue `op` for an address, or for the address `who(store)` finds; on the event loop. The future is
+    def add(self, op: str, email: str = "", token: str = "") -> asyncio.Future:
+        """Queue `op` for an address, or for the address a token stands for; on the event loop. The future is
         the address once the request is safe on disk, or the error that kept it off (a WeeklyError: the
         token's TokenError, a StoreError, the disk's refusal)."""
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
-        ticket = Ticket(op, "", who, answer=answer) if callable(who) else Ticket(op, who.lower(), answer=answer)
+        ticket = Ticket(op, email.lower(), token, answer=answer)
         if not self._arriving:
             loop.call_soon(self._hand_over)  # after the other requests of this turn of the loop
         self._arriving.append(ticket)
@@ -180,25 +183,26 @@ class UnsubscribeQueue:
               ) -> tuple[list[Ticket], list[tuple[Ticket, Exception]], Store | None]:
         """The tickets whose address is known or found, those refused (a bad token, the store away), and the
         writer's store connection (opened when first needed, dropped when it fails)."""
-        found: list[Ticket] = []
         refused: list[tuple[Ticket, Exception]] = []
-        away: StoreError | None = None  # the store failed: the rest of the group is refused, not retried each
+        named = [ticket for ticket in group if ticket.token]
+        if named:
+            try:
+                store = store or self.open_store()
+                addresses = self.resolve(store, [ticket.token for ticket in named])
+            except Exception as err:  # noqa: BLE001 (the requests' own error, handed back to them)
+                addresses = [err] * len(named)
+                if isinstance(err, StoreError) and store is not None:
+                    store.close()  # opened again for the next group
+                    store = None
+            for ticket, address in zip(named, addresses, strict=True):
+                if isinstance(address, Exception):
+                    refused.append((ticket, address))
+                else:
+                    ticket.email, ticket.token = address.lower(), ""
+        found: list[Ticket] = []
         for ticket in group:
-            if ticket.find is not None:
-                try:
-                    if away is not None:
-                        raise away
-                    store = store or self.open_store()
-                    ticket.email = ticket.find(store).lower()
-                except Exception as err:  # noqa: BLE001 (the request's own error, handed back to it)
-                    refused.append((ticket, err))
-                    if isinstance(err, StoreError):
-                        away = err
-                        if store is not None:
-                            store.close()
-                            store = None
-                    continue
-                ticket.find = None
+            if ticket.token:
+                continue  # refused
             entry = {"op": ticket.op, "email": ticket.email, "at": time.time(),
                      "id": f"{self._run_id}{next(self._numbers):x}"}
             ticket.line = (json.dumps(entry) + "\n").encode()

@@ -160,6 +160,18 @@ class Recipients:
         found = self.db.one("SELECT issue, address FROM recipients WHERE id=? AND list_id=?", (row_id, self.list_id))
         return Row(*found) if found else None
 
+    def rows(self, row_ids: list[int]) -> dict[int, Row]:
+        """`row` for many ids at once (a burst of one-clicks): the rows found, by id, in one query."""
+        found: dict[int, Row] = {}
+        for first in range(0, len(row_ids), 500):  # SQLite's and psycopg's limits on parameters stay far off
+            chunk = row_ids[first:first + 500]
+            # By the primary key alone, the list checked here: with `list_id=?` in the query, SQLite's planner
+            # (no ANALYZE statistics) prefers the list's index over fifty key look-ups and reads the whole list.
+            found.update((row_id, Row(issue, address)) for row_id, issue, address, list_id in self.db.all(
+                f"SELECT id, issue, address, list_id FROM recipients WHERE id IN ({', '.join('?' * len(chunk))})",
+                chunk) if list_id == self.list_id)
+        return found
+
     def latest_issue_of(self, email: str) -> int | None:
         """The newest issue sent to `email`."""
         return self.db.scalar("SELECT max(issue) FROM recipients WHERE list_id=? AND email=?",
