@@ -101,6 +101,7 @@ class _Ledger:
     left_out: list[LeftOut] = field(default_factory=list)
     outcomes: dict[str, str] = field(default_factory=dict)
     fits: dict[str, Fit] = field(default_factory=dict)
+    events: dict[int, bool] = field(default_factory=dict)  # by id() of an item: is it an event (judged once)
     stories: dict[str, _Story] = field(default_factory=dict)
 
     def leave(self, item: Item, group: LeftOutGroup, reason: str) -> None:
@@ -165,7 +166,7 @@ def _reason_to_leave(item: Item, rules: CurateRules, patterns: TaxonomyPatterns,
         return "published", f"published in #{rules.published[item.id]}"
     if item.published is None and item.id in rules.seen_before:
         return "outside_week", f"undated, first seen for #{rules.seen_before[item.id]}"
-    event = events.is_event(item, end)
+    event = ledger.events[id(item)] = events.is_event(item, end)
     if not (item.published is None or event or start <= item.published.date() <= end):
         return "outside_week", f"outside the week (dated {item.published:%Y-%m-%d})"
     if item.published is None and not event and rules.undated == "leave_out":
@@ -202,7 +203,7 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
         for index in group:
             if index != richest:
                 ledger.leave(items[index], "duplicate", f"duplicate of {item.id[:8]} ({_title(item)[:60]})")
-        event = events.is_event(item, week_end)
+        event = ledger.events[id(item)] if id(item) in ledger.events else events.is_event(item, week_end)
         covered = None if event or _matches(item, rules.pins) else _covered_by(item, item_vectors[richest], past,
                                                                               past_vectors, rules.covered_threshold)
         if covered is not None:

@@ -5,12 +5,17 @@ figures, places), so candidates for "same story" are the pairs that share at lea
 ten highest-weighted terms, found through an inverted index of those terms (a banded index in the
 spirit of LSH). Terms that are top terms of too many texts are not distinctive and are skipped,
 which keeps the candidate count, and the time, near-linear in the number of texts.
+
+Every sum adds the same numbers in the same order as the plain formula (terms of a vector in its order,
+vectors in theirs), leaving out only zeros: rankings and thresholds see the very same floats.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict
+from operator import mul
 
 from composer.language import content_words
 
@@ -24,22 +29,25 @@ _MAX_POSTINGS = 50
 def tfidf(texts: list[str]) -> list[Vector]:
     """Unit-length TF-IDF vectors (sublinear tf, smoothed idf) of `texts`."""
     counts = [Counter(content_words(text)) for text in texts]
-    document_frequency = Counter(term for count in counts for term in count)
-    total = len(texts)
-    vectors = []
+    document_frequency: Counter[str] = Counter()
     for count in counts:
-        vector = {
-            term: (1 + math.log(tf)) * (1 + math.log((1 + total) / (1 + document_frequency[term])))
-            for term, tf in count.items()
-        }
-        vectors.append(_unit(vector))
+        document_frequency.update(count.keys())
+    total = len(texts)
+    idf = {term: 1 + math.log((1 + total) / (1 + frequency)) for term, frequency in document_frequency.items()}
+    vectors = []
+    for number, count in enumerate(counts):
+        vectors.append(_unit({term: (1 + math.log(tf)) * idf[term] for term, tf in count.items()}))
+        counts[number] = Counter()  # its memory goes as its vector comes
     return vectors
 
 
 def cosine(a: Vector, b: Vector) -> float:
     if len(a) > len(b):
         a, b = b, a
-    return sum(weight * b.get(term, 0.0) for term, weight in a.items())
+    if not a:
+        return 0
+    shared = [term for term in a if term in b]
+    return sum(map(mul, map(a.__getitem__, shared), map(b.__getitem__, shared)), 0.0)
 
 
 def centrality(vectors: list[Vector]) -> list[float]:
@@ -56,7 +64,7 @@ def duplicate_groups(vectors: list[Vector], threshold: float) -> list[list[int]]
     postings: dict[str, list[int]] = defaultdict(list)
     tops = []
     for index, vector in enumerate(vectors):
-        top = sorted(vector, key=lambda term: (-vector[term], term))[:_TOP_TERMS]
+        top = _top_terms(vector)
         tops.append(top)
         for term in top:
             postings[term].append(index)
@@ -83,6 +91,16 @@ def duplicate_groups(vectors: list[Vector], threshold: float) -> list[list[int]]
     return sorted(groups.values())
 
 
+def _top_terms(vector: Vector) -> list[str]:
+    """The `_TOP_TERMS` highest-weighted terms, ties in alphabetical order."""
+    terms = list(vector)
+    if len(terms) > _TOP_TERMS:  # sort only the terms that weigh at least the tenth weight
+        least = heapq.nlargest(_TOP_TERMS, vector.values())[-1]
+        terms = [term for term, weight in vector.items() if weight >= least]
+    return sorted(terms, key=lambda term: (-vector[term], term))[:_TOP_TERMS]
+
+
 def _unit(vector: Vector) -> Vector:
-    norm = math.sqrt(sum(weight * weight for weight in vector.values())) or 1.0
+    weights = list(vector.values())
+    norm = math.sqrt(sum(map(mul, weights, weights))) or 1.0
     return {term: weight / norm for term, weight in vector.items()}
