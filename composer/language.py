@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import date
-from functools import lru_cache
 from itertools import repeat
 
 # What ends a sentence, and what may close around its end (a quotation, a parenthesis): the one set
@@ -76,14 +75,28 @@ def words(text: str) -> list[str]:
 
 def content_words(text: str) -> list[str]:
     """Lower-cased words that carry meaning: no stopwords (but acronyms such as US stay), no possessive 's."""
-    return [word for word in map(_content_word, words(text)) if word]
+    return list(filter(None, map(_CONTENT_WORDS.__getitem__, words(text))))
 
 
-# A week of 10,000 items has some 1.5 million words but few distinct ones: each is judged once.
-@lru_cache(maxsize=1 << 16)
-def _content_word(word: str) -> str:
-    lower = _POSSESSIVE.sub("", word.lower())
-    return lower if len(lower) > 1 and (lower not in STOPWORDS or word.isupper()) else ""
+def content_word_counts(text: str) -> Counter[str]:
+    """`Counter(content_words(text))`: how often `text` names each content word, in the order it first
+    names them."""
+    return Counter(filter(None, map(_CONTENT_WORDS.__getitem__, words(text))))
+
+
+class _ContentWordOf(dict[str, str]):
+    """Each word's content word ("" for none), judged once: a week of 10,000 items has some 1.5 million
+    words but few distinct ones."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= 1 << 17:  # a bound on the memory it holds; most words come back at once
+            self.clear()
+        lower = _POSSESSIVE.sub("", word.lower())
+        self[word] = content = lower if len(lower) > 1 and (lower not in STOPWORDS or word.isupper()) else ""
+        return content
+
+
+_CONTENT_WORDS = _ContentWordOf()
 
 
 MONTHS = {
@@ -131,11 +144,17 @@ _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 def guess_language(text: str) -> str | None:
     """The language of `text` (an ISO 639-1 code) by its function words, or None when too little tells."""
-    tokens = _TOKEN.findall(text[:4000])
+    text = text[:4000]
+    # Lower-casing the text keeps its tokens but for two letters: İ becomes two characters, and Σ becomes
+    # ς or σ by what follows it; without them the text is lower-cased at once, not token by token.
+    if "İ" in text or "Σ" in text:
+        tokens = [token.lower() for token in _TOKEN.findall(text)]
+    else:
+        tokens = _TOKEN.findall(text.lower())
     if len(tokens) < 8:
         return None
     # Counted once, then each language's few function words looked up: a text repeats its function words.
-    counts = Counter(map(str.lower, tokens))
+    counts = Counter(tokens)
     scores = {language: sum(map(counts.get, listed, repeat(0))) for language, listed in _LANGUAGE_SETS.items()}
     best = max(scores, key=lambda language: (scores[language], language == "en"))
     return best if scores[best] >= max(3, len(tokens) // 20) else None

@@ -33,7 +33,7 @@ from composer.config import Taxonomy
 from composer.curate import events
 from composer.curate.classify import Filing, Fit, TaxonomyPatterns, classify, fit
 from composer.curate.rank import ScoreParts, score_parts
-from composer.curate.similarity import Vector, centrality, cosine, duplicate_groups, tfidf
+from composer.curate.similarity import Vector, Vectors, centrality, cosine, duplicate_groups, tfidf
 from composer.errors import WeeklyError
 from composer.language import STOPWORDS, guess_language
 from composer.models import (
@@ -204,7 +204,7 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
             if index != richest:
                 ledger.leave(items[index], "duplicate", f"duplicate of {item.id[:8]} ({_title(item)[:60]})")
         event = ledger.events[id(item)] if id(item) in ledger.events else events.is_event(item, week_end)
-        covered = None if event or _matches(item, rules.pins) else _covered_by(item, item_vectors[richest], past,
+        covered = None if event or _matches(item, rules.pins) else _covered_by(item, item_vectors, richest, past,
                                                                               past_vectors, rules.covered_threshold)
         if covered is not None:
             ledger.leave(item, "covered", f"covered by #{covered}")
@@ -221,13 +221,18 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
     return stories
 
 
-def _covered_by(item: Item, vector: Vector, past: list[tuple[int, str]], past_vectors: list[Vector],
+def _covered_by(item: Item, vectors: Vectors, index: int, past: list[tuple[int, str]], past_vectors: Vectors,
                 threshold: float) -> int | None:
-    """The past issue that told this story: similar overall, sharing its distinctive terms and a name."""
+    """The past issue that told this story (its vector `vectors[index]`): similar overall, sharing its
+    distinctive terms and a name. Past texts surely below the threshold are not looked at closely."""
+    near = [position for position, close in enumerate(vectors.might_reach(index, past_vectors, threshold)) if close]
+    if not near:
+        return None
+    vector = vectors[index]
     names = _names(item.title or item.paragraphs[0])
-    return next((number for (number, text), past_vector in zip(past, past_vectors, strict=True)
-                 if _same_story(vector, past_vector, threshold) and (not names or any(_mentions(text, n) for n in names))),
-                None)
+    return next((past[position][0] for position in near
+                 if _same_story(vector, past_vectors[position], threshold)
+                 and (not names or any(_mentions(past[position][1], name) for name in names))), None)
 
 
 def _radar(news: list[_Story], rules: CurateRules, ledger: _Ledger) -> tuple[Pick, ...]:
@@ -390,14 +395,14 @@ def _explain(item: Item, ledger: _Ledger) -> Explanation:
     story = ledger.stories.get(item.id)
     fitness = story.fit if story else ledger.fits.get(item.id)
     explanation = Explanation(item_id=item.id, title=_title(item), outcome=ledger.outcomes.get(item.id, "not judged"))
+    update: dict[str, object] = {}
     if fitness:
-        explanation = explanation.model_copy(update={
-            "digital_cues": fitness.digital, "policy_cues": fitness.policy, "relevance": fitness.score})
+        update |= {"digital_cues": fitness.digital, "policy_cues": fitness.policy, "relevance": fitness.score}
     if story:
         parts = story.parts
-        explanation = explanation.model_copy(update={
+        update |= {
             "parts": {**{name: round(getattr(parts, name), 3) for name in ScoreParts.model_fields if name != "signs"},
                       "total": round(parts.total, 3)},
             "signs": parts.signs, "basket": story.filing.basket, "basket_hits": dict(story.filing.hits),
-            "technologies": story.filing.technologies})
-    return explanation
+            "technologies": story.filing.technologies}
+    return explanation.model_copy(update=update) if update else explanation

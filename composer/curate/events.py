@@ -50,8 +50,14 @@ def is_event(item: Item, week_end: date) -> bool:
     if item.kind != "news":
         return False
     head = " ".join((item.title or "", *item.paragraphs[:2]))
-    shaped = (_EVENT_WORD.search(head) and _WILL_HAPPEN.search(head)) or len(_SCHEDULE.findall(head)) >= 2
+    shaped = (_EVENT_WORD.search(head) and _WILL_HAPPEN.search(head)) or (
+        _could_be_schedule(head) and len(_SCHEDULE.findall(head)) >= 2)
     return bool(shaped and start(item, week_end))
+
+
+def _could_be_schedule(text: str) -> bool:
+    # Each of _SCHEDULE's matches holds a colon or one of its two signs: fewer than two, and it finds fewer.
+    return text.count(":") + text.count("🗓") + text.count("🕐") >= 2
 
 
 def start(item: Item, week_end: date) -> Mention | None:
