@@ -29,10 +29,7 @@ class Filing(NamedTuple):
 
 def classify(item: Item, patterns: TaxonomyPatterns) -> Filing:
     """The basket, technologies and kind of `item` by the cue words of a compiled taxonomy."""
-    title, lead = patterns.read(item)
-    hits = {basket: sum(weight * (_TITLE_WEIGHT * len(title.found(cues)) + len(lead.found(cues)))
-                        for cues, weight in weighted)
-            for basket, weighted in patterns.baskets.items()}
+    hits = patterns.basket_hits(item)
     best = max(hits.values())
     basket = next(name for name, score in hits.items() if score == best) if best else patterns.default_basket
     text = patterns.whole_scan(item)
@@ -132,12 +129,19 @@ class TaxonomyPatterns:
                               self.context, self.not_news])
         self.whole = Scanner([*self.technologies.values(), *(cues for cues, _ in self.kinds.values())])
         self._ignored = Scanner([self.ignore])
-        self._read: dict[int, _Read] = {}
+        self._last: _Read | None = None
+        self._hits: dict[int, tuple[Item, dict[str, int]]] = {}
 
     def read(self, item: Item) -> tuple[Scan, Scan]:
         """The matches in `item`'s title and lead (lower-cased, "ignore" phrases blanked)."""
         read = self._reading(item)
         return read.title, read.lead
+
+    def basket_hits(self, item: Item) -> dict[str, int]:
+        """Each basket's cue hits in `item`'s title (three times) and lead, strong cues three times more."""
+        if id(item) not in self._hits:
+            self._reading(item)
+        return self._hits[id(item)][1]
 
     def title_scan(self, item: Item) -> Scan:
         """The matches in `item`'s title as written (lower-cased), "ignore" phrases included."""
@@ -147,15 +151,20 @@ class TaxonomyPatterns:
 
     def whole_scan(self, item: Item) -> Scan:
         """The matches in `item`'s title ("ignore" phrases blanked) and all its paragraphs, lower-cased."""
-        return self.whole.scan(f"{self._reading(item).title_text} {' '.join(item.paragraphs).lower()}")
+        return self.whole.scan(f"{self._blanked((item.title or '').lower())} {' '.join(item.paragraphs).lower()}")
 
     def _reading(self, item: Item) -> _Read:
-        # Read once per item: fit and classify both need it. The item is kept with it, so its id stays its own.
-        if id(item) not in self._read:
+        # Read once per item: fit reads an item, classify reads it much later, so only the basket hits are kept
+        # (with the item, so that its id stays its own); the matches, for the item last read.
+        if self._last is None or self._last.item is not item:
             title = self._blanked((item.title or "").lower())
             lead = self._blanked(" ".join(item.paragraphs[:_LEAD_PARAGRAPHS]).lower())
-            self._read[id(item)] = _Read(item, title, self.heads.scan(title), self.heads.scan(lead))
-        return self._read[id(item)]
+            self._last = read = _Read(item, title, self.heads.scan(title), self.heads.scan(lead))
+            self._hits[id(item)] = (item, {basket: sum(weight * (_TITLE_WEIGHT * len(read.title.found(cues))
+                                                                 + len(read.lead.found(cues)))
+                                                       for cues, weight in weighted)
+                                           for basket, weighted in self.baskets.items()})
+        return self._last
 
     def _blanked(self, text: str) -> str:
         """`text` with each "ignore" phrase replaced by a space."""

@@ -128,8 +128,8 @@ def tfidf(texts: list[str]) -> Vectors:
     idf = np.array([1 + math.log((1 + total) / (1 + texts_with)) for texts_with in frequency])
     tf_weight = np.array([0.0, *(1 + math.log(tf) for tf in range(1, max(tfs, default=0) + 1))])
     raw = tf_weight[tf_array] * idf[id_array]
-    squares = (raw * raw).tolist()
-    norms = [math.sqrt(sum(squares[start:end])) or 1.0 for start, end in pairwise(starts)]
+    squares = raw * raw
+    norms = [math.sqrt(sum(squares[start:end].tolist())) or 1.0 for start, end in pairwise(starts)]
     weights = raw / np.repeat(norms, np.diff(starts))
     return Vectors(list(index), id_array, weights, np.array(starts, dtype=np.intp))
 
@@ -150,8 +150,8 @@ def centrality(vectors: Vectors) -> list[float]:
     norm = math.sqrt(sum((sums * sums).tolist())) or 1.0
     centroid = np.zeros(len(vectors.terms))
     centroid[present] = sums / norm
-    products = (weights * centroid[ids]).tolist()
-    return [sum(products[start:end]) for start, end in vectors._spans()]
+    products = weights * centroid[ids]
+    return [sum(products[start:end].tolist()) for start, end in vectors._spans()]
 
 
 def duplicate_groups(vectors: Vectors, threshold: float) -> list[list[int]]:
@@ -189,12 +189,13 @@ def duplicate_groups(vectors: Vectors, threshold: float) -> list[list[int]]:
 def _top_terms(vectors: Vectors) -> list[list[str]]:
     """Each vector's `_TOP_TERMS` highest-weighted terms, ties in alphabetical order."""
     ids, weights = vectors._all()
-    id_list, weight_list, terms = ids.tolist(), weights.tolist(), vectors.terms
+    terms = vectors.terms
     tops = []
     for start, end in vectors._spans():
-        pairs = list(zip(weight_list[start:end], id_list[start:end], strict=True))
+        weight_list = weights[start:end].tolist()
+        pairs = list(zip(weight_list, ids[start:end].tolist(), strict=True))
         if len(pairs) > _TOP_TERMS:  # sort only the terms that weigh at least the tenth weight
-            least = heapq.nlargest(_TOP_TERMS, weight_list[start:end])[-1]
+            least = heapq.nlargest(_TOP_TERMS, weight_list)[-1]
             pairs = [pair for pair in pairs if pair[0] >= least]
         ranked = sorted((-weight, terms[term]) for weight, term in pairs)
         tops.append([term for _, term in ranked[:_TOP_TERMS]])
