@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from itertools import repeat
 
@@ -158,3 +159,37 @@ def guess_language(text: str) -> str | None:
     scores = {language: sum(map(counts.get, listed, repeat(0))) for language, listed in _LANGUAGE_SETS.items()}
     best = max(scores, key=lambda language: (scores[language], language == "en"))
     return best if scores[best] >= max(3, len(tokens) // 20) else None
+
+
+# re.IGNORECASE folds İ and ı to i and ſ to s; str.lower() keeps ı and ſ, and makes İ two characters. In a
+# text without them, lower-casing keeps every character in its place and folds case as re.IGNORECASE
+# does: a pattern written in lower case finds in the lower-cased text, case-sensitively, what it finds in
+# the text with re.IGNORECASE, at the same places, two to three times faster.
+_FOLDED_APART = re.compile("[İıſ]")
+
+
+def folded(text: str) -> str | None:
+    """`text` lower-cased for `Caseless` patterns, or None when lower-casing would not do."""
+    return None if _FOLDED_APART.search(text) else text.lower()
+
+
+class Caseless:
+    """A pattern written in lower case, matched as with re.IGNORECASE: case-sensitively in a text's
+    `folded` form when it has one (`fast`, the same pattern or one written for a faster search)."""
+
+    def __init__(self, pattern: str, fast: str | None = None) -> None:
+        self.pattern = re.compile(pattern, re.IGNORECASE)
+        self.fast = re.compile(fast or pattern)
+
+    def search(self, text: str, folded_text: str | None) -> re.Match[str] | None:
+        return self.pattern.search(text) if folded_text is None else self.fast.search(folded_text)
+
+    def finditer(self, text: str, folded_text: str | None) -> Iterator[re.Match[str]]:
+        return self.pattern.finditer(text) if folded_text is None else self.fast.finditer(folded_text)
+
+
+def word_start(alternatives: list[str]) -> str:
+    """`\\b(?:a|b|…)` for alternatives that each open with a letter, written so that a search skips at
+    once to where one can start: each alternative opens with its letter, and the test that no letter,
+    digit or _ is before it comes after that letter."""
+    return "(?:" + "|".join(f"{word[0]}(?<!\\w{word[0]}){word[1:]}" for word in alternatives) + ")"
