@@ -23,6 +23,7 @@ The steps, all pure:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
@@ -191,14 +192,22 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
     stories a past issue told go to the ledger."""
     week_end = rules.week_start + WEEK
     past = [(issue.number, text) for issue in past_issues for text in _past_texts(issue)]
-    texts = [_text(item) for item in items]
-    vectors = tfidf(texts + [text for _, text in past])
+    lengths: list[int] = []  # of each item's text: the texts themselves are made one at a time for tfidf
+
+    def texts() -> Iterator[str]:
+        for item in items:
+            text = _text(item)
+            lengths.append(len(text))
+            yield text
+        yield from (text for _, text in past)
+
+    vectors = tfidf(texts())
     item_vectors, past_vectors = vectors[: len(items)], vectors[len(items):]
     central = centrality(item_vectors)
     top_central = max(central, default=0.0) or 1.0
     stories = []
     for group in duplicate_groups(item_vectors, rules.duplicate_threshold):
-        richest = max(group, key=lambda index: (len(texts[index]), -index))
+        richest = max(group, key=lambda index: (lengths[index], -index))
         item = items[richest]
         for index in group:
             if index != richest:
@@ -212,7 +221,7 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
         filing = classify(item, patterns)
         fitness = ledger.fits.get(item.id) or fit(item, patterns)
         sources = len({items[index].url or items[index].source for index in group})
-        parts = score_parts(item, central[richest] / top_central, sources, len(texts[richest]), fitness,
+        parts = score_parts(item, central[richest] / top_central, sources, lengths[richest], fitness,
                             rules.week_start, week_end)
         story = _Story(item, filing, "event" if event else filing.kind, sources, fitness, parts,
                        _matches(item, rules.pins))

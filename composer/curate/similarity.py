@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import pairwise
 
 import numpy as np
@@ -109,11 +110,10 @@ class Vectors:
         return (sums >= threshold - _MARGIN).tolist()
 
 
-def tfidf(texts: list[str]) -> Vectors:
-    """Unit-length TF-IDF vectors (sublinear tf, smoothed idf) of `texts`."""
+def tfidf(texts: Iterable[str]) -> Vectors:
+    """Unit-length TF-IDF vectors (sublinear tf, smoothed idf) of `texts` (read once, one at a time)."""
     index: dict[str, int] = {}
-    ids: list[int] = []
-    tfs: list[int] = []
+    ids, tfs = array("i"), array("i")  # compact: 1.5 million terms in a week of 10,000 items
     starts = [0]
     for text in texts:
         count = content_word_counts(text)
@@ -122,15 +122,16 @@ def tfidf(texts: list[str]) -> Vectors:
         ids.extend(map(index.__getitem__, count))
         tfs.extend(count.values())
         starts.append(len(ids))
-    id_array, tf_array = np.array(ids, dtype=np.intp), np.array(tfs, dtype=np.intp)
-    total = len(texts)
+    id_array, tf_array = np.frombuffer(ids, dtype=np.intc), np.frombuffer(tfs, dtype=np.intc)
+    total = len(starts) - 1
     frequency = np.bincount(id_array, minlength=len(index)).tolist()  # texts naming each term
     idf = np.array([1 + math.log((1 + total) / (1 + texts_with)) for texts_with in frequency])
     tf_weight = np.array([0.0, *(1 + math.log(tf) for tf in range(1, max(tfs, default=0) + 1))])
-    raw = tf_weight[tf_array] * idf[id_array]
-    squares = raw * raw
-    norms = [math.sqrt(sum(squares[start:end].tolist())) or 1.0 for start, end in pairwise(starts)]
-    weights = raw / np.repeat(norms, np.diff(starts))
+    weights = tf_weight[tf_array]
+    weights *= idf[id_array]
+    norms = [math.sqrt(sum((weights[start:end] * weights[start:end]).tolist())) or 1.0
+             for start, end in pairwise(starts)]
+    weights /= np.repeat(norms, np.diff(starts))
     return Vectors(list(index), id_array, weights, np.array(starts, dtype=np.intp))
 
 

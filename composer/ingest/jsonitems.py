@@ -11,6 +11,7 @@ A bad record is reported with its line (JSON Lines) or index (JSON) and the othe
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 
 from pydantic import ValidationError
@@ -62,7 +63,7 @@ def _records_json(text: str, source: str, problems: list[Problem]) -> list[tuple
 
 
 def _records_jsonl(text: str, source: str, problems: list[Problem]) -> Iterator[tuple[str, int | None, object]]:
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(_lines(text), 1):
         if not line.strip():
             continue
         try:
@@ -106,3 +107,17 @@ def _reason(err: Exception) -> str:
             return f"unknown field '{field}'"
         return f"field '{field}': {reason}"
     return str(err)
+
+
+# Where str.splitlines() ends a line.
+_LINE_END = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """`text.splitlines()`, one line at a time (not a second copy of a large file)."""
+    start = 0
+    for end in _LINE_END.finditer(text):
+        yield text[start:end.start()]
+        start = end.end()
+    if start < len(text):
+        yield text[start:]
