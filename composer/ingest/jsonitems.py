@@ -109,8 +109,9 @@ def _reason(err: Exception) -> str:
     return str(err)
 
 
-# Where str.splitlines() ends a line.
-_LINE_END = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# Where str.splitlines() ends a line: one of these characters, \r\n as one (written to open with the
+# class, so that a search skips at once to the next one).
+_LINE_END = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029](?:(?<=\r)\n)?")
 
 
 def _lines(text: str) -> Iterator[str]:
