@@ -9,7 +9,10 @@ period is a known abbreviation (Dr., U.S., e.g.) or an initial. Numbers such as 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterator
 from datetime import date
+from itertools import repeat
 
 # What ends a sentence, and what may close around its end (a quotation, a parenthesis): the one set
 # that sentence splitting, teasers, headlines, the editorial and the checks of LLM answers share.
@@ -73,12 +76,28 @@ def words(text: str) -> list[str]:
 
 def content_words(text: str) -> list[str]:
     """Lower-cased words that carry meaning: no stopwords (but acronyms such as US stay), no possessive 's."""
-    result = []
-    for word in words(text):
+    return list(filter(None, map(_CONTENT_WORDS.__getitem__, words(text))))
+
+
+def content_word_counts(text: str) -> Counter[str]:
+    """`Counter(content_words(text))`: how often `text` names each content word, in the order it first
+    names them."""
+    return Counter(filter(None, map(_CONTENT_WORDS.__getitem__, words(text))))
+
+
+class _ContentWordOf(dict[str, str]):
+    """Each word's content word ("" for none), judged once: a week of 10,000 items has some 1.5 million
+    words but few distinct ones."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= 1 << 17:  # a bound on the memory it holds; most words come back at once
+            self.clear()
         lower = _POSSESSIVE.sub("", word.lower())
-        if len(lower) > 1 and (lower not in STOPWORDS or word.isupper()):
-            result.append(lower)
-    return result
+        self[word] = content = lower if len(lower) > 1 and (lower not in STOPWORDS or word.isupper()) else ""
+        return content
+
+
+_CONTENT_WORDS = _ContentWordOf()
 
 
 MONTHS = {
@@ -126,9 +145,51 @@ _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 def guess_language(text: str) -> str | None:
     """The language of `text` (an ISO 639-1 code) by its function words, or None when too little tells."""
-    tokens = [token.lower() for token in _TOKEN.findall(text[:4000])]
+    text = text[:4000]
+    # Lower-casing the text keeps its tokens but for two letters: İ becomes two characters, and Σ becomes
+    # ς or σ by what follows it; without them the text is lower-cased at once, not token by token.
+    if "İ" in text or "Σ" in text:
+        tokens = [token.lower() for token in _TOKEN.findall(text)]
+    else:
+        tokens = _TOKEN.findall(text.lower())
     if len(tokens) < 8:
         return None
-    scores = {language: sum(token in listed for token in tokens) for language, listed in _LANGUAGE_SETS.items()}
+    # Counted once, then each language's few function words looked up: a text repeats its function words.
+    counts = Counter(tokens)
+    scores = {language: sum(map(counts.get, listed, repeat(0))) for language, listed in _LANGUAGE_SETS.items()}
     best = max(scores, key=lambda language: (scores[language], language == "en"))
     return best if scores[best] >= max(3, len(tokens) // 20) else None
+
+
+# re.IGNORECASE folds İ and ı to i and ſ to s; str.lower() keeps ı and ſ, and makes İ two characters. In a
+# text without them, lower-casing keeps every character in its place and folds case as re.IGNORECASE
+# does: a pattern written in lower case finds in the lower-cased text, case-sensitively, what it finds in
+# the text with re.IGNORECASE, at the same places, two to three times faster.
+_FOLDED_APART = re.compile("[İıſ]")
+
+
+def folded(text: str) -> str | None:
+    """`text` lower-cased for `Caseless` patterns, or None when lower-casing would not do."""
+    return None if _FOLDED_APART.search(text) else text.lower()
+
+
+class Caseless:
+    """A pattern written in lower case, matched as with re.IGNORECASE: case-sensitively in a text's
+    `folded` form when it has one (`fast`, the same pattern or one written for a faster search)."""
+
+    def __init__(self, pattern: str, fast: str | None = None) -> None:
+        self.pattern = re.compile(pattern, re.IGNORECASE)
+        self.fast = re.compile(fast or pattern)
+
+    def search(self, text: str, folded_text: str | None) -> re.Match[str] | None:
+        return self.pattern.search(text) if folded_text is None else self.fast.search(folded_text)
+
+    def finditer(self, text: str, folded_text: str | None) -> Iterator[re.Match[str]]:
+        return self.pattern.finditer(text) if folded_text is None else self.fast.finditer(folded_text)
+
+
+def word_start(alternatives: list[str]) -> str:
+    """`\\b(?:a|b|…)` for alternatives that each open with a letter, written so that a search skips at
+    once to where one can start: each alternative opens with its letter, and the test that no letter,
+    digit or _ is before it comes after that letter."""
+    return "(?:" + "|".join(f"{word[0]}(?<!\\w{word[0]}){word[1:]}" for word in alternatives) + ")"

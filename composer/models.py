@@ -11,7 +11,6 @@ unknown keys, so a misspelt key is refused with its name instead of silently ign
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal, get_args
@@ -283,11 +282,8 @@ class SendReport(BaseModel):
     cancelled: bool = False
 
 
-_SPACES = re.compile(r"\s+")
-
-
 def content_id(title: str | None, paragraphs: tuple[str, ...] | list[str]) -> str:
     """A stable id from the normalised content, so the same story read twice gets one id."""
     text = "\n".join([title or "", *paragraphs])
-    normalised = _SPACES.sub(" ", text).strip().casefold()
+    normalised = " ".join(text.split()).casefold()  # runs of whitespace (\s, what str.split() splits at) as one space
     return hashlib.sha256(normalised.encode()).hexdigest()[:16]

@@ -65,12 +65,38 @@ _ARTEFACT = re.compile(
 _SIGNS = (("call to action", _CALL), ("vendor announcement", _SELF), ("marketing copy", _ARTEFACT))
 _SHOWN_WORDS = 5
 
+# The same searches, faster (a week of 10,000 items spent 1.4 s in them), with the very same matches:
+# - a call to action at the text's start, or after a character that can open a sentence, which the search
+#   skips to at once (_CALL tries each of its five openings at every character);
+# - the other two only when the lower-cased text holds a word each of their matches holds, where
+#   lower-casing folds letters as re.IGNORECASE does (not İ, ı or ſ, which re folds to i and s).
+_CALL_OPENING = re.compile("(" + "|".join(_CALLS) + ")", re.IGNORECASE)
+_CALL_AFTER = re.compile(r"[.!?…:\n|•–—-](?:(?<=[.!?…:])\s+|(?<=\n)\s*|(?<=\s[–—-])\s+|(?<=[|•]) ?)"
+                         r"(" + "|".join(_CALLS) + ")", re.IGNORECASE)
+_HINTS = {
+    _SELF: ("excited", "thrilled", "pleased", "happy", "proud", "delighted"),
+    _ARTEFACT: ("free trial", " a demo", "webinar", "paper", "book", "sheet", "industry-leading", "best-in-class",
+                "sponsored content", "partner content", "for sponsoring", "[sponsor]", "time offer", "promo code",
+                "discount code"),
+}
+_FOLDED_APART = re.compile("[İıſ]")
+
 
 def promotional(text: str) -> str | None:
     """Why `text` reads as promotion ("call to action: 'Learn how'"), or None when it reads as reporting."""
+    lowered = None if _FOLDED_APART.search(text) else text.lower()
     for sign, pattern in _SIGNS:
-        match = pattern.search(text)
+        match = _search(pattern, text, lowered)
         if match:
             phrase = " ".join(match.group(1).split()[:_SHOWN_WORDS])
             return f"{sign}: '{phrase}'"
     return None
+
+
+def _search(pattern: re.Pattern[str], text: str, lowered: str | None) -> re.Match[str] | None:
+    """`pattern.search(text)`, without the work that cannot find anything."""
+    if pattern is _CALL:
+        return _CALL_OPENING.match(text) or _CALL_AFTER.search(text)
+    if lowered is not None and not any(hint in lowered for hint in _HINTS[pattern]):
+        return None
+    return pattern.search(text)

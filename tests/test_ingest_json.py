@@ -52,3 +52,17 @@ def test_jsonl_bad_lines_are_named_by_line_number():
         (4, "not valid JSON"),
         (5, "unknown field 'publishd'"),
     ]
+
+
+def test_jsonl_lines_are_where_splitlines_puts_them(tmp_path):
+    """A JSON Lines file is read line by line, its lines ending where str.splitlines() ends them (\\r\\n,
+    \\r, U+2028 …): a record on the line after any of them is reported by that line."""
+    ends = ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+    record = json.dumps({"title": "T", "paragraphs": ["A paragraph about the week's news."]})
+    text = "".join(f"{record}{end}{{bad{end}" for end in ends) + record
+    path = tmp_path / "week.jsonl"
+    path.write_text(text, encoding="utf-8")
+    loaded = load_items([path])
+    assert len(loaded.items) == len(ends) + 1
+    assert [problem.line for problem in loaded.problems] == [line for line, _ in enumerate(text.splitlines(), 1)
+                                                             if line % 2 == 0]

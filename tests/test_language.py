@@ -36,3 +36,34 @@ def test_first_date():
     """The first written date, and None for an impossible one."""
     assert str(first_date("From 3 May 2025 to 9 May 2025")) == "2025-05-03"
     assert first_date("On 31 April 2025") is None
+
+
+def test_caseless_patterns_find_what_ignorecase_finds():
+    """Each Caseless pattern (dates, events, ranking) finds, in the lower-cased text, the matches its
+    pattern finds with re.IGNORECASE, at the same places, with the same groups: on random text mixing
+    dates, event and ranking words, case, and the letters lower-casing folds otherwise (İ, ı, ſ, K)."""
+    import random
+
+    from composer.curate import dates, events, rank
+    from composer.language import Caseless, folded
+
+    patterns = [value for module in (dates, events, rank) for value in vars(module).values()
+                if isinstance(value, Caseless)]
+    assert len(patterns) >= 9
+    pieces = ["23", "1", "2025", "June", "JUNE", "jun.", "Sept", "september", "May", "mayor", "dec", "December",
+              "st", "th", "–", "-", " to ", " and ", " of ", ", ", " ", "  ", "in ", "In ", "since ", "Last ",
+              "from", "early", "x", "_", "Conference", "round table", "IGF", "webinar", "Will take place",
+              "register", "Registration", "join us", "Date:", "🗓", "anniversary", "marks 10 years", "Ten years of",
+              "turns 5", "What", "why", "?", "explained", "Q&A", "FAQ", "fined", "Sued", "ordered", "opened an "
+              "investigation", "patched actively exploited", "Commission", "FBI", "the EU", "court", "İ", "ı", "ſ",
+              "K", "Dİd", "ſeptember", "ſince", "courtſ", "june1", "é", "\n"]
+    rng = random.Random(24)
+    for _ in range(4000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 16)))
+        lowered = folded(text)
+        for pattern in patterns:
+            expected = [[match.span(group) for group in range(len(match.groups()) + 1)]
+                        for match in pattern.pattern.finditer(text)]
+            found = [[match.span(group) for group in range(len(match.groups()) + 1)]
+                     for match in pattern.finditer(text, lowered)]
+            assert found == expected, (pattern.pattern.pattern, text)

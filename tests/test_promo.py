@@ -62,3 +62,34 @@ def test_a_call_to_action_counts_only_at_a_sentence_start():
     """'Learn how' opening a sentence tells the reader to act; inside a sentence it reports."""
     assert promotional("Students learn how to code in the new programme.") is None
     assert promotional("The programme opens in May. Learn how to apply.") == "call to action: 'Learn how'"
+
+
+def test_the_fast_searches_find_what_the_patterns_find():
+    """promotional() skips work its three patterns cannot match in; on random text mixing their phrases,
+    sentence openings, case and the letters re folds apart (İ, ı, ſ) it says what the patterns say."""
+    import random
+
+    from composer.promo import _SHOWN_WORDS, _SIGNS
+
+    def by_patterns(text: str) -> str | None:
+        for sign, pattern in _SIGNS:
+            match = pattern.search(text)
+            if match:
+                return f"{sign}: '{' '.join(match.group(1).split()[:_SHOWN_WORDS])}'"
+        return None
+
+    pieces = ["Learn how", "learn more", "LEARN about our", "Discover the new", "Explore our", "explore X Y research",
+              "find out why", "See how", "read on", "Check out the latest", "Download the", "download and read",
+              "Get your free", "grab a copy", "get started", "Request a demo", "book your call", "save a seat",
+              "Start your free trial", "try it today", "Try Acme Pro for free", "try for free", "Sign up here",
+              "subscribe to our", "Register now for", "join us for", "Join our webinar", "watch the replay",
+              "contact our team", "talk to an expert", "Unlock the", "we're excited to announce",
+              "We are SO pleased to share", "we’re very happy to offer", "free trial", "Book a demo", "our webinar",
+              "on-demand webinar", "download our whitepaper", "free e-book", "data sheets", "industry-leading",
+              "Best-in-class", "sponsored content", "[Sponsor]", "limited-time offer", "promo codes", "for sponsoring",
+              ". ", "! ", "? ", "… ", ": ", "\n", "\n  ", " – ", " - ", "— ", "|", "| ", "•", "• ", " ", "  ", "-",
+              "the", "news", "report", "Acme", "İ", "ı", "ſ", "leaſt", "ſign up now", "Lİke", "limited-tıme offer", "ſponſored content", "we are pleaſed to ſhare", "free trıal", "İNDUSTRY-LEADİNG", "’s", "x"]
+    rng = random.Random(24)
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        assert promotional(text) == by_patterns(text), text

@@ -23,6 +23,7 @@ The steps, all pure:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
@@ -33,7 +34,7 @@ from composer.config import Taxonomy
 from composer.curate import events
 from composer.curate.classify import Filing, Fit, TaxonomyPatterns, classify, fit
 from composer.curate.rank import ScoreParts, score_parts
-from composer.curate.similarity import Vector, centrality, cosine, duplicate_groups, tfidf
+from composer.curate.similarity import Vector, Vectors, centrality, cosine, duplicate_groups, tfidf
 from composer.errors import WeeklyError
 from composer.language import STOPWORDS, guess_language
 from composer.models import (
@@ -101,6 +102,7 @@ class _Ledger:
     left_out: list[LeftOut] = field(default_factory=list)
     outcomes: dict[str, str] = field(default_factory=dict)
     fits: dict[str, Fit] = field(default_factory=dict)
+    events: dict[int, bool] = field(default_factory=dict)  # by id() of an item: is it an event (judged once)
     stories: dict[str, _Story] = field(default_factory=dict)
 
     def leave(self, item: Item, group: LeftOutGroup, reason: str) -> None:
@@ -165,7 +167,7 @@ def _reason_to_leave(item: Item, rules: CurateRules, patterns: TaxonomyPatterns,
         return "published", f"published in #{rules.published[item.id]}"
     if item.published is None and item.id in rules.seen_before:
         return "outside_week", f"undated, first seen for #{rules.seen_before[item.id]}"
-    event = events.is_event(item, end)
+    event = ledger.events[id(item)] = events.is_event(item, end)
     if not (item.published is None or event or start <= item.published.date() <= end):
         return "outside_week", f"outside the week (dated {item.published:%Y-%m-%d})"
     if item.published is None and not event and rules.undated == "leave_out":
@@ -190,20 +192,28 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
     stories a past issue told go to the ledger."""
     week_end = rules.week_start + WEEK
     past = [(issue.number, text) for issue in past_issues for text in _past_texts(issue)]
-    texts = [_text(item) for item in items]
-    vectors = tfidf(texts + [text for _, text in past])
+    lengths: list[int] = []  # of each item's text: the texts themselves are made one at a time for tfidf
+
+    def texts() -> Iterator[str]:
+        for item in items:
+            text = _text(item)
+            lengths.append(len(text))
+            yield text
+        yield from (text for _, text in past)
+
+    vectors = tfidf(texts())
     item_vectors, past_vectors = vectors[: len(items)], vectors[len(items):]
     central = centrality(item_vectors)
     top_central = max(central, default=0.0) or 1.0
     stories = []
     for group in duplicate_groups(item_vectors, rules.duplicate_threshold):
-        richest = max(group, key=lambda index: (len(texts[index]), -index))
+        richest = max(group, key=lambda index: (lengths[index], -index))
         item = items[richest]
         for index in group:
             if index != richest:
                 ledger.leave(items[index], "duplicate", f"duplicate of {item.id[:8]} ({_title(item)[:60]})")
-        event = events.is_event(item, week_end)
-        covered = None if event or _matches(item, rules.pins) else _covered_by(item, item_vectors[richest], past,
+        event = ledger.events[id(item)] if id(item) in ledger.events else events.is_event(item, week_end)
+        covered = None if event or _matches(item, rules.pins) else _covered_by(item, item_vectors, richest, past,
                                                                               past_vectors, rules.covered_threshold)
         if covered is not None:
             ledger.leave(item, "covered", f"covered by #{covered}")
@@ -211,7 +221,7 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
         filing = classify(item, patterns)
         fitness = ledger.fits.get(item.id) or fit(item, patterns)
         sources = len({items[index].url or items[index].source for index in group})
-        parts = score_parts(item, central[richest] / top_central, sources, len(texts[richest]), fitness,
+        parts = score_parts(item, central[richest] / top_central, sources, lengths[richest], fitness,
                             rules.week_start, week_end)
         story = _Story(item, filing, "event" if event else filing.kind, sources, fitness, parts,
                        _matches(item, rules.pins))
@@ -220,13 +230,18 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
     return stories
 
 
-def _covered_by(item: Item, vector: Vector, past: list[tuple[int, str]], past_vectors: list[Vector],
+def _covered_by(item: Item, vectors: Vectors, index: int, past: list[tuple[int, str]], past_vectors: Vectors,
                 threshold: float) -> int | None:
-    """The past issue that told this story: similar overall, sharing its distinctive terms and a name."""
+    """The past issue that told this story (its vector `vectors[index]`): similar overall, sharing its
+    distinctive terms and a name. Past texts surely below the threshold are not looked at closely."""
+    near = [position for position, close in enumerate(vectors.might_reach(index, past_vectors, threshold)) if close]
+    if not near:
+        return None
+    vector = vectors[index]
     names = _names(item.title or item.paragraphs[0])
-    return next((number for (number, text), past_vector in zip(past, past_vectors, strict=True)
-                 if _same_story(vector, past_vector, threshold) and (not names or any(_mentions(text, n) for n in names))),
-                None)
+    return next((past[position][0] for position in near
+                 if _same_story(vector, past_vectors[position], threshold)
+                 and (not names or any(_mentions(past[position][1], name) for name in names))), None)
 
 
 def _radar(news: list[_Story], rules: CurateRules, ledger: _Ledger) -> tuple[Pick, ...]:
@@ -389,14 +404,14 @@ def _explain(item: Item, ledger: _Ledger) -> Explanation:
     story = ledger.stories.get(item.id)
     fitness = story.fit if story else ledger.fits.get(item.id)
     explanation = Explanation(item_id=item.id, title=_title(item), outcome=ledger.outcomes.get(item.id, "not judged"))
+    update: dict[str, object] = {}
     if fitness:
-        explanation = explanation.model_copy(update={
-            "digital_cues": fitness.digital, "policy_cues": fitness.policy, "relevance": fitness.score})
+        update |= {"digital_cues": fitness.digital, "policy_cues": fitness.policy, "relevance": fitness.score}
     if story:
         parts = story.parts
-        explanation = explanation.model_copy(update={
+        update |= {
             "parts": {**{name: round(getattr(parts, name), 3) for name in ScoreParts.model_fields if name != "signs"},
                       "total": round(parts.total, 3)},
             "signs": parts.signs, "basket": story.filing.basket, "basket_hits": dict(story.filing.hits),
-            "technologies": story.filing.technologies})
-    return explanation
+            "technologies": story.filing.technologies}
+    return explanation.model_copy(update=update) if update else explanation

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from composer.config import Taxonomy
-from composer.curate.cues import Cues
+from composer.curate.cues import Cues, Scan, Scanner
 from composer.models import Item, ItemKind
 
 _TITLE_WEIGHT = 3
@@ -29,14 +29,11 @@ class Filing(NamedTuple):
 
 def classify(item: Item, patterns: TaxonomyPatterns) -> Filing:
     """The basket, technologies and kind of `item` by the cue words of a compiled taxonomy."""
-    title, lead = _title_and_lead(item, patterns)
-    hits = {basket: sum(weight * (_TITLE_WEIGHT * len(cues.found(title)) + len(cues.found(lead)))
-                        for cues, weight in weighted)
-            for basket, weighted in patterns.baskets.items()}
+    hits = patterns.basket_hits(item)
     best = max(hits.values())
     basket = next(name for name, score in hits.items() if score == best) if best else patterns.default_basket
-    text = f"{title} {' '.join(item.paragraphs).lower()}"
-    technologies = tuple(name for name, cues in patterns.technologies.items() if cues.search(text))
+    text = patterns.whole_scan(item)
+    technologies = tuple(name for name, cues in patterns.technologies.items() if text.search(cues))
     return Filing(basket, technologies, _kind(item, text, patterns), hits)
 
 
@@ -65,15 +62,15 @@ def fit(item: Item, patterns: TaxonomyPatterns) -> Fit:
     rules = patterns.relevance
     if rules is None:
         return Fit((), (), True, 0, 0)
-    title, lead = _title_and_lead(item, patterns)
-    not_news = patterns.not_news.found((item.title or "").lower())
+    title, lead = patterns.read(item)
+    not_news = patterns.title_scan(item).found(patterns.not_news)
 
-    security_title, security_lead = patterns.security.distinct(title), patterns.security.distinct(lead)
+    security_title, security_lead = title.distinct(patterns.security), lead.distinct(patterns.security)
     security = security_title | security_lead
 
     def side(cues: Cues) -> tuple[set[str], int]:
         # A security cue counts once on each side, however many lists name it.
-        in_title, in_lead = cues.distinct(title) - security, cues.distinct(lead) - security
+        in_title, in_lead = title.distinct(cues) - security, lead.distinct(cues) - security
         return in_title | in_lead, _points(in_title, in_lead)
 
     (digital, digital_weight), (policy, policy_weight) = side(patterns.digital), side(patterns.policy)
@@ -83,7 +80,7 @@ def fit(item: Item, patterns: TaxonomyPatterns) -> Fit:
     # Money alone makes a story policy only at scale: two economy cues, or one in the title.
     policy_cues = len(policy | security) + (len(economy) if economy_weight >= _AT_SCALE else 0)
     topic = next((name for name, cues in patterns.topics.items()
-                  if cues.found(title) or len(cues.found(lead)) >= _TOPIC_MENTIONS), None)
+                  if title.found(cues) or len(lead.found(cues)) >= _TOPIC_MENTIONS), None)
     on_beat = not not_news and (topic is not None or (
         len(digital | security) >= rules.min_digital and policy_cues >= rules.min_policy and score >= rules.min_score))
     return Fit(tuple(sorted(digital | security)), tuple(sorted(policy | security | economy)), on_beat,
@@ -94,20 +91,12 @@ def _points(in_title: set[str], in_lead: set[str]) -> int:
     return 2 * len(in_title) + len(in_lead - in_title)
 
 
-def _title_and_lead(item: Item, patterns: TaxonomyPatterns) -> tuple[str, str]:
-    title = (item.title or "").lower()
-    lead = " ".join(item.paragraphs[:_LEAD_PARAGRAPHS]).lower()
-    if patterns.ignore:
-        title, lead = patterns.ignore.pattern.sub(" ", title), patterns.ignore.pattern.sub(" ", lead)
-    return title, lead
-
-
-def _kind(item: Item, text: str, patterns: TaxonomyPatterns) -> ItemKind:
+def _kind(item: Item, text: Scan, patterns: TaxonomyPatterns) -> ItemKind:
     if item.kind != "news":
         return item.kind
     url = (item.url or "").lower()
     for kind, (cues, url_cues) in patterns.kinds.items():
-        if (cues and cues.search(text)) or any(cue in url for cue in url_cues):
+        if (cues and text.search(cues)) or any(cue in url for cue in url_cues):
             return kind
     return "news"
 
@@ -133,3 +122,63 @@ class TaxonomyPatterns:
         self.ignore = Cues(relevance.ignore if relevance else ())
         self.kinds = {kind: (Cues(cues.cues), tuple(c.lower() for c in cues.url_cues))
                       for kind, cues in taxonomy.kinds.items()}
+        # Title and lead are matched against every list at once, the whole text only against the lists
+        # that look at it; "ignore" first, since its phrases are blanked out before the others match.
+        self.heads = Scanner([*(cues for weighted in self.baskets.values() for cues, _ in weighted),
+                              *self.topics.values(), self.digital, self.policy, self.economy, self.security,
+                              self.context, self.not_news])
+        self.whole = Scanner([*self.technologies.values(), *(cues for cues, _ in self.kinds.values())])
+        self._ignored = Scanner([self.ignore])
+        self._last: _Read | None = None
+        self._hits: dict[int, tuple[Item, dict[str, int]]] = {}
+
+    def read(self, item: Item) -> tuple[Scan, Scan]:
+        """The matches in `item`'s title and lead (lower-cased, "ignore" phrases blanked)."""
+        read = self._reading(item)
+        return read.title, read.lead
+
+    def basket_hits(self, item: Item) -> dict[str, int]:
+        """Each basket's cue hits in `item`'s title (three times) and lead, strong cues three times more."""
+        if id(item) not in self._hits:
+            self._reading(item)
+        return self._hits[id(item)][1]
+
+    def title_scan(self, item: Item) -> Scan:
+        """The matches in `item`'s title as written (lower-cased), "ignore" phrases included."""
+        read = self._reading(item)
+        title = (item.title or "").lower()
+        return read.title if title == read.title_text else self.heads.scan(title)
+
+    def whole_scan(self, item: Item) -> Scan:
+        """The matches in `item`'s title ("ignore" phrases blanked) and all its paragraphs, lower-cased."""
+        return self.whole.scan(f"{self._blanked((item.title or '').lower())} {' '.join(item.paragraphs).lower()}")
+
+    def _reading(self, item: Item) -> _Read:
+        # Read once per item: fit reads an item, classify reads it much later, so only the basket hits are kept
+        # (with the item, so that its id stays its own); the matches, for the item last read.
+        if self._last is None or self._last.item is not item:
+            title = self._blanked((item.title or "").lower())
+            lead = self._blanked(" ".join(item.paragraphs[:_LEAD_PARAGRAPHS]).lower())
+            self._last = read = _Read(item, title, self.heads.scan(title), self.heads.scan(lead))
+            self._hits[id(item)] = (item, {basket: sum(weight * (_TITLE_WEIGHT * len(read.title.found(cues))
+                                                                 + len(read.lead.found(cues)))
+                                                       for cues, weight in weighted)
+                                           for basket, weighted in self.baskets.items()})
+        return self._last
+
+    def _blanked(self, text: str) -> str:
+        """`text` with each "ignore" phrase replaced by a space."""
+        # Most texts hold none of the few phrases: a plain look for each form first.
+        spans = self._ignored.scan(text).spans(self.ignore) if any(form in text for form in self.ignore.cue_of) else []
+        pieces, last = [], 0
+        for start, end, _ in spans:
+            pieces += [text[last:start], " "]
+            last = end
+        return "".join(pieces) + text[last:] if spans else text
+
+
+class _Read(NamedTuple):
+    item: Item
+    title_text: str
+    title: Scan
+    lead: Scan

@@ -12,17 +12,26 @@ import re
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from composer.language import MONTHS, safe_date
+from composer.language import MONTHS, Caseless, folded, safe_date, word_start
 
-_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_MONTHS = ["jan(?:uary)?", "feb(?:ruary)?", "mar(?:ch)?", "apr(?:il)?", "may", "june?", "july?", "aug(?:ust)?",
+           "sep(?:t(?:ember)?)?", "oct(?:ober)?", "nov(?:ember)?", "dec(?:ember)?"]
+_MONTH = "(" + "|".join(_MONTHS) + r")\.?"
 _DASH = r"\s*(?:-|–|—|to|until|and)\s*"
 _YEAR = r"(?:,?\s+(\d{4}))?"
+_DAYS = rf"(?:st|nd|rd|th)?(?:{_DASH}(\d{{1,2}})(?:st|nd|rd|th)?)?"
+_PREPOSITIONS = ["in", "since", "during", "last", "early", "mid", "late", "of", "from"]
+# Each pattern as written, and as searched (language.Caseless): opening with a digit or a letter, so that
+# the search skips at once to where a date can start; "\b" becomes a look back after that character.
 # 23 June 2025, 23–27 June 2025, 23 June – 1 July 2025
-_DAY_FIRST = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?:{_DASH}(\d{{1,2}})(?:st|nd|rd|th)?)?\s+(?:of\s+)?{_MONTH}{_YEAR}\b", re.I)
+_DAY_FIRST = Caseless(rf"\b(\d{{1,2}}){_DAYS}\s+(?:of\s+)?{_MONTH}{_YEAR}\b",
+                      rf"(\d(?<!\w\d)\d?){_DAYS}\s+(?:of\s+)?{_MONTH}{_YEAR}\b")
 # June 23, 2025, June 23–27, 2025
-_MONTH_FIRST = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:{_DASH}(\d{{1,2}})(?:st|nd|rd|th)?)?{_YEAR}\b", re.I)
+_MONTH_FIRST = Caseless(rf"\b{_MONTH}\s+(\d{{1,2}}){_DAYS}{_YEAR}\b",
+                        rf"({word_start(_MONTHS)})\.?\s+(\d{{1,2}}){_DAYS}{_YEAR}\b")
 # in February, last March, since April 2024
-_BARE_MONTH = re.compile(rf"\b(?:in|since|during|last|early|mid|late|of|from)\s+{_MONTH}{_YEAR}\b", re.I)
+_BARE_MONTH = Caseless(rf"\b(?:in|since|during|last|early|mid|late|of|from)\s+{_MONTH}{_YEAR}\b",
+                       rf"{word_start(_PREPOSITIONS)}\s+{_MONTH}{_YEAR}\b")
 
 
 class Mention(NamedTuple):
@@ -35,8 +44,9 @@ def mentions(text: str, around: date) -> list[Mention]:
     """Every date `text` names, in order of appearance, years resolved around `around`."""
     found: list[tuple[int, Mention]] = []
     taken: list[range] = []
+    lowered = folded(text)
     for pattern, order in ((_DAY_FIRST, "dmy"), (_MONTH_FIRST, "mdy"), (_BARE_MONTH, "my")):
-        for match in pattern.finditer(text):
+        for match in pattern.finditer(text, lowered):
             if any(match.start() in span or match.end() - 1 in span for span in taken):
                 continue
             mention = _mention(match, order, around)

@@ -17,14 +17,17 @@ import re
 from datetime import date
 
 from composer.curate.dates import Mention, mentions
+from composer.language import Caseless, folded, word_start
 from composer.models import Item
 
 _EVENT_TAGS = frozenset({"event", "events", "upcoming events", "conference", "conferences", "webinar", "webinars"})
-_EVENT_WORD = re.compile(r"\b(?:conference|summit|forum|webinar|workshop|symposium|hackathon|roundtable|"
-                         r"round table|meeting|session|dialogue|expo|congress|course|training|masterclass|igf)\b", re.I)
-_WILL_HAPPEN = re.compile(r"\b(?:will (?:take place|be held|be hosted|gather|bring together|convene|run)|takes place|"
-                          r"is (?:set|scheduled) to (?:take place|be held)|register(?:ing)?\b|registration|join us|"
-                          r"save the date|date:|🗓)", re.I)
+_EVENT_WORDS = ["conference", "summit", "forum", "webinar", "workshop", "symposium", "hackathon", "roundtable",
+                "round table", "meeting", "session", "dialogue", "expo", "congress", "course", "training", "masterclass",
+                "igf"]
+_EVENT_WORD = Caseless(r"\b(?:" + "|".join(_EVENT_WORDS) + r")\b", word_start(_EVENT_WORDS) + r"\b")
+_WILL_HAPPEN = Caseless(r"\b(?:will (?:take place|be held|be hosted|gather|bring together|convene|run)|takes place|"
+                        r"is (?:set|scheduled) to (?:take place|be held)|register(?:ing)?\b|registration|join us|"
+                        r"save the date|date:|🗓)")
 _ONLINE = re.compile(r"\b(?:webinar|online event|online session|online course|online meeting|held online|"
                      r"(?:takes?|taking) place online|will be online|(?:hosted|streamed|broadcast) online|virtual(?:ly)?|"
                      r"via zoom|on zoom|livestream(?:ed)?|location:\s*online|venue:\s*online|online only|"
@@ -50,8 +53,15 @@ def is_event(item: Item, week_end: date) -> bool:
     if item.kind != "news":
         return False
     head = " ".join((item.title or "", *item.paragraphs[:2]))
-    shaped = (_EVENT_WORD.search(head) and _WILL_HAPPEN.search(head)) or len(_SCHEDULE.findall(head)) >= 2
+    lowered = folded(head)
+    shaped = (_EVENT_WORD.search(head, lowered) and _WILL_HAPPEN.search(head, lowered)) or (
+        _could_be_schedule(head) and len(_SCHEDULE.findall(head)) >= 2)
     return bool(shaped and start(item, week_end))
+
+
+def _could_be_schedule(text: str) -> bool:
+    # Each of _SCHEDULE's matches holds a colon or one of its two signs: fewer than two, and it finds fewer.
+    return text.count(":") + text.count("🗓") + text.count("🕐") >= 2
 
 
 def start(item: Item, week_end: date) -> Mention | None:

@@ -93,6 +93,7 @@ def _read_file(path: Path, max_bytes: int) -> tuple[list[Item], list[PastIssue],
         past: list[PastIssue] = []
     else:
         text, problems = _decode(data, source)
+        del data  # the text holds it all: a large file is not kept twice while it is parsed
         if kind == "text":
             items, past, text_problems = parse_text(text, source)
         else:

@@ -28,7 +28,10 @@ _MAX_SHORT_LINE = 150
 
 def clean(line: str) -> str:
     """The line with odd spaces folded to one space and the ends trimmed."""
-    return _ODD_SPACES.sub(" ", line).strip()
+    if "\u200b" in line or "\ufeff" in line:
+        return _ODD_SPACES.sub(" ", line).strip()
+    # The other odd spaces are what str.split() splits at (\s): the same, without a regular expression.
+    return " ".join(line.split())
 
 
 def is_trailer(line: str) -> bool:

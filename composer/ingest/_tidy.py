@@ -7,7 +7,6 @@ import re
 
 from composer.models import Item, Problem, content_id
 
-_LINE_BREAKS = re.compile(r"[\t\n\r\v\f\u0085\u2028\u2029]+")
 _INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -45,4 +44,5 @@ def _fix(item: Item) -> Item:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(_INVISIBLE.sub("", _LINE_BREAKS.sub(" ", text)).split())
+    # Line breaks are spaces to str.split(), so they become single spaces here too.
+    return " ".join(_INVISIBLE.sub("", text).split())

@@ -11,6 +11,8 @@ A bad record is reported with its line (JSON Lines) or index (JSON) and the othe
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable, Iterator
 
 from pydantic import ValidationError
 
@@ -23,7 +25,11 @@ from composer.models import Item, PastIssue, Problem, content_id
 
 def parse_json(text: str, source: str, json_lines: bool) -> tuple[list[Item], list[PastIssue], list[Problem]]:
     """The items and past issues of one JSON or JSON Lines document."""
-    records, problems = _records_jsonl(text, source) if json_lines else _records_json(text, source)
+    problems: list[Problem] = []
+    # JSON Lines are read record by record: a record's dict goes as its item comes (10,000 at once held
+    # a copy of the whole text).
+    records: Iterable[tuple[str, int | None, object]]
+    records = _records_jsonl(text, source, problems) if json_lines else _records_json(text, source, problems)
     items: list[Item] = []
     past_issues: list[PastIssue] = []
     for where, line, record in records:
@@ -41,32 +47,34 @@ def parse_json(text: str, source: str, json_lines: bool) -> tuple[list[Item], li
     return items, past_issues, problems
 
 
-def _records_json(text: str, source: str) -> tuple[list[tuple[str, int | None, object]], list[Problem]]:
+def _records_json(text: str, source: str, problems: list[Problem]) -> list[tuple[str, int | None, object]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        return [], [Problem(level="error", path=source, line=err.lineno, message=f"not valid JSON: {err.msg}")]
+        problems.append(Problem(level="error", path=source, line=err.lineno, message=f"not valid JSON: {err.msg}"))
+        return []
     except RecursionError:
-        return [], [Problem(level="error", path=source, message="nested too deeply to read")]
+        problems.append(Problem(level="error", path=source, message="nested too deeply to read"))
+        return []
     if is_json_feed(data):
-        return [(f"item {index + 1}", None, record) for index, record in enumerate(json_feed_records(data))], []
+        return [(f"item {index + 1}", None, record) for index, record in enumerate(json_feed_records(data))]
     records = data if isinstance(data, list) else [data]
-    return [(f"item {index + 1}", None, record) for index, record in enumerate(records)], []
+    return [(f"item {index + 1}", None, record) for index, record in enumerate(records)]
 
 
-def _records_jsonl(text: str, source: str) -> tuple[list[tuple[str, int | None, object]], list[Problem]]:
-    records: list[tuple[str, int | None, object]] = []
-    problems: list[Problem] = []
-    for number, line in enumerate(text.splitlines(), 1):
+def _records_jsonl(text: str, source: str, problems: list[Problem]) -> Iterator[tuple[str, int | None, object]]:
+    for number, line in enumerate(_lines(text), 1):
         if not line.strip():
             continue
         try:
-            records.append(("", number, json.loads(line)))
+            record = json.loads(line)
         except json.JSONDecodeError as err:
             problems.append(Problem(level="error", path=source, line=number, message=f"not valid JSON: {err.msg}"))
+            continue
         except RecursionError:
             problems.append(Problem(level="error", path=source, line=number, message="nested too deeply to read"))
-    return records, problems
+            continue
+        yield "", number, record
 
 
 def _item(record: dict, position: int, source: str, line: int | None) -> Item:
@@ -99,3 +107,18 @@ def _reason(err: Exception) -> str:
             return f"unknown field '{field}'"
         return f"field '{field}': {reason}"
     return str(err)
+
+
+# Where str.splitlines() ends a line: one of these characters, \r\n as one (written to open with the
+# class, so that a search skips at once to the next one).
+_LINE_END = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029](?:(?<=\r)\n)?")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """`text.splitlines()`, one line at a time (not a second copy of a large file)."""
+    start = 0
+    for end in _LINE_END.finditer(text):
+        yield text[start:end.start()]
+        start = end.end()
+    if start < len(text):
+        yield text[start:]
