@@ -158,6 +158,7 @@ def test_a_french_edition_has_no_english_fixed_phrase(tmp_path):
     assert [part for part in fixed if len(part) > 8 and part in text] == []
     assert draft.greeting == french.greeting and draft.signoff == french.signoff
     assert draft.editorial[-1] == french.pointer
+    assert draft.headline.startswith("AI partout: ") and " et " in draft.headline and " and " not in draft.headline
     assert any(paragraph.startswith("Pour finir, le blog : ") for paragraph in draft.editorial)
 
 

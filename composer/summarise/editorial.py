@@ -106,9 +106,9 @@ def issue_headline(radar: list[Story], words: EditorialStrings, themes: dict[str
         phrase = _headline_phrase(story, generic, {head.lower(), theme.label.lower()})
         if (phrase and len(found) < 4
                 and all(phrase.lower() not in known.lower() and known.lower() not in phrase.lower() for known in found)
-                and len(f"{head}: {_join([*found, phrase])}") <= MAX_ISSUE_HEADLINE):
+                and len(f"{head}: {_join([*found, phrase], words.list_and)}") <= MAX_ISSUE_HEADLINE):
             found.append(phrase)
-    return f"{head}: {_join(found)}" if len(found) >= 2 else head
+    return f"{head}: {_join(found, words.list_and)}" if len(found) >= 2 else head
 
 
 def _headline_phrase(story: Story, generic: set[str], taken: set[str]) -> str | None:
@@ -365,6 +365,6 @@ def _told(stories: list[Story]) -> dict[str, str]:
     return {story.entry.item_id: story.entry.title for story in stories if story.entry.item_id}
 
 
-def _join(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+def _join(parts: list[str], last: str) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} {last} {parts[-1]}"
 
