@@ -198,19 +198,20 @@ def test_a_basket_opener_needs_a_cue_of_that_basket_and_is_said_once():
     paragraphs = body([FTC, ftc2, RANSOM, second])
     openers = [p for p in paragraphs if p.startswith("In cybersecurity, ")]
     assert openers == ["In cybersecurity, a ransomware attack has shut down the systems of a hospital in Rotterdam "
-                       "for three days."]
+                       "for three days. A phishing campaign has targeted customers of five banks this week."]
     uncued = story("Bank warns customers", "A bank has warned its customers about messages asking for codes.",
                    topic="Cybersecurity")
     assert not any(p.startswith("In cybersecurity") for p in body([FTC, ftc2, uncued]))
 
 
 def test_stories_of_one_basket_are_told_together():
-    """Radar order, but the stories of a basket together, in the order the baskets first appear."""
+    """Radar order, but the stories of a basket together, in one paragraph, in the order the baskets first
+    appear; a new basket opens a new paragraph."""
     scam = story("Scammers target pensioners", "Scammers have targeted pensioners with fake pension calls in Spain.",
                  topic="Cybersecurity")
-    told = write([FTC, OPENAI, RANSOM, GOOGLE_CLOUD, scam]).paragraphs
-    ransom = next(i for i, p in enumerate(told) if "ransomware attack" in p)
-    assert told[ransom + 1] == scam.item.paragraphs[0]
+    paragraphs = write([FTC, OPENAI, RANSOM, GOOGLE_CLOUD, scam]).paragraphs
+    assert paragraphs[0].endswith(f"{RANSOM.item.paragraphs[0]} {scam.item.paragraphs[0]}")
+    assert paragraphs[1].startswith("On the other side of the Atlantic, the US Federal Trade Commission")
 
 
 def test_at_most_three_stories_in_one_paragraph():

@@ -2,11 +2,12 @@
 
 The editorial tells the week as #209's does (seed 002): an opening that names the week's theme (what the
 plurality of the Radar shares: a law, an actor, a place, a technology or a basket) with a story of that
-theme, then one paragraph per story, or a few stories in one paragraph where a transition is true of both
-(the same actor: "Staying with Google"; the same place: "Staying in the Netherlands"; across the Atlantic;
-the same technology: "Speaking of AI"; a basket opener where the sentence is about that basket). Each story
-is told in a sentence of its own article that is not its Radar teaser and stands alone (summarise.context);
-a story with no such sentence is left to the Radar. Then the blog and a pointer that names only the
+theme, then the stories by basket, up to three in a paragraph where they are of one basket or a transition
+is true of both (the same actor: "Staying with Google"; the same place: "Staying in the Netherlands"), a new
+paragraph across the Atlantic, on a technology both name ("Speaking of AI") or for a new basket (its opener,
+where the sentence is about that basket). Each story is told in a sentence of its own article that says
+what the story is, is not its Radar teaser (though it may be that sentence's main clause) and stands alone
+(summarise.context); a story with no such sentence is left to the Radar. Then the blog and a pointer that names only the
 sections the issue has. Transitions are checked on the sentences the reader reads, not on the articles.
 Every fixed phrase comes from the strings catalogue's [editorial] table (render.strings), in the
 edition's language.
@@ -171,7 +172,10 @@ def editorial(radar: list[Story], reading_corner: list[Story], words: EditorialS
             opener = _basket_opener(story, telling, words, cues, used)
         used.add(opener)
         sentence = _joined(opener, telling, story)
-        if kind == "same" and in_paragraph < _STORIES_PER_PARAGRAPH:
+        # A story goes on in the paragraph of the one before when a transition links them, or when both are of
+        # one basket and nothing opens a new turn ("In cybersecurity, … A breach at Discord's vendor …").
+        same_basket = previous is not None and previous[0].entry.topic == story.entry.topic and not opener
+        if (kind == "same" or same_basket) and in_paragraph < _STORIES_PER_PARAGRAPH:
             paragraphs[-1] = f"{paragraphs[-1]} {sentence}"
             in_paragraph += 1
         else:
