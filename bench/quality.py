@@ -140,5 +140,51 @@ def main() -> None:
     _table("Held out (../shared/corpus)", held_out())
 
 
+def relevance_and_baskets() -> None:
+    """Relevance and baskets on the hand-labelled set (tests/data/labelled), off-topic stories in the Radar,
+    and items unaccounted for: `python bench/quality.py relevance` (needs no bench extras but this module's)."""
+    from datetime import date, timedelta
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from labelled_set import figures, labelled_set, sources
+
+    from composer.config import load_taxonomy
+    from composer.curate import CurateRules, curate
+    from composer.models import Ingested
+
+    labelled = labelled_set()
+    result = figures(labelled)
+    print(f"Labelled set: {len(labelled)} items, {result.on_beat} on the beat\n")
+    print("| figure | value |\n| --- | ---: |")
+    print(f"| false rejects (on the beat, judged off it) | {len(result.false_rejects)} of {result.on_beat} |")
+    print(f"| false accepts (off the beat, judged on it) | {len(result.false_accepts)} of {result.off_beat} |")
+    print(f"| baskets right | {result.basket_right} of {result.on_beat} ({result.basket_accuracy:.0%}) |")
+    on_beat = {entry.item.id: entry.on_beat for entry in labelled}
+    taxonomy = load_taxonomy()
+
+    def off_topic(items, week_start) -> tuple[int, int]:
+        selection = curate(Ingested(items=tuple(items)), CurateRules(taxonomy=taxonomy, issue_number=210,
+                                                                    week_start=week_start))
+        return (sum(not on_beat[pick.item.id] for pick in selection.radar),
+                sum(not on_beat[pick.item.id] for pick in selection.reading_corner))
+
+    week = off_topic([entry.item.model_copy(update={"published": None}) for entry in labelled], date(2025, 4, 25))
+    print(f"| off-topic in the Radar / Reading Corner, the whole set as one week | {week[0]} / {week[1]} |")
+    per_file = [0, 0]
+    for path in sources():
+        items = load_items([path]).items
+        dates = [item.published.date() for item in items if item.published]
+        found = off_topic(items, max(dates) - timedelta(days=6) if dates else date(2025, 4, 25))
+        per_file = [per_file[0] + found[0], per_file[1] + found[1]]
+    print(f"| off-topic in the Radar / Reading Corner, each input file as its own week | {per_file[0]} / {per_file[1]} |")
+    print("\nFalse rejects: " + "; ".join((entry.item.title or entry.item.paragraphs[0])[:70]
+                                          for entry in result.false_rejects))
+    print("\nFalse accepts: " + "; ".join((entry.item.title or entry.item.paragraphs[0])[:70]
+                                          for entry in result.false_accepts))
+    print("\n| labelled basket | filed as | stories |\n| --- | --- | ---: |")
+    for (truth, guess), count in result.confusions.most_common():
+        print(f"| {truth} | {guess} | {count} |")
+
+
 if __name__ == "__main__":
-    main()
+    relevance_and_baskets() if sys.argv[1:] == ["relevance"] else main()

@@ -13,7 +13,8 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "feeds"
+# The copies in tests/data/corpus (byte for byte those of ../shared/corpus/feeds), so a fresh clone runs these tests.
+CORPUS = ROOT / "tests" / "data" / "corpus"
 sys.path.insert(0, str(ROOT))
 
 from composer.ingest import load_items  # noqa: E402 (after the path, for the script form)
@@ -33,7 +34,7 @@ COLUMNS = ("items", "undated", "truncated items", "boilerplate left", "captions 
 
 
 def corpus_files() -> list[Path]:
-    """The corpus feeds (none when ../shared is not beside the checkout: tests then skip, or fail in CI)."""
+    """The corpus feeds (none when the copies are missing: tests then skip, or fail in CI)."""
     if not CORPUS.is_dir():
         return []
     return sorted(path for path in CORPUS.iterdir() if path.is_file() and path.name != "README.md")

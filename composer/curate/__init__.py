@@ -87,7 +87,7 @@ class _Story:
     sources: int
     fit: Fit
     parts: ScoreParts
-    pinned: bool = False
+    pinned: bool
 
     @property
     def score(self) -> float:
@@ -98,19 +98,18 @@ class _Story:
 class _Ledger:
     """Where every item went: left out (with its group and reason) or picked, with what curate learnt."""
 
-    left_out: list[tuple[LeftOut, float]] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
     outcomes: dict[str, str] = field(default_factory=dict)
     fits: dict[str, Fit] = field(default_factory=dict)
     stories: dict[str, _Story] = field(default_factory=dict)
 
-    def leave(self, item: Item, group: LeftOutGroup, reason: str, order: float = 0.0) -> None:
-        self.left_out.append((LeftOut(item_id=item.id, title=_title(item), reason=reason, group=group), order))
+    def leave(self, item: Item, group: LeftOutGroup, reason: str) -> None:
+        self.left_out.append(LeftOut(item_id=item.id, title=_title(item), reason=reason, group=group))
         self.outcomes.setdefault(item.id, f"left out: {reason}")
 
     def sorted_left_out(self) -> tuple[LeftOut, ...]:
-        rank = {group: index for index, group in enumerate(LEFT_OUT_GROUPS)}
-        ordered = sorted(enumerate(self.left_out), key=lambda pair: (rank[pair[1][0].group], pair[1][1], pair[0]))
-        return tuple(left for _, (left, _order) in ordered)
+        """Grouped in LEFT_OUT_GROUPS order; within a group, as curate met them (the unchosen stories by rank)."""
+        return tuple(sorted(self.left_out, key=lambda left: LEFT_OUT_GROUPS.index(left.group)))
 
 
 class CurateError(WeeklyError):
@@ -140,7 +139,6 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
         if _matches(story.item, rules.blocks):
             ledger.leave(story.item, "blocked", "blocked by the editor (--block)")
         else:
-            story.pinned = _matches(story.item, rules.pins)
             picked.append(story)
     picked.sort(key=lambda story: (not story.pinned, -story.score, story.item.id))
     radar = _radar([s for s in picked if s.kind == "news"], rules, ledger)
@@ -154,7 +152,7 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
         reading_corner=reading,
         events=upcoming,
         undated=sum(item.published is None and item.id not in rules.seen_before for item in ingested.items),
-        outside_week=sum(left.group == "outside_week" for left, _ in ledger.left_out),
+        outside_week=sum(left.group == "outside_week" for left in ledger.left_out),
         left_out=ledger.sorted_left_out(),
         explanations=tuple(_explain(item, ledger) for item in _unique(ingested.items)),
     )
@@ -175,7 +173,8 @@ def _reason_to_leave(item: Item, rules: CurateRules, patterns: TaxonomyPatterns,
     language = guess_language(" ".join(item.paragraphs)) or guess_language(f"{item.title or ''} {item.paragraphs[0]}")
     if language and language not in rules.languages:
         return "language", f"other language ({language})"
-    selling = None if event else promotional(" ".join((item.title or "", *item.paragraphs[:_LEAD_PARAGRAPHS])))
+    # Title and paragraphs on lines of their own: a call to action opens a sentence.
+    selling = None if event else promotional("\n".join((item.title or "", *item.paragraphs[:_LEAD_PARAGRAPHS])))
     if selling:
         return "promotional", f"promotional ({selling})"
     fitness = fit(item, patterns)
@@ -196,7 +195,6 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
     item_vectors, past_vectors = vectors[: len(items)], vectors[len(items):]
     central = centrality(item_vectors)
     top_central = max(central, default=0.0) or 1.0
-    min_score = rules.taxonomy.relevance.min_score if rules.taxonomy.relevance else 0
     stories = []
     for group in duplicate_groups(item_vectors, rules.duplicate_threshold):
         richest = max(group, key=lambda index: (len(texts[index]), -index))
@@ -213,9 +211,10 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
         filing = classify(item, patterns)
         fitness = ledger.fits.get(item.id) or fit(item, patterns)
         sources = len({items[index].url or items[index].source for index in group})
-        parts = score_parts(item, central[richest] / top_central, sources, len(texts[richest]), fitness, min_score,
+        parts = score_parts(item, central[richest] / top_central, sources, len(texts[richest]), fitness,
                             rules.week_start, week_end)
-        story = _Story(item, filing, "event" if event else filing.kind, sources, fitness, parts)
+        story = _Story(item, filing, "event" if event else filing.kind, sources, fitness, parts,
+                       _matches(item, rules.pins))
         ledger.stories[item.id] = story
         stories.append(story)
     return stories
@@ -245,12 +244,12 @@ def _radar(news: list[_Story], rules: CurateRules, ledger: _Ledger) -> tuple[Pic
             ledger.outcomes[story.item.id] = f"Radar ({where})"
         elif in_radar.get(basket, 0) >= rules.max_per_basket and rank <= last_taken:
             ledger.leave(story.item, "below", f"held back by the basket cap ({in_radar[basket]} {basket} stories "
-                                              f"in the Radar; {where})", rank)
+                                              f"in the Radar; {where})")
         elif rank < last_taken:
             ledger.leave(story.item, "below", f"gave way to other baskets ({in_radar.get(basket, 0)} {basket} "
-                                              f"stories in the Radar; {where})", rank)
+                                              f"stories in the Radar; {where})")
         else:
-            ledger.leave(story.item, "below", f"ranked below the Radar ({where})", rank)
+            ledger.leave(story.item, "below", f"ranked below the Radar ({where})")
     return tuple(_pick(story) for story in chosen)
 
 
@@ -260,7 +259,7 @@ def _reading_corner(blogs: list[_Story], size: int, ledger: _Ledger) -> tuple[Pi
         if rank <= size:
             ledger.outcomes[story.item.id] = f"Reading Corner ({where})"
         else:
-            ledger.leave(story.item, "below", f"ranked below the Reading Corner ({where})", 100 + rank)
+            ledger.leave(story.item, "below", f"ranked below the Reading Corner ({where})")
     return tuple(_pick(story) for story in blogs[:size])
 
 
@@ -283,7 +282,7 @@ def _events(stories: list[_Story], past_issues: tuple[PastIssue, ...], rules: Cu
         if rank <= rules.events_size:
             ledger.outcomes[pick.item.id] = f"Upcoming Events ({where})"
         else:
-            ledger.leave(pick.item, "below", f"after the first {rules.events_size} upcoming events ({where})", 200 + rank)
+            ledger.leave(pick.item, "below", f"after the first {rules.events_size} upcoming events ({where})")
     return tuple(upcoming[: rules.events_size])
 
 

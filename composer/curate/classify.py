@@ -33,7 +33,7 @@ def classify(item: Item, patterns: TaxonomyPatterns) -> Filing:
     hits = {basket: sum(weight * (_TITLE_WEIGHT * len(cues.found(title)) + len(cues.found(lead)))
                         for cues, weight in weighted)
             for basket, weighted in patterns.baskets.items()}
-    best = max(hits.values(), default=0)
+    best = max(hits.values())
     basket = next(name for name, score in hits.items() if score == best) if best else patterns.default_basket
     text = f"{title} {' '.join(item.paragraphs).lower()}"
     technologies = tuple(name for name, cues in patterns.technologies.items() if cues.search(text))
@@ -48,7 +48,8 @@ class Fit(NamedTuple):
     digital: tuple[str, ...]
     policy: tuple[str, ...]
     on_beat: bool
-    score: int = 0
+    margin: int  # points above the bar (min_score); negative below it
+    score: int
     context: tuple[str, ...] = ()
     topic: str | None = None
     not_news: str | None = None
@@ -63,27 +64,34 @@ def fit(item: Item, patterns: TaxonomyPatterns) -> Fit:
     """Whether `item` is about the digital world and its policy (always True without a [relevance] table)."""
     rules = patterns.relevance
     if rules is None:
-        return Fit((), (), True)
+        return Fit((), (), True, 0, 0)
     title, lead = _title_and_lead(item, patterns)
     not_news = patterns.not_news.found((item.title or "").lower())
 
+    security_title, security_lead = patterns.security.distinct(title), patterns.security.distinct(lead)
+    security = security_title | security_lead
+
     def side(cues: Cues) -> tuple[set[str], int]:
-        in_title, in_lead = cues.distinct(title), cues.distinct(lead)
-        return in_title | in_lead, 2 * len(in_title) + len(in_lead - in_title)
+        # A security cue counts once on each side, however many lists name it.
+        in_title, in_lead = cues.distinct(title) - security, cues.distinct(lead) - security
+        return in_title | in_lead, _points(in_title, in_lead)
 
     (digital, digital_weight), (policy, policy_weight) = side(patterns.digital), side(patterns.policy)
     (economy, economy_weight), (context, context_weight) = side(patterns.economy), side(patterns.context)
-    security, security_weight = side(patterns.security)
-    digital, policy = digital - security, policy - security  # a security cue counts once on each side
-    score = digital_weight + policy_weight + economy_weight + context_weight + 2 * _SECURITY_WEIGHT * security_weight
+    score = (digital_weight + policy_weight + economy_weight + context_weight
+             + 2 * _SECURITY_WEIGHT * _points(security_title, security_lead))
     # Money alone makes a story policy only at scale: two economy cues, or one in the title.
     policy_cues = len(policy | security) + (len(economy) if economy_weight >= _AT_SCALE else 0)
     topic = next((name for name, cues in patterns.topics.items()
                   if cues.found(title) or len(cues.found(lead)) >= _TOPIC_MENTIONS), None)
     on_beat = not not_news and (topic is not None or (
         len(digital | security) >= rules.min_digital and policy_cues >= rules.min_policy and score >= rules.min_score))
-    return Fit(tuple(sorted(digital | security)), tuple(sorted(policy | security | economy)), on_beat, score,
-               tuple(sorted(context)), topic, not_news[0] if not_news else None)
+    return Fit(tuple(sorted(digital | security)), tuple(sorted(policy | security | economy)), on_beat,
+               score - rules.min_score, score, tuple(sorted(context)), topic, not_news[0] if not_news else None)
+
+
+def _points(in_title: set[str], in_lead: set[str]) -> int:
+    return 2 * len(in_title) + len(in_lead - in_title)
 
 
 def _title_and_lead(item: Item, patterns: TaxonomyPatterns) -> tuple[str, str]:
@@ -109,7 +117,8 @@ class TaxonomyPatterns:
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.default_basket = taxonomy.default_basket
-        self.baskets = {name: ((Cues((*basket.cues, *basket.related)), 1), (Cues(basket.strong), _STRONG_WEIGHT))
+        self.baskets = {name: ((Cues([cue for cue in (*basket.cues, *basket.related) if cue not in basket.strong]), 1),
+                               (Cues(basket.strong), _STRONG_WEIGHT))
                         for name, basket in taxonomy.baskets.items()}
         self.technologies = {name: Cues(cues) for name, cues in taxonomy.technologies.items()}
         self.relevance = relevance = taxonomy.relevance

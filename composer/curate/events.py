@@ -28,13 +28,13 @@ _WILL_HAPPEN = re.compile(r"\b(?:will (?:take place|be held|be hosted|gather|bri
 _ONLINE = re.compile(r"\b(?:webinar|online event|online session|online course|online meeting|held online|"
                      r"(?:takes?|taking) place online|will be online|(?:hosted|streamed|broadcast) online|virtual(?:ly)?|"
                      r"via zoom|on zoom|livestream(?:ed)?|location:\s*online|venue:\s*online|online only|"
-                     r"online and in person|in person and online|hybrid)\b", re.I)
+                     r"online and in person|in person and online|hybrid|and online(?=[.;,)]|$))", re.I)
 # A schedule block ("Date: … Time: … Location: …") is an announcement whatever the event is called.
 _SCHEDULE = re.compile(r"(?:\bdate:|\btime:|\blocation:|\bvenue:|\bduration:|🗓|🕐)", re.I)
-_HYBRID = re.compile(r"\b(?:hybrid|online and in person|in person and online|and online)\b", re.I)
+_HYBRID = re.compile(r"\b(?:hybrid|online and in person|in person and online|and online(?=[.;,)]|$))", re.I)
 # A capitalised place name: Geneva, New York, São Paulo, Addis Ababa (up to four words).
-_NAME = r"[A-ZÀ-Þ][\w’'-]+(?:\s+(?:de|da|do|del|di|am|upon|on|la|le)?\s*[A-ZÀ-Þ][\w’'-]+){0,3}"
-_VENUE = re.compile(rf"\b(?:venue|location|place|where)\s*:\s*({_NAME}(?:,\s*{_NAME})?)")
+_NAME = r"[A-ZÀ-Þ][\w’'-]+(?:\s+(?:de|des|du|da|do|del|di|am|upon|on|la|le)?\s*[A-ZÀ-Þ][\w’'-]+){0,3}"
+_VENUE = re.compile(rf"\b(?i:venue|location|place|where)\s*:\s*({_NAME}(?:,\s*{_NAME})?)")
 _HELD_IN = re.compile(rf"\b(?:take place|takes place|taking place|be held|is held|held|hosted|convene|gather|meet|"
                       rf"will run|runs)\s+(?:[\w–-]+\s+){{0,6}}?in\s+({_NAME}(?:,\s*{_NAME})?)")
 _IN_CITY_COUNTRY = re.compile(rf"\bin\s+({_NAME},\s*{_NAME})")

@@ -54,15 +54,15 @@ _ACTOR = re.compile(
 class ScoreParts(Contract):
     """A story's score, part by part (weighted), and the signs that moved it."""
 
-    centrality: float = 0.0
-    sources: float = 0.0
-    recency: float = 0.0
-    length: float = 0.0
-    beat: float = 0.0
-    action: float = 0.0
-    undated: float = 0.0
-    stale: float = 0.0
-    not_news: float = 0.0
+    centrality: float
+    sources: float
+    recency: float
+    length: float
+    beat: float
+    action: float
+    undated: float
+    stale: float
+    not_news: float
     signs: tuple[str, ...] = ()
 
     @property
@@ -71,8 +71,8 @@ class ScoreParts(Contract):
                 - self.undated - self.stale - self.not_news)
 
 
-def score_parts(item: Item, centrality: float, sources: int, length: int, fit: Fit, min_score: int,
-                week_start: date, week_end: date) -> ScoreParts:
+def score_parts(item: Item, centrality: float, sources: int, length: int, fit: Fit, week_start: date,
+                week_end: date) -> ScoreParts:
     """The parts of a story's score in the week `week_start`..`week_end`; `centrality` is in [0, 1]."""
     title = item.title or ""
     lead = " ".join(item.paragraphs[:2])
@@ -87,7 +87,7 @@ def score_parts(item: Item, centrality: float, sources: int, length: int, fit: F
     if action:
         signs.append(f"an authority acted ('{action}')")
     undated = item.published is None and item.kind != "event"
-    beat = 1.0 if fit.topic else min(1.0, max(0, fit.score - min_score) / _BEAT_SPAN)
+    beat = 1.0 if fit.topic else min(1.0, max(0, fit.margin) / _BEAT_SPAN)
     return ScoreParts(
         centrality=WEIGHTS["centrality"] * centrality,
         sources=WEIGHTS["sources"] * min(1.0, (sources - 1) / 3),
