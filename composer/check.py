@@ -41,6 +41,7 @@ class Gate(Contract):
     sender: str  # smtp.sender
     unsubscribe_mailto: str  # list.unsubscribe_mailto
     reply_to: str | None = None  # smtp.reply_to
+    bounce_address: str | None = None  # bounces.address: where bounces and auto-replies go
     dkim: DkimSettings = DkimSettings()
     fallback_url: str | None = None  # where entries without a URL link (brand.fallback_url)
 
@@ -48,7 +49,8 @@ class Gate(Contract):
     def of(cls, settings: Settings) -> Gate:
         return cls(unsubscribe_url=settings.brand.unsubscribe_url, min_radar=settings.issue.min_radar,
                    sender=settings.smtp.sender, unsubscribe_mailto=settings.list.unsubscribe_mailto,
-                   reply_to=settings.smtp.reply_to, dkim=settings.dkim, fallback_url=settings.brand.fallback_url)
+                   reply_to=settings.smtp.reply_to, bounce_address=settings.bounces.address, dkim=settings.dkim,
+                   fallback_url=settings.brand.fallback_url)
 
 
 def check_issue(issue: IssueFolder, gate: Gate) -> list[Problem]:
@@ -214,7 +216,8 @@ def _check_unsubscribe(html: str, text: str, url: str) -> list[tuple[str, str]]:
 def _check_identity(gate: Gate) -> list[Problem]:
     """The addresses the issue goes out with, and its DKIM keys: what mailbox providers judge it by."""
     found = [("smtp.sender", gate.sender), ("list.unsubscribe_mailto", gate.unsubscribe_mailto),
-             *([("smtp.reply_to", gate.reply_to)] if gate.reply_to else [])]
+             *([("smtp.reply_to", gate.reply_to)] if gate.reply_to else []),
+             *([("bounces.address", gate.bounce_address)] if gate.bounce_address else [])]
     problems = [Problem(level="error", path=key, message=message)
                 for key, value in found for message in _address_problems(key, value)]
     sender_domain = parseaddr(gate.sender)[1].rpartition("@")[2].lower()

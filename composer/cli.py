@@ -805,14 +805,15 @@ def _bounces(args) -> int:
     from composer.commands.readers import bounces
     from composer.deliver.bounces import APPLIED, KINDS
 
-    report = bounces(args.source, _settings(args))
-    for outcome in report.outcomes:
+    def told(outcome) -> None:  # each as it comes: a mailbox of 100,000 reports is never held in memory
         if outcome.kind in APPLIED:
             print(f"{outcome.kind:12} {outcome.address}  {outcome.detail}")
         else:
             level = "warning" if outcome.kind == "unreadable" else "note"
             print(f"{level}: {outcome.kind}: {outcome.address or ''} {outcome.detail}".replace("  ", " "),
                   file=sys.stderr)
+
+    report = bounces(args.source, _settings(args), told)
     print(", ".join(f"{report.count(kind)} {kind}" for kind in KINDS)
           + (f"; {report.read_before} read before, skipped" if report.read_before else ""))
     return 0

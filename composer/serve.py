@@ -5,7 +5,7 @@ uvicorn.
   in the body, form-encoded or multipart/form-data (RFC 8058 §3.2 says SHOULD multipart), from a mail
   client or the page's button: the token is verified (signature, list id, in constant time; whose it is,
   composer.deliver.readers), the request written to the durable queue (composer.unsubscribe_queue) and
-  200 answered with no redirect, after at most a moment's wait for the store.
+  200 answered with no redirect as soon as it is on disk; the store has it a moment later.
 - `GET` of the same URL shows a page with the button: a GET never unsubscribes, because link scanners
   fetch every URL in a message. Once unsubscribed, the page offers to resubscribe: a form whose token of
   its own expires in a day, posted to `…/resubscribe`, refused from another site (Origin,
@@ -18,6 +18,10 @@ only the hosts it is told (`serve.allowed_hosts`). A valid token is never rate-l
 posts many one-clicks from a few addresses); everything else is, at `serve.rate_per_minute` per client.
 Bodies, header time and connections are limited (composer.serve_limits). Every request is logged with
 the address as a short hash, never in clear; refusals and errors at most so often a minute.
+
+Speed (bench/serve_oneclick.py): the store connection is kept open and used by a thread of its own
+(composer.web.store_thread), the middleware is plain ASGI, uvicorn runs httptools and uvloop when they
+are installed (they are dependencies), and a burst of one-clicks reaches the disk and the store in groups.
 """
 
 from __future__ import annotations
@@ -26,14 +30,12 @@ import asyncio
 import hashlib
 import logging
 import re
-import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.parser import BytesParser
 from email.policy import default
 from html import escape
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from composer.config import Settings
@@ -43,6 +45,7 @@ from composer.deliver.tokens import TokenError, sign_id, verify_id
 from composer.errors import WeeklyError
 from composer.serve_limits import (
     ACCEPT_BURST,
+    HEADER_BYTES,
     BodyLimit,
     LogRateLimit,
     RateLimit,
@@ -54,10 +57,11 @@ from composer.serve_limits import (
 from composer.store import Store, StoreError, open_store
 from composer.unsubscribe_queue import RESUBSCRIBE, UNSUBSCRIBE, UnsubscribeQueue
 from composer.web.routes import routes as web_routes
+from composer.web.store_thread import StoreThread
 
 log = logging.getLogger("weekly.serve")
 RESUBSCRIBE_SECONDS = 24 * 3600  # how long the page's resubscribe form works
-_STORE_WAIT = 2.0  # seconds an answer waits for the queue to reach the store; it is durable before that
+_REQUEST_LINE = "%s %s %s %s %.0fms%s%s"  # client, method, path, status, time, the address's digest, drops
 _BOUNDARY = re.compile(r'boundary="?([^";]{1,200})"?', re.IGNORECASE)
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"
 content="width=device-width, initial-scale=1"><title>{title}</title><style>body{{font-family:Helvetica,Arial,
@@ -69,9 +73,7 @@ padding:.6em 1.2em;background:#0b3c5d;color:#fff;border:0;border-radius:4px;curs
 def create_app(settings: Settings):
     """The ASGI application for `settings` (imported here: a web stack is not needed to build an issue)."""
     from starlette.applications import Starlette
-    from starlette.concurrency import run_in_threadpool
     from starlette.middleware import Middleware
-    from starlette.middleware.base import BaseHTTPMiddleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, PlainTextResponse, Response
@@ -91,18 +93,9 @@ def create_app(settings: Settings):
     def connect() -> Store:
         return open_store(settings.store, list_id, archive)
 
-    store = connect()  # the server's connection for reads, for its whole life
+    store = StoreThread(connect())  # the server's connection for reads, kept open, off the event loop
     queue = UnsubscribeQueue(settings.serve.queue_file, connect)  # unsubscribes: a connection of its own
-    store_lock = threading.Lock()
-
-    def with_store(work: Callable[[Store], Any]) -> Any:
-        """Store work one call at a time on the server's connection (from a worker thread)."""
-        with store_lock:
-            return work(store)
-
-    async def in_store(work: Callable[[Store], Any]):
-        """Store work off the event loop."""
-        return await run_in_threadpool(with_store, work)
+    with_store, in_store = store.call, store.run
 
     def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status,
@@ -139,17 +132,19 @@ def create_app(settings: Settings):
     async def unsubscribe(request: Request) -> Response:
         link = request.query_params.get("token", "")
         try:
+            if request.method == "POST":
+                if (await _form(request)).get("List-Unsubscribe") != ["One-Click"]:
+                    return refused(request, PlainTextResponse("expected List-Unsubscribe=One-Click", status_code=400))
+                # The token's address is found by the queue's writer, on its own connection, with the
+                # requests waiting beside this one: a burst costs the event loop one hand-over a request.
+                request.state.who = await queue.add(UNSUBSCRIBE, lambda store: address_of(link, key, list_id, store))
+                return page("You are unsubscribed", "<p>You will receive no more issues. Changed your mind?</p>"
+                            + resubscribe_form(link))
             email = await whose(link)
         except TokenError:
             return refused(request, page("Link not valid", "<p>This unsubscribe link is damaged or not ours. "
                                          "Please use the link in the newsletter you received.</p>", status=400))
         request.state.who = email
-        if request.method == "POST":
-            if (await _form(request)).get("List-Unsubscribe") != ["One-Click"]:
-                return refused(request, PlainTextResponse("expected List-Unsubscribe=One-Click", status_code=400))
-            await run_in_threadpool(queue.wait, queue.add(UNSUBSCRIBE, email), _STORE_WAIT)
-            return page("You are unsubscribed", "<p>You will receive no more issues. Changed your mind?</p>"
-                        + resubscribe_form(link))
         state = await standing(email)
         if state == "unsubscribed":
             return page("You are unsubscribed", f"<p>{escape(email)} receives no more issues.</p>"
@@ -180,29 +175,13 @@ def create_app(settings: Settings):
             return page("Not resubscribed", f"<p>{escape(email)} was suppressed after a bounce, a complaint or by "
                         "an editor, which only an editor can undo. Write to us to receive it again.</p>", status=403)
         if state == "unsubscribed":
-            await run_in_threadpool(queue.wait, queue.add(RESUBSCRIBE, email), _STORE_WAIT)
+            await queue.add(RESUBSCRIBE, email)
         return page("Welcome back", f"<p>{escape(email)} will receive the next issues again.</p>")
 
-    async def guard_and_log(request: Request, call_next) -> Response:
-        started = time.monotonic()
-        client = _client(request)
-        token_route = request.url.path in (unsubscribe_path, resubscribe_path)  # failures are limited there
-        if not token_route and not limiter.allow(client):
-            response: Response = PlainTextResponse("too many requests", status_code=429,
-                                                   headers={"Retry-After": "60"})
-        else:
-            try:
-                response = await call_next(request)
-            except (StoreError, WeeklyError) as err:
-                log.error("%s %s: %s", request.method, request.url.path, err)
-                response = page("Try again later", "<p>We cannot take your request just now; please try again "
-                                "in a few minutes.</p>", status=503)
-        who = getattr(request.state, "who", None)
-        level = logging.INFO if response.status_code < 400 else logging.WARNING
-        log.log(level, "%s %s %s %s %.0fms%s", client, request.method, request.url.path, response.status_code,
-                (time.monotonic() - started) * 1000, f" address {_digest(who)}" if who else "")
-        return response
-
+    # Answers the guard gives of its own (a response is an ASGI app, and these are the same every time).
+    too_many = PlainTextResponse("too many requests", status_code=429, headers={"Retry-After": "60"})
+    unavailable = page("Try again later", "<p>We cannot take your request just now; please try again in a few "
+                       "minutes.</p>", status=503)
     app = Starlette(
         routes=[
             Route(unsubscribe_path, unsubscribe, methods=["GET", "POST"]),
@@ -210,10 +189,58 @@ def create_app(settings: Settings):
             *web_routes(settings, key, with_store),  # sign-up, the archive and its feed, leaving a list
         ],
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.serve.allowed_hosts)),
-                    Middleware(BaseHTTPMiddleware, dispatch=guard_and_log)],
+                    Middleware(Guard, limiter=limiter, unlimited=(unsubscribe_path, resubscribe_path),
+                               too_many=too_many, unavailable=unavailable)],
         lifespan=_lifespan(store, queue),
     )
     return BodyLimit(app, settings.serve.max_body_bytes)
+
+
+class Guard:
+    """ASGI middleware around every request: the rate limit (on every path but `unlimited`, where the
+    handlers count only failures), a 503 page when the store or the queue cannot take a request, and one
+    log line per request with the address as a short hash. Plain ASGI, so a request costs a function call
+    and no task or stream of its own (Starlette's BaseHTTPMiddleware costs both)."""
+
+    def __init__(self, app, limiter: RateLimit, unlimited: tuple[str, ...], too_many, unavailable) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.unlimited = unlimited
+        self.too_many = too_many
+        self.unavailable = unavailable
+        self.lines = LogRateLimit()  # the request lines a minute, counted before any is made
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        status = 0
+
+        async def watched(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        if scope["path"] not in self.unlimited and not self.limiter.allow(client):
+            await self.too_many(scope, receive, watched)
+        else:
+            try:
+                await self.app(scope, receive, watched)
+            except (StoreError, WeeklyError) as err:
+                log.error("%s %s: %s", scope["method"], scope["path"], err)
+                if status:
+                    raise  # the answer had begun: the server closes the connection
+                await self.unavailable(scope, receive, watched)
+        passes, dropped = self.lines.admit((log.name, _REQUEST_LINE), grave=False)
+        if passes:
+            who = scope.get("state", {}).get("who")
+            log.log(logging.INFO if status < 400 else logging.WARNING, _REQUEST_LINE, client, scope["method"],
+                    scope["path"], status, (time.monotonic() - started) * 1000,
+                    f" address {_digest(who)}" if who else "",
+                    f" ({dropped} request lines dropped in the last minute)" if dropped else "")
 
 
 def _client(request) -> str:
@@ -251,7 +278,7 @@ def _same_site(request) -> bool:
     return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
 
 
-def _lifespan(store: Store, queue: UnsubscribeQueue):
+def _lifespan(store: StoreThread, queue: UnsubscribeQueue):
     """The app's lifespan: the queue applied while it runs; the store's connections closed when it stops."""
 
     @asynccontextmanager
@@ -284,8 +311,8 @@ def serve(app, host: str, port: int, settings: Settings) -> None:
     try:
         uvicorn.run(app, host=host, port=port, log_config=None, log_level="warning", access_log=False,
                     proxy_headers=True, forwarded_allow_ips="127.0.0.1",
-                    http=guarded_protocol(limits.header_timeout_seconds, connections),
-                    timeout_keep_alive=5, h11_max_incomplete_event_size=16 * 1024, backlog=ACCEPT_BURST)
+                    http=guarded_protocol(limits.header_timeout_seconds, connections), loop="auto",
+                    timeout_keep_alive=5, h11_max_incomplete_event_size=HEADER_BYTES, backlog=ACCEPT_BURST)
     except OSError as err:
         raise WeeklyError(f"{host}:{port}: cannot listen: {err.strerror or err}") from err
     finally:

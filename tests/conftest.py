@@ -125,7 +125,7 @@ BACKENDS = ("sqlite", "postgresql")
 STORE_FREE = {"test_accessibility", "test_browser", "test_context", "test_curate", "test_headline", "test_ingest",
               "test_summarise_editorial", "test_summarise_teaser", "test_summarise_names", "test_summarise_llm",
               "test_ingest_bad_input", "test_ingest_feed", "test_ingest_text", "test_language", "test_package",
-              "test_preview", "test_promo", "test_summarise"}
+              "test_preview", "test_promo", "test_summarise", "test_smtp_writer", "test_bounces_parts"}
 
 
 def pytest_configure(config):

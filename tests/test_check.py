@@ -137,9 +137,11 @@ RESERVED = ["newsletter@example.org", "DW <news@example.com>", "news@mail.exampl
 
 @pytest.mark.parametrize("address", RESERVED)
 def test_a_sender_at_a_reserved_domain_fails_the_gate(good, gate, address):
-    """From, Reply-To or the unsubscribe mailbox at a reserved domain: an error naming the setting."""
+    """From, Reply-To, the bounce address or the unsubscribe mailbox at a reserved domain: an error naming the
+    setting."""
     for key, change in (("smtp.sender", {"sender": address}), ("smtp.reply_to", {"reply_to": address}),
-                        ("list.unsubscribe_mailto", {"unsubscribe_mailto": address})):
+                        ("list.unsubscribe_mailto", {"unsubscribe_mailto": address}),
+                        ("bounces.address", {"bounce_address": address})):
         problems = [problem for problem in check_issue(IssueFolder(good), gate.model_copy(update=change))
                     if problem.level == "error"]
         assert [problem.path for problem in problems] == [key], problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -124,15 +125,16 @@ def export_suppressions(path: Path, settings: Settings) -> int:
     return len(rows)
 
 
-def bounces(source: str, settings: Settings):
-    """`weekly bounces SOURCE`: apply the reports of a mailbox to the suppression list."""
+def bounces(source: str, settings: Settings, told: Callable = lambda outcome: None):
+    """`weekly bounces SOURCE`: apply the reports of a mailbox to the suppression list; `told(outcome)` hears
+    of each outcome as it comes."""
     from composer.deliver.bounces import process_bounces
 
     key = _signing_key(settings, "mailed unsubscriptions carry signed tokens")
     password = settings.imap.password.get_secret_value() if settings.imap.password else None
     with open_settings_store(settings) as store:
         return process_bounces(source, store, key, settings.list.id, settings.bounces.soft_limit, password,
-                               settings.imap.ca_file)
+                               settings.imap.ca_file, told)
 
 
 def _signing_key(settings: Settings, why: str) -> bytes:

@@ -19,30 +19,34 @@ read is remembered in the store (by a digest of its bytes), so a report is appli
 the mailbox is read: an hourly run never undoes a resubscription.
 
 Sources: an mbox file, a Maildir folder, or `imaps://USER@HOST[:PORT]/MAILBOX` (TLS always, `imap.ca_file`
-for a private CA; the password from WEEKLY_IMAP__PASSWORD; opened read-only). The standard library's
-email package reads the messages, and this module the report fields themselves (8-bit, folded or base64
-encoded as real MTAs send them): no DSN parser on PyPI is both maintained and small enough to earn a
-dependency (flufl.bounce was last released in 2020 and guesses at non-standard bounces).
+for a private CA; the password from WEEKLY_IMAP__PASSWORD; opened read-only, fetched a hundred at a time).
+composer.deliver.report_parts cuts the messages into parts (the standard library's header parser reads
+their headers), and this module reads the report fields themselves (8-bit, folded or base64 encoded as
+real MTAs send them): no DSN parser on PyPI is both maintained and small enough to earn a dependency
+(flufl.bounce was last released in 2020 and guesses at non-standard bounces).
+
+At scale (bench/bounces_scale.py): a report costs a primary-key read of its ledger row and of reports_seen,
+its writes commit with a few hundred others, its outcome is counted and handed to the caller, never kept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import imaplib
-import mailbox
+import os
 import re
 import ssl
-from collections.abc import Iterator
-from email import message_from_bytes
+import time
+from collections.abc import Callable, Iterator
 from email.errors import HeaderParseError
 from email.header import Header, decode_header, make_header
 from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import compat32
+from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
+from composer.deliver import report_parts
 from composer.deliver.readers import address_of
 from composer.deliver.status import Verdict, enhanced_status, verdict
 from composer.deliver.tokens import TokenError, copy_tag_is_genuine, copy_tags
@@ -60,6 +64,9 @@ _QUOTED_HEADERS = {"text/rfc822-headers", "message/global-headers"}
 # Where a bounce sent to a VERP return path shows the address it was sent to.
 _DELIVERED_TO = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
 _MAX_DETAIL = 300
+_ADDRESS = re.compile(r"[^\s;<>\"]+@[^\s;<>\"]+")
+BATCH, BATCH_SECONDS = 500, 0.5  # messages per store transaction, at most, and its time
+_IMAP_FETCH = 100  # messages per IMAP FETCH
 
 
 class Outcome(NamedTuple):
@@ -69,40 +76,81 @@ class Outcome(NamedTuple):
 
 
 class BounceReport(NamedTuple):
-    outcomes: list[Outcome]
+    counts: dict[str, int]  # outcomes by kind (KINDS): counted, not kept, so a mailbox of any size fits
     read_before: int = 0  # messages already processed by an earlier run: skipped
 
     def count(self, kind: str) -> int:
-        return sum(outcome.kind == kind for outcome in self.outcomes)
+        return self.counts.get(kind, 0)
 
 
 def process_bounces(source: str, store: Store, key: bytes, list_id: str, soft_limit: int,
-                    imap_password: str | None = None, imap_ca_file: Path | None = None) -> BounceReport:
-    """Read every message of `source` not processed before and apply what it proves to the suppression list."""
-    outcomes: list[Outcome] = []
+                    imap_password: str | None = None, imap_ca_file: Path | None = None,
+                    told: Callable[[Outcome], None] = lambda outcome: None) -> BounceReport:
+    """Read every message of `source` not processed before and apply what it proves to the suppression list;
+    `told(outcome)` hears of each outcome as it comes. The store takes the messages in transactions of a
+    few hundred (BATCH, or BATCH_SECONDS): each message's outcome and the record that it was read commit
+    together, and a writer waiting for the store (an unsubscribe) waits a fraction of a second at most."""
+    counts = dict.fromkeys(KINDS, 0)
     read_before = 0
-    for raw in _messages(source, imap_password, imap_ca_file):
-        digest = hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()  # IMAP says CRLF, a Maildir file LF
-        if store.reports.seen(digest):
-            read_before += 1
-            continue
-        found = _read(raw, store, key, list_id, soft_limit)
-        outcomes.extend(found)
-        store.reports.remember(digest, "; ".join(outcome.kind for outcome in found))
-    return BounceReport(outcomes, read_before)
+    messages = iter(_messages(source, imap_password, imap_ca_file))
+    while True:
+        with store.transaction():
+            started, taken = time.monotonic(), 0
+            for raw in messages:
+                taken += 1
+                digest = hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()  # IMAP says CRLF, a Maildir LF
+                if store.reports.seen(digest):
+                    read_before += 1
+                else:
+                    found = _read(raw, store, key, list_id, soft_limit)
+                    for outcome in found:
+                        counts[outcome.kind] += 1
+                        told(outcome)
+                    store.reports.remember(digest, "; ".join(outcome.kind for outcome in found))
+                if taken >= BATCH or time.monotonic() - started > BATCH_SECONDS:
+                    break
+        if not taken:
+            return BounceReport(counts, read_before)
 
 
 def _read(raw: bytes, store: Store, key: bytes, list_id: str, soft_limit: int) -> list[Outcome]:
     """What one message says, applied. One that cannot be read is one `unreadable` outcome, never a stop."""
-    message = None
+    headers = None
     try:
-        message = message_from_bytes(raw, _class=_Part)
-        return [_apply(store, found, soft_limit) for found in _reports(message, store, key, list_id)]
+        headers, parts = report_parts.read(raw)
+        return [_apply(store, found, soft_limit) for found in _reports(_Mail(headers, parts), store, key, list_id)]
     except StoreError:
         raise
     except Exception as err:  # noqa: BLE001 (a message nobody foresaw must not block the good ones after it)
-        where = _header(message, "Message-ID") if message is not None else ""
+        where = _header(headers, "Message-ID") if headers is not None else ""
         return [Outcome("unreadable", None, f"{where or 'a message'}: {type(err).__name__}: {err}"[:_MAX_DETAIL])]
+
+
+class _Mail:
+    """A message as far as a report needs it: its headers and its leaf parts (report_parts); its report
+    fields and the headers it quotes are read once, when first asked for."""
+
+    def __init__(self, headers: Message, parts: list[report_parts.Part]) -> None:
+        self.headers = headers
+        self.parts = parts
+
+    @cached_property
+    def blocks(self) -> list[dict[str, str]]:
+        """The blocks of fields of the report part (a blank line between blocks), names lower-cased, folded
+        lines joined, each value's first occurrence kept. The part is read as text whatever its transfer
+        encoding (8-bit, base64), as MTAs send it."""
+        for part in self.parts:
+            if part.kind in _FIELDS:
+                return _parse_fields(part.text())
+        return []
+
+    @cached_property
+    def original(self) -> Message:
+        """The headers of the message the report is about (message/rfc822, message/global, or headers alone)."""
+        for part in self.parts:
+            if part.kind in ("message/rfc822", "message/global", *_QUOTED_HEADERS):
+                return part.quoted_headers()
+        return Message()
 
 
 class _Said(NamedTuple):
@@ -128,7 +176,7 @@ def _apply(store: Store, said: _Said, soft_limit: int) -> Outcome:
     return Outcome(kind, address, detail)
 
 
-def _reports(message: Message, store: Store, key: bytes, list_id: str) -> Iterator[_Said]:
+def _reports(message: _Mail, store: Store, key: bytes, list_id: str) -> Iterator[_Said]:
     """What `message` says, for the copy of ours it proves it is about."""
     report_type = _report_type(message)
     if report_type in ("delivery-status", "global-delivery-status"):
@@ -139,18 +187,17 @@ def _reports(message: Message, store: Store, key: bytes, list_id: str) -> Iterat
         yield _mailed_unsubscribe(message, store, key, list_id)
 
 
-def _report_type(message: Message) -> str:
-    if message.get_content_type() == "multipart/report":
-        return str(message.get_param("report-type") or "").lower()
-    for part in message.walk():  # a report without its report-type, as some MTAs send them
-        kind = part.get_content_type()
-        if kind in _FIELDS:
-            return "feedback-report" if kind == "message/feedback-report" else "delivery-status"
+def _report_type(message: _Mail) -> str:
+    if message.headers.get_content_type() == "multipart/report":
+        return str(message.headers.get_param("report-type") or "").lower()
+    for part in message.parts:  # a report without its report-type, as some MTAs send them
+        if part.kind in _FIELDS:
+            return "feedback-report" if part.kind == "message/feedback-report" else "delivery-status"
     return ""
 
 
-def _delivery_status(message: Message, copy: Row | None) -> _Said:
-    blocks = _field_blocks(message)
+def _delivery_status(message: _Mail, copy: Row | None) -> _Said:
+    blocks = message.blocks
     recipients = [fields for fields in blocks if "final-recipient" in fields or "original-recipient" in fields]
     if not recipients:
         return _Said("ignored", None, None, "a delivery report naming no recipient")
@@ -183,11 +230,11 @@ def _about(recipients: list[dict[str, str]], address: str) -> dict[str, str] | N
     return recipients[0] if len(recipients) == 1 else None
 
 
-def _complaint(message: Message, copy: Row | None) -> _Said:
-    fields = next(iter(_field_blocks(message)), {})
+def _complaint(message: _Mail, copy: Row | None) -> _Said:
+    fields = next(iter(message.blocks), {})
     feedback = fields.get("feedback-type", "abuse").lower() or "abuse"
     if copy is None:
-        named = _address(fields.get("original-rcpt-to")) or _address(_header(_original(message), "To"))
+        named = _address(fields.get("original-rcpt-to")) or _address(_header(message.original, "To"))
         return _Said("not applied", named, None, "a complaint that does not prove it is about mail we sent "
                      "(no genuine tag in the Message-ID it quotes)")
     if feedback == "not-spam":
@@ -195,10 +242,10 @@ def _complaint(message: Message, copy: Row | None) -> _Said:
     return _Said("complaint", copy.address, copy.issue, feedback)
 
 
-def _mailed_unsubscribe(message: Message, store: Store, key: bytes, list_id: str) -> _Said:
-    wanted = _UNSUBSCRIBE_SUBJECT.search(_header(message, "Subject"))
+def _mailed_unsubscribe(message: _Mail, store: Store, key: bytes, list_id: str) -> _Said:
+    wanted = _UNSUBSCRIBE_SUBJECT.search(_header(message.headers, "Subject"))
     if not wanted:
-        return _Said("ignored", None, None, f"{_header(message, 'Message-ID') or 'a message'}: neither a bounce, "
+        return _Said("ignored", None, None, f"{_header(message.headers, 'Message-ID') or 'a message'}: neither a bounce, "
                      "a complaint nor an unsubscription")
     try:
         return _Said("unsubscribed", address_of(unquote(wanted[1]), key, list_id, store), None, "by mail")
@@ -206,38 +253,21 @@ def _mailed_unsubscribe(message: Message, store: Store, key: bytes, list_id: str
         return _Said("ignored", None, None, f"an unsubscribe request with a bad token ({err})")
 
 
-def _our_copy(message: Message, store: Store, key: bytes, list_id: str) -> Row | None:
+def _our_copy(message: _Mail, store: Store, key: bytes, list_id: str) -> Row | None:
     """The ledger row of the copy the report is about, if it carries that copy's genuine tag: in the
     quoted Message-ID, or in the address the bounce was delivered to (VERP)."""
-    original = _original(message)
-    places = [_header(original, "Message-ID"), *(_header(message, name) for name in _DELIVERED_TO)]
-    places += [fields.get("x-original-message-id", "") for fields in _field_blocks(message)[:1]]
-    for tag in (tag for place in places for tag in copy_tags(place)):
-        row = store.recipients.row(tag.row_id)
-        if row is not None and row.issue == tag.issue and copy_tag_is_genuine(tag, key, list_id, row.address):
-            return row
+    for place in _places(message):  # in order, each read only if the ones before named no copy of ours
+        for tag in copy_tags(place):
+            row = store.recipients.row(tag.row_id)
+            if row is not None and row.issue == tag.issue and copy_tag_is_genuine(tag, key, list_id, row.address):
+                return row
     return None
 
 
-class _Part(Message):
-    """A message part whose report fields stay text: the email package parses message/delivery-status
-    bodies as blocks of headers, which skips a base64 one and turns 8-bit values into Header objects."""
-
-    def get_content_type(self) -> str:
-        kind = super().get_content_type()
-        return "text/x-report-fields" if kind in _FIELDS else kind
-
-    def report_kind(self) -> str:
-        return super().get_content_type()
-
-
-def _field_blocks(message: Message) -> list[dict[str, str]]:
-    """The blocks of fields of the report part (a blank line between blocks), names lower-cased, folded
-    lines joined, each value's first occurrence kept."""
-    for part in message.walk():
-        if isinstance(part, _Part) and part.report_kind() in _FIELDS:
-            return _parse_fields(_text(part))
-    return []
+def _places(message: _Mail) -> Iterator[str]:
+    yield _header(message.original, "Message-ID")
+    yield from (_header(message.headers, name) for name in _DELIVERED_TO)
+    yield from (fields.get("x-original-message-id", "") for fields in message.blocks[:1])
 
 
 def _parse_fields(text: str) -> list[dict[str, str]]:
@@ -265,33 +295,13 @@ def _parse_fields(text: str) -> list[dict[str, str]]:
     return blocks
 
 
-def _text(part: Message) -> str:
-    """A part's body as text, whatever its transfer encoding; bytes that are not UTF-8 replaced."""
-    raw = part.get_payload(decode=True)
-    if isinstance(raw, bytes):
-        return raw.decode("utf-8", "replace")
-    return str(part.get_payload())
-
-
-def _original(message: Message) -> Message:
-    """The headers of the message the report is about (message/rfc822, message/global, or headers alone)."""
-    for part in message.walk():
-        kind = part.get_content_type()
-        if kind in ("message/rfc822", "message/global"):
-            payload = part.get_payload()
-            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-                return payload[0]
-        if kind in _QUOTED_HEADERS:
-            raw = part.get_payload(decode=True)
-            return BytesHeaderParser(policy=compat32).parsebytes(raw if isinstance(raw, bytes) else b"")
-    return Message()
-
-
 def _header(message: Message | None, name: str) -> str:
     """A header as text: encoded words decoded, 8-bit bytes replaced, folding undone; "" when absent."""
     value = message.get(name) if message is not None else None
     if value is None:
         return ""
+    if isinstance(value, str) and value.isascii() and "=?" not in value:
+        return _clean(value)  # what the decoding below gives for it, at a fraction of its cost
     try:
         text = str(make_header(decode_header(value))) if not isinstance(value, Header) else str(value)
     except (HeaderParseError, LookupError, UnicodeError, ValueError):
@@ -308,7 +318,7 @@ def _address(field: str | None) -> str | None:
     """The address of a DSN field ("rfc822; user@example.org") or a header."""
     if not field:
         return None
-    found = re.search(r"[^\s;<>\"]+@[^\s;<>\"]+", str(field))
+    found = _ADDRESS.search(str(field))
     return found[0].lower() if found else None
 
 
@@ -319,19 +329,44 @@ def _messages(source: str, password: str | None, ca_file: Path | None) -> Iterat
     if source.startswith("imap://"):
         raise WeeklyError(f"{source}: IMAP without TLS would send the password in clear; use imaps://")
     path = Path(source)
-    if path.is_dir():
-        box: mailbox.Mailbox = mailbox.Maildir(path, factory=None, create=False)
-    elif path.is_file():
-        box = mailbox.mbox(path, create=False)
-    else:
+    if not path.exists():
         raise WeeklyError(f"{source}: no such mbox file or Maildir folder (or give imaps://USER@HOST/MAILBOX)")
     try:
-        for key in box.iterkeys():
-            yield box.get_bytes(key)
+        yield from _maildir(path) if path.is_dir() else _mbox(path)
     except OSError as err:
         raise WeeklyError(f"{source}: cannot read the mailbox: {err.strerror or err}") from err
-    finally:
-        box.close()
+
+
+def _mbox(path: Path) -> Iterator[bytes]:
+    """The messages of an mbox file, read as they come (mailbox.mbox first indexes the whole file): each
+    starts after a line beginning "From ", the blank line before the next one is the separator."""
+    with path.open("rb") as handle:
+        lines: list[bytes] | None = None  # None: before the first From_ line
+        for line in handle:
+            if line.startswith(b"From "):
+                if lines is not None:
+                    yield _message(lines)
+                lines = []
+            elif lines is not None:
+                lines.append(line)
+        if lines is not None:
+            yield _message(lines)
+
+
+def _message(lines: list[bytes]) -> bytes:
+    return b"".join(lines[:-1] if lines and lines[-1] in (b"\n", b"\r\n") else lines)
+
+
+def _maildir(path: Path) -> Iterator[bytes]:
+    """The messages of a Maildir folder (new/ and cur/), one file at a time."""
+    if not (path / "cur").is_dir():
+        raise WeeklyError(f"{path}: a folder, but not a Maildir (no cur/): give an mbox file or a Maildir folder")
+    for folder in ("new", "cur"):
+        if (path / folder).is_dir():
+            with os.scandir(path / folder) as entries:
+                for entry in entries:
+                    if not entry.name.startswith(".") and entry.is_file():
+                        yield Path(entry.path).read_bytes()
 
 
 def _imap(source: str, password: str | None, ca_file: Path | None) -> Iterator[bytes]:
@@ -365,11 +400,10 @@ def _imap(source: str, password: str | None, ca_file: Path | None) -> Iterator[b
             raise WeeklyError(f"{host}: no mailbox {name!r} for {user} ({_said(said)}); name one that exists in "
                               f"imaps://{user}@{host}/MAILBOX")
         _, found = client.search(None, "ALL")
-        for number in found[0].split():
-            _, data = client.fetch(number, "(BODY.PEEK[])")
-            fetched = data[0]
-            if isinstance(fetched, tuple):
-                yield fetched[1]
+        numbers = found[0].split()
+        for first in range(0, len(numbers), _IMAP_FETCH):  # a round trip per hundred messages, not per message
+            _, data = client.fetch(b",".join(numbers[first:first + _IMAP_FETCH]).decode(), "(BODY.PEEK[])")
+            yield from (fetched[1] for fetched in data if isinstance(fetched, tuple))
         client.logout()
     except (OSError, imaplib.IMAP4.error) as err:
         raise WeeklyError(f"{host}: IMAP failed: {_said(err)}") from err

@@ -53,9 +53,12 @@ class Signer:
 
     def sign(self, message: bytes) -> bytes:
         """`message` (CRLF line ends, as sent) with its DKIM-Signature headers in front."""
-        headers = b"".join(self._signature(message, selector, algorithm, private)
-                           for selector, algorithm, private in self.keys)
-        return headers + message
+        return self.headers(message) + message
+
+    def headers(self, message: bytes) -> bytes:
+        """The DKIM-Signature headers of `message`, one per key, each ending with CRLF."""
+        return b"".join(self._signature(message, selector, algorithm, private)
+                        for selector, algorithm, private in self.keys)
 
     def _signature(self, message: bytes, selector: bytes, algorithm: bytes, private: bytes) -> bytes:
         import dkim

@@ -4,6 +4,10 @@ The message is serialised once per issue (MessageTemplate); each reader's copy i
 their address, Message-ID and unsubscribe link in its bytes, then DKIM-signed when keys are set, so the
 signature covers exactly what that reader gets, List-Unsubscribe and List-Unsubscribe-Post included
 (RFC 8058 one-click is honoured only then). `sample_message` is that copy for one reader: issue.eml.
+
+The bytes SMTP's DATA carries (CRLF line ends, a leading dot doubled, the final dot: `on_the_wire`) are
+prepared once per issue too: a reader's values go into the prepared bytes, so a copy of 50 KB costs a
+join, not two regular expressions over it (they were most of a send's CPU).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from html import escape as html_escape
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, NewType, Protocol
 
 from composer.config import MailSettings
 from composer.deliver.dkim import Signer
@@ -23,6 +27,8 @@ from composer.errors import WeeklyError
 from composer.web.paths import leave_url
 
 PLACEHOLDER_TO = "Subscriber <subscriber@example.invalid>"
+# A message as SMTP's DATA carries it (on_the_wire): what the pool writes as it is, so never plain bytes.
+Wire = NewType("Wire", bytes)
 
 
 class MailContent(Protocol):
@@ -109,23 +115,82 @@ class MessageTemplate:
         self.bare_url = unsubscribe_url if one_click else leave_url(unsubscribe_url)
         self.one_click = one_click
         self._signer = Signer(mail.dkim) if mail.dkim.keys else None
-        self._parts = _PLACEHOLDER.split(message.as_bytes(policy=SMTP))
-        self.size = sum(map(len, self._parts))
+        serialised = message.as_bytes(policy=SMTP)
+        self._parts = _PLACEHOLDER.split(serialised)
+        self._wire = _Prepared(serialised)
 
     def personalise(self, address: str, name: str, token: str | None, message_id: str) -> bytes:
         """The bytes of one recipient's copy, DKIM-signed when keys are set; with no `token`, the unsubscribe
         link is the page itself."""
+        copy = _fill(self._parts, self._values(address, name, token, message_id))
+        return self._signer.sign(copy) if self._signer else copy
+
+    def on_the_wire(self, address: str, name: str, token: str | None, message_id: str) -> Wire:
+        """The same copy as DATA carries it (`on_the_wire(personalise(…))`), made from the prepared bytes."""
+        values = self._values(address, name, token, message_id)
+        wire = self._wire.fill(values)
+        if not self._signer:
+            return wire
+        # The signature is made over the copy as the reader gets it, never over its dot-stuffed form.
+        return Wire(on_the_wire(self._signer.headers(_fill(self._parts, values)), end=False) + wire)
+
+    def _values(self, address: str, name: str, token: str | None, message_id: str) -> dict[bytes, bytes]:
         joiner = "&" if "?" in self.unsubscribe_url else "?"
         url = f"{self.unsubscribe_url}{joiner}token={token}" if token else self.bare_url
-        values = {
-            _TO.encode(): formataddr((name, address), charset="utf-8").encode(),
-            _MESSAGE_ID.encode(): message_id.encode(),
-            _UNSUBSCRIBE.encode(): url.encode(),
-            _UNSUBSCRIBE_HTML.encode(): html_escape(url).encode(),
-            _TOKEN.encode(): (token or "").encode(),
+        return {
+            _TO_KEY: formataddr((name, address), charset="utf-8").encode(),
+            _MESSAGE_ID_KEY: message_id.encode(),
+            _UNSUBSCRIBE_KEY: url.encode(),
+            _UNSUBSCRIBE_HTML_KEY: html_escape(url).encode(),
+            _TOKEN_KEY: (token or "").encode(),
         }
-        copy = b"".join(values.get(part, part) for part in self._parts)
-        return self._signer.sign(copy) if self._signer else copy
+
+
+_TO_KEY, _MESSAGE_ID_KEY, _TOKEN_KEY = _TO.encode(), _MESSAGE_ID.encode(), _TOKEN.encode()
+_UNSUBSCRIBE_KEY, _UNSUBSCRIBE_HTML_KEY = _UNSUBSCRIBE.encode(), _UNSUBSCRIBE_HTML.encode()
+
+
+def _fill(parts: list[bytes], values: dict[bytes, bytes]) -> bytes:
+    """`parts` (split on the placeholders, which sit at the odd indexes) with each placeholder's value; text
+    that only looks like a placeholder stays as it is."""
+    return b"".join([values.get(part, part) if index % 2 else part for index, part in enumerate(parts)])
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def on_the_wire(message: bytes, end: bool = True) -> Wire:
+    """`message` as DATA carries it (RFC 5321 4.5.2): CRLF line ends, a leading dot doubled, and with `end`
+    the final dot."""
+    wire = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", message))
+    if not wire.endswith(b"\r\n"):
+        wire += b"\r\n"
+    return Wire(wire + b".\r\n" if end else wire)
+
+
+class _Prepared:
+    """A message with placeholders, on the wire once; `fill` puts one copy's values in. What lies between the
+    placeholders is already CRLF and dot-stuffed; a value is put in as it is when that stays true: it holds
+    no line break, and one starting a line either is not empty (the text after it would start the line) or
+    gets its leading dot doubled. Any other value (none that `personalise` makes) takes the slow road."""
+
+    def __init__(self, message: bytes) -> None:
+        self.message = _PLACEHOLDER.split(message)
+        self.parts = _PLACEHOLDER.split(on_the_wire(message))
+        # Placeholders hold no dot and no line break, so the split falls at the same places.
+        assert len(self.parts) == len(self.message)
+        self.line_starts = {index for index in range(1, len(self.parts), 2)
+                            if self.parts[index - 1].endswith(b"\n") or (index == 1 and not self.parts[0])}
+
+    def fill(self, values: dict[bytes, bytes]) -> Wire:
+        parts = self.parts[:]
+        for index in range(1, len(parts), 2):
+            value = values.get(parts[index], parts[index])
+            if b"\n" in value or b"\r" in value or (index in self.line_starts and not value):
+                return on_the_wire(_fill(self.message, values))
+            parts[index] = b"." + value if value[:1] == b"." and index in self.line_starts else value
+        return Wire(b"".join(parts))
 
 
 def sample_message(content: MailContent, issue: int, mail: MailSettings) -> bytes:

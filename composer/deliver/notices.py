@@ -14,6 +14,7 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 from composer.config import MailSettings
 from composer.deliver.dkim import Signer
+from composer.deliver.message import on_the_wire
 from composer.deliver.smtp import Callbacks, Job, SendStopped, deliver
 from composer.models import RecipientState as State
 
@@ -39,7 +40,7 @@ def send_notice(mail: MailSettings, address: str, name: str, subject: str, text:
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
     raw = message.as_bytes()
-    signed = Signer(mail.dkim).sign(raw) if mail.dkim.keys else raw
+    wire = on_the_wire(Signer(mail.dkim).sign(raw) if mail.dkim.keys else raw)
     outcome: dict[str, str] = {}
 
     async def claimed(job: Job) -> bool:
@@ -50,7 +51,7 @@ def send_notice(mail: MailSettings, address: str, name: str, subject: str, text:
     password = mail.smtp.password.get_secret_value() if mail.smtp.password else None
     try:
         envelope = mail.bounces.address or parseaddr(mail.smtp.sender)[1]  # where a bounce of it goes
-        asyncio.run(deliver([Job(None, address, name)], lambda job: signed, lambda job: envelope, mail.smtp, password,
+        asyncio.run(deliver([Job(None, address, name)], lambda job: wire, lambda job: envelope, mail.smtp, password,
                             callbacks))
     except SendStopped as stop:
         outcome.update(reply=str(stop))

@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from composer.config import MailSettings
-from composer.deliver.message import MessageTemplate
+from composer.deliver.message import MessageTemplate, Wire
 from composer.deliver.smtp import Callbacks, Job, SendInterrupted, SendStopped, deliver
 from composer.deliver.status import Verdict, reply_status, verdict
 from composer.deliver.subscribers import read_subscribers, valid_address
@@ -272,16 +272,16 @@ async def _nothing(job: Job) -> bool:
     return True
 
 
-def _message_for(template: MessageTemplate, key: bytes, mail: MailSettings, issue: int) -> Callable[[Job], bytes]:
-    """Each copy's bytes; its Message-ID carries the copy's tag (tokens.copy_tag), which `weekly bounces`
-    checks, and a random part that keeps it unique when a copy is sent again."""
+def _message_for(template: MessageTemplate, key: bytes, mail: MailSettings, issue: int) -> Callable[[Job], Wire]:
+    """Each copy's bytes as DATA carries them; its Message-ID carries the copy's tag (tokens.copy_tag), which
+    `weekly bounces` checks, and a random part that keeps it unique when a copy is sent again."""
 
-    def message_for(job: Job) -> bytes:
+    def message_for(job: Job) -> Wire:
         # The copy's ledger row, never the address (a test copy has none: its link is the bare page).
         token = sign_id(COPY, str(job.rowid), mail.list.id, key) if template.one_click and job.rowid is not None \
             else None
         tag = copy_tag(key, mail.list.id, issue, job.rowid, job.address) if job.rowid is not None else f"{issue}.test"
-        return template.personalise(job.address, job.name, token, f"{tag}.{secrets.token_hex(4)}")
+        return template.on_the_wire(job.address, job.name, token, f"{tag}.{secrets.token_hex(4)}")
 
     return message_for
 

@@ -33,8 +33,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import aiosmtplib
+from aiosmtplib.email import quote_address
+from aiosmtplib.protocol import SMTPProtocol
 
 from composer.config import SmtpSettings
+from composer.deliver.message import Wire
 from composer.errors import WeeklyError
 from composer.models import RecipientState as State
 
@@ -86,10 +89,11 @@ class _Attempt(NamedTuple):
     slow: bool = False  # the outage was a timeout
 
 
-async def deliver(jobs: Iterable[Job], message_for: Callable[[Job], bytes], envelope_for: Callable[[Job], str],
+async def deliver(jobs: Iterable[Job], message_for: Callable[[Job], Wire], envelope_for: Callable[[Job], str],
                   settings: SmtpSettings, password: str | None, callbacks: Callbacks) -> None:
     """Send every job over a pool of `settings.connections` connections, each from `envelope_for(job)` (the
-    MAIL FROM: where its bounces go); raises SendStopped to stop early.
+    MAIL FROM: where its bounces go) with `message_for(job)` as DATA carries it (message.on_the_wire: CRLF,
+    dot-stuffed, the final dot); raises SendStopped to stop early.
 
     Ctrl-C and SIGTERM stop it the same way, from the event loop rather than wherever the signal lands:
     no new message starts, those on their way finish and are recorded, then SendStopped says so.
@@ -119,7 +123,7 @@ def _signals_stop(pool: _Pool) -> Iterator[None]:
 
 
 class _Pool:
-    def __init__(self, message_for, envelope_for: Callable[[Job], str], settings: SmtpSettings,
+    def __init__(self, message_for: Callable[[Job], Wire], envelope_for: Callable[[Job], str], settings: SmtpSettings,
                  password: str | None, callbacks: Callbacks) -> None:
         self.message_for = message_for
         self.envelope_for = envelope_for
@@ -375,27 +379,34 @@ class _Pool:
         return client
 
     async def _send(self, client: aiosmtplib.SMTP, job: Job) -> _Attempt:
+        """One transaction, written straight to aiosmtplib's protocol (the connection is this worker's
+        alone): MAIL, RCPT, the claim, DATA, then the prepared copy. aiosmtplib's mail(), rcpt() and data()
+        would parse both addresses again and normalise and dot-stuff every 50 KB copy again."""
+        protocol, timeout = client.protocol, self.settings.timeout_seconds
         try:
-            await client.mail(self.envelope_for(job), options=["BODY=8BITMIME"])
-            await client.rcpt(job.address)
-        except aiosmtplib.SMTPResponseException as err:
-            return await _refused(client, err)
+            if protocol is None:
+                raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+            reply = await _command(protocol, b"MAIL FROM:%s BODY=8BITMIME" % _path(self.envelope_for(job)), timeout)
+            if reply.code != 250:
+                return await _refused(client, aiosmtplib.SMTPSenderRefused(reply.code, reply.message, ""))
+            reply = await _command(protocol, b"RCPT TO:%s" % _path(job.address), timeout)
+            if reply.code not in (250, 251):
+                return await _refused(client, aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, ""))
         except _NETWORK_ERRORS as err:
             return _lost_before(client, err)
         if not await self.callbacks.sending(job):
             return _Attempt(await _reset(client), State.SKIPPED, "claimed by another sender")
         job.claimed = True
-        # DATA in its two steps (aiosmtplib's data() is one): until the server's 354 nothing went out, so a
-        # connection lost or a server silent before it leaves the recipient pending; after it, unknown.
+        # DATA in its two steps: until the server's 354 nothing went out, so a connection lost or a server
+        # silent before it leaves the recipient pending; after it, unknown.
         try:
-            start = await client.execute_command(b"DATA")
+            start = await _command(protocol, b"DATA", timeout)
         except _NETWORK_ERRORS as err:
             return _lost_before(client, err)
         if start.code != 354:
             return await _refused(client, aiosmtplib.SMTPDataError(start.code, start.message))
         try:
-            client.protocol.write(_on_the_wire(self.message_for(job)))  # type: ignore[union-attr]
-            response = await client.protocol.read_response(timeout=self.settings.timeout_seconds)  # type: ignore[union-attr]
+            response = await _command(protocol, self.message_for(job), timeout, line=False)
         except _NETWORK_ERRORS as err:
             return _Attempt(_discard(client), State.UNKNOWN, "connection lost while the message was being "
                             f"delivered: {_describe(err)}", outage=True, slow=_timed_out(err))
@@ -404,19 +415,26 @@ class _Pool:
         return _Attempt(client, State.SENT, f"{response.code} {response.message}")
 
 
+async def _command(protocol: SMTPProtocol, data: bytes, timeout: float, line: bool = True) -> aiosmtplib.SMTPResponse:
+    """Write a command line (or with `line` False, a message as DATA carries it) and read the reply."""
+    protocol.write(data + b"\r\n" if line else data)
+    return await protocol.read_response(timeout=timeout)
+
+
+_PLAIN_PATH = re.compile(r"[!#-'*+\-./0-9=?A-Z^-~]+@[A-Za-z0-9.\-]+")
+
+
+def _path(address: str) -> bytes:
+    """`<address>` for MAIL FROM or RCPT TO. Addresses pass valid_address before they get here; any other
+    goes through aiosmtplib's own quoting, which refuses what could smuggle a command onto the line."""
+    if _PLAIN_PATH.fullmatch(address):
+        return b"<%s>" % address.encode()
+    return quote_address(address).encode("ascii")
+
+
 def _lost_before(client: aiosmtplib.SMTP, err: BaseException) -> _Attempt:
     return _Attempt(_discard(client), State.PENDING, f"connection lost before the message was sent: "
                     f"{_describe(err)}", outage=True, slow=_timed_out(err))
-
-
-_LINE_END = re.compile(rb"\r\n|\r|\n")
-_LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
-def _on_the_wire(message: bytes) -> bytes:
-    """The message as DATA carries it: CRLF line ends, a leading dot doubled, and the final dot."""
-    wire = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", message))
-    return wire + (b"" if wire.endswith(b"\r\n") else b"\r\n") + b".\r\n"
 
 
 def _timed_out(err: BaseException) -> bool:

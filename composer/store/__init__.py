@@ -63,6 +63,11 @@ class Store:
         """Whether another process holds the lock `name` now."""
         return self._locks.busy(name)
 
+    def transaction(self) -> AbstractContextManager[None]:
+        """Everything the block writes commits together, or nothing of it (a failure rolls it back); nested,
+        a savepoint. For work of many small writes (a mailbox of bounces): one commit instead of hundreds."""
+        return self.db.transaction()
+
     def still_there(self) -> bool:
         return self.db.still_there()
 

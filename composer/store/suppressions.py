@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from itertools import groupby
 from typing import NamedTuple
 
 from composer.store.db import Db
@@ -38,6 +40,22 @@ class Suppressions:
                 return False  # not their own unsubscription: the bounce count stays too
             self.db.execute("DELETE FROM soft_bounces WHERE list_id=? AND email=?", (self.list_id, email.lower()))
         return removed == 1
+
+    def apply_requests(self, requests: Sequence[tuple[str, bool]]) -> None:
+        """Readers' own requests in order, in one transaction: (email, True) unsubscribes the address, (email,
+        False) undoes only its own unsubscription (as `remove(email, only="unsubscribed")`). A run of
+        unsubscribes goes in one statement: a provider's burst is thousands of them."""
+        with self.db.transaction():
+            for leave, run in groupby(requests, key=lambda request: request[1]):
+                emails = [email.lower() for email, _ in run]
+                if not leave:
+                    for email in emails:
+                        self.remove(email, only="unsubscribed")
+                    continue
+                now = time.time()
+                self.db.executemany("INSERT INTO suppressions (list_id, email, reason, added) VALUES (?, ?, ?, ?) "
+                                    "ON CONFLICT (list_id, email) DO NOTHING",
+                                    [(self.list_id, email, "unsubscribed", now) for email in emails])
 
     def all(self) -> list[Suppression]:
         """Every suppressed address with its reason and date, oldest first."""
