@@ -120,10 +120,15 @@ def test_a_story_of_the_same_actor_goes_on_in_the_paragraph():
     "Staying with Google, Google …"; one that names it later gets the transition."""
     opening = write([FTC, GOOGLE_FINE, GOOGLE_AI]).paragraphs[0]
     assert opening.endswith(f"in Europe. {GOOGLE_AI.item.paragraphs[0]}")
-    later = story("Samsung phones get the Google assistant", "Samsung ships phones with the Google assistant built in.",
+    later = story("Samsung phones get the Google assistant",
+                  "Samsung will ship its new phones this autumn with the Google assistant built in.",
                   "Owners of Samsung phones can switch the Google assistant off.", topic="Sociocultural")
     opening = write([FTC, GOOGLE_FINE, later]).paragraphs[0]
-    assert opening.endswith("in Europe. Staying with Google, Samsung ships phones with the Google assistant built in.")
+    assert opening.endswith("in Europe. Staying with Google, Samsung will ship its new phones this autumn with the "
+                            "Google assistant built in.")
+    early = story("At Google, a new assistant", "At the headquarters of Google, engineers showed a new assistant.",
+                  "Users of Google phones will get it first.", topic="Sociocultural")
+    assert write([FTC, GOOGLE_FINE, early]).paragraphs[0].endswith(f"in Europe. {early.item.paragraphs[0]}")
 
 
 def test_each_kind_of_theme_has_its_opening():
@@ -218,10 +223,10 @@ def test_stories_of_one_basket_are_told_together():
 def test_at_most_three_stories_in_one_paragraph():
     """Four stories all naming Google: the fourth opens a new paragraph."""
     googles = [story(f"New product from Google, number {n}",
-                     f"The search company Google has announced product number {n} for business customers today.",
+                     f"A new product, number {n}, has been announced for business customers by Google today.",
                      topic=f"Basket {n}") for n in range(1, 8)]
     paragraphs = editorial(googles, [], WORDS, {}, CUES, SECTIONS).paragraphs
-    assert [p.count("Google has announced") for p in paragraphs[:-1]] == [3, 3, 1]
+    assert [p.count("has been announced") for p in paragraphs[:-1]] == [3, 3, 1]
     assert paragraphs[0].count("Staying with Google") == 1
 
 
@@ -470,3 +475,13 @@ def test_the_issue_headline_prefers_an_actor_to_the_place_that_acts():
                  "Lawyers for Meta said they would appeal.", topic="Legal and regulatory")
     headline = issue_headline([OPENAI, fine, RANSOM], WORDS, THEMES, GENERIC)
     assert "Meta" in headline and "the EU" not in headline
+
+
+def test_staying_with_a_name_the_text_writes_with_the():
+    """"Staying with the Internet Governance Forum", as the sentences write it."""
+    igf = story("IGF hears calls for inclusion", "Delegates at the Internet Governance Forum called for language inclusion.",
+                topic="Development")
+    wsis = story("WSIS review meets", "A review of WSIS took place this week, hosted by the Internet Governance Forum.",
+                 "Officials of the Internet Governance Forum said more talks would follow.", topic="Development")
+    text = " ".join(write([OPENAI, FTC, igf, wsis]).paragraphs)
+    assert "Staying with the Internet Governance Forum, a review of WSIS" in text

@@ -29,6 +29,7 @@ MAX_ISSUE_HEADLINE = 60  # "DW Weekly #210 – " and this fit the 78 characters 
 _STORIES_PER_PARAGRAPH = 3
 _SEARCHED_PARAGRAPHS = 8
 _RETELLING = (50, 230)
+_OPENING_WORDS = 6  # a sentence that names the actor this early needs no "Staying with" before it
 _SAYS_WHAT = 4  # a retelling names the title's actor or shares one in this many of its words
 _LABEL = re.compile(r"^[A-Z][\w’' ]{0,25}:")  # "Disclosure: …", "Editor's note: …", "The idea: …"
 _LAW = re.compile(r"\b(?:Act|Regulation|Directive|Convention|Treaty|Code|Bill)$|^[A-Z]{3,5}$")
@@ -235,9 +236,10 @@ def _relation(previous: tuple[Story, str], current: tuple[Story, str]) -> tuple[
     actors = {actor for actor in actors if not _LAW.search(actor) or len(actor) > 5}
     if actors:
         return "actor", sorted(actors, key=lambda actor: (-len(actor), actor))[0]
-    place = first_place(now)
-    if place and place == first_place(before):
-        return "place", place  # both stories happen there, not only name it
+    place = first_place(before)
+    if place and places(now) == {place}:
+        return "place", place  # both stories happen there: the second names no other place ("the US tech giant,
+        # Google, … in Belgium" is not "Staying in the US")
     if (places(before) & EUROPE and places(now) & AMERICA and not places(now) & EUROPE) or (
             places(before) & AMERICA and places(now) & EUROPE and not places(now) & AMERICA):
         return "atlantic", ""
@@ -251,11 +253,16 @@ def _transition(previous: tuple[Story, str] | None, current: tuple[Story, str], 
     if previous is None:
         return "new", ""
     kind, value = _relation(previous, current)
-    if kind == "actor" and current[1].startswith(value):
-        return "same", ""  # "Google has also …" goes on without "Staying with Google, Google …"
+    if kind == "actor" and value in " ".join(current[1].split()[:_OPENING_WORDS]):
+        return "same", ""  # "Google has also …", "At the IGF …" go on without "Staying with Google, Google …"
     options = []
     if kind == "actor":
-        options.append(("same", words.staying_with.format(actor=value)))
+        # "the Internet Governance Forum", "the FTC" where the text writes them so; "Google" alone, though the
+        # text says "the Google assistant".
+        institution = " " in value or value.isupper()
+        named = f"the {value}" if institution and re.search(rf"\bthe {re.escape(value)}\b",
+                                                            f"{previous[1]} {current[1]}") else value
+        options.append(("same", words.staying_with.format(actor=named)))
     if kind == "place":
         options.append(("same", words.staying_in.format(place=value)))
     if kind == "atlantic":
