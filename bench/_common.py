@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,3 +69,28 @@ def synthetic_week(path: Path, items: int, seed: int = 2025) -> Path:
             title = f"{rng.choice(titles)} ({number})" if rng.random() < 0.7 else None
             handle.write(json.dumps({"title": title, "paragraphs": paragraphs}, ensure_ascii=False) + "\n")
     return path
+
+
+@contextlib.contextmanager
+def baseline(commit: str | None) -> Iterator[Path | None]:
+    """A checkout of `commit` (a git worktree, removed afterwards) to run beside today's code; None for none."""
+    if not commit:
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="weekly-baseline-")) / "checkout"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), commit], check=True,
+                   capture_output=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], capture_output=True)
+
+
+def weekly_at(source: Path, env: dict) -> tuple[list[str], dict]:
+    """The `weekly` command and environment that run the code of the checkout `source` (this venv's packages)."""
+    return [sys.executable, "-m", "composer"], {**env, "PYTHONPATH": str(source)}
+
+
+def load() -> str:
+    """The load averages (1, 5, 15 minutes): other work on the machine, for the record beside a figure."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())

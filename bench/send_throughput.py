@@ -5,11 +5,12 @@
 (b') bench/send_floor.py raw: asyncio streams, the body CRLF-normalised and dot-stuffed once, no ledger:
      the floor for one Python process;
 (c) mailmerge 2.3 (its own venv, MAILMERGE=/path/to/mailmerge), same list, one connection a message;
-(d) `weekly send` with its ledger, the seeds' issue, to the same 10,000 generated subscribers.
+(d) `weekly send` with its ledger, the seeds' issue, to the same 10,000 generated subscribers;
+(e) with BASELINE=COMMIT, the same `weekly send` as that commit had it (a git worktree), for before/after.
 
 Messages per second and peak RSS, median (min–max) of RUNS runs. Needs Debian's postfix installed.
 
-    MAILMERGE=/tmp/mmvenv/bin/mailmerge python bench/send_throughput.py
+    MAILMERGE=/tmp/mmvenv/bin/mailmerge BASELINE=8573a18 python bench/send_throughput.py
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, smtp_sink, subscriber_list
+from _common import ROOT, baseline, load, smtp_sink, subscriber_list, weekly_at
 
 from composer.config import Settings
 from composer.deliver.message import MessageTemplate
@@ -54,6 +55,11 @@ def run_timed(command: list[str], env: dict | None = None, cwd: Path = ROOT) -> 
 
 
 def main() -> None:
+    with baseline(os.environ.get("BASELINE")) as before:
+        _measure(before)
+
+
+def _measure(before: Path | None) -> None:
     work = Path(tempfile.mkdtemp(prefix="weekly-bench-"))
     issue = work / "210"
     subprocess.run([WEEKLY, "build", "-o", str(issue)], cwd=ROOT, check=True, capture_output=True)
@@ -67,6 +73,7 @@ def main() -> None:
     sink = smtp_sink(port)
     mailmerge = _mailmerge_files(work, port, size)
     results: dict[str, list[tuple[float, int]]] = {}
+    loads = [load()]
     try:
         for run in range(RUNS):
             results.setdefault("(a) smtp-source", []).append(_rate(SUBSCRIBERS, run_timed(
@@ -86,13 +93,20 @@ def main() -> None:
             (issue / "delivery.json").unlink(missing_ok=True)  # each run has a store of its own
             results.setdefault("(d) weekly send, ledger on", []).append(_rate(SUBSCRIBERS, run_timed(
                 [WEEKLY, "send", str(issue), "--list", str(subscribers), "--yes"], env=env)))
+            if before:
+                (issue / "delivery.json").unlink(missing_ok=True)
+                command, old_env = weekly_at(before, {**env, "WEEKLY_STORE__URL": str(work / f"before-{run}.db")})
+                results.setdefault(f"(e) weekly send at {os.environ['BASELINE']}", []).append(_rate(SUBSCRIBERS, run_timed(
+                    [*command, "send", str(issue), "--list", str(subscribers), "--yes"], env=old_env, cwd=before)))
             if mailmerge:
                 results.setdefault("(c) mailmerge 2.3", []).append(_rate(MAILMERGE_SUBSCRIBERS, run_timed(mailmerge, cwd=work)))
+            loads.append(load())
     finally:
         sink.terminate()
     medians = {name: statistics.median(rate for rate, _ in rows) for name, rows in results.items()}
     print(f"{SUBSCRIBERS} messages of {size / 1024:.0f} KB (mailmerge: {MAILMERGE_SUBSCRIBERS}), {CONNECTIONS} "
-          f"connections, smtp-sink on 127.0.0.1, median (min–max) of {RUNS} runs\n")
+          f"connections, smtp-sink on 127.0.0.1, median (min–max) of {RUNS} runs; load average (1, 5, 15 min) "
+          f"before and after each run: {' | '.join(loads)}\n")
     print("| sender | msg/s | peak RSS MB |")
     print("| --- | ---: | ---: |")
     for name in sorted(results):
@@ -103,6 +117,10 @@ def main() -> None:
     print(f"\nweekly / smtp-source (a): {weekly / medians['(a) smtp-source']:.2f}× (target ≥ 0.5×)")
     print(f"weekly / raw floor (b'): {weekly / medians[RAW_FLOOR]:.2f}×")
     print(f"weekly / aiosmtplib floor (b): {weekly / medians['(b) aiosmtplib floor, no ledger']:.2f}×")
+    for name in results:
+        if name.startswith("(e)"):
+            print(f"weekly / {name[4:]}: {weekly / medians[name]:.2f}×; then / smtp-source (a): "
+                  f"{medians[name] / medians['(a) smtp-source']:.2f}×, / raw floor (b'): {medians[name] / medians[RAW_FLOOR]:.2f}×")
     if mailmerge:
         print(f"weekly / mailmerge (c): {weekly / medians['(c) mailmerge 2.3']:.1f}x (target ≥ 6x)")
 

@@ -1,10 +1,13 @@
 """Each copy goes on the wire from bytes prepared once per issue (CRLF, dot-stuffed, the final dot), written
-straight to the SMTP connection: what aiosmtpd and Postfix's smtp-sink receive is the copy, byte for byte."""
+straight to the SMTP connection: what aiosmtpd and Postfix's smtp-sink receive is the copy, byte for byte.
+Signed, its body hash comes from the body canonicalised once, and dkimpy verifies every copy."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -12,11 +15,13 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+import dkim
 import pytest
 from smtp_server import Server, free_port
 
 from composer.config import Settings, SmtpSettings
-from composer.deliver.message import MessageTemplate, _fill, _Prepared, on_the_wire
+from composer.deliver.dkim import BodyHashes
+from composer.deliver.message import _PLACEHOLDER, MessageTemplate, Wire, _fill, _Prepared, on_the_wire
 from composer.deliver.smtp import Callbacks, Job, deliver
 from composer.models import RecipientState as State
 
@@ -36,8 +41,9 @@ TEXT = (".\n..two dots\r\nbare cr\r.after a bare cr\nbare lf\n.after a bare lf\n
 HTML = f'<p>.a paragraph</p>\n.<a href="{UNSUBSCRIBE}">Unsubscribe</a>\n'
 
 
-def _template(**smtp) -> MessageTemplate:
-    settings = Settings(brand={"unsubscribe_url": UNSUBSCRIBE}, smtp=smtp)
+def _template(dkim_keys=None) -> MessageTemplate:
+    settings = Settings(brand={"unsubscribe_url": UNSUBSCRIBE}, smtp={"sender": "DW Weekly <newsletter@dig.watch>"},
+                        dkim=dkim_keys.settings() if dkim_keys else {})
     return MessageTemplate(Content("DW Weekly #210", HTML, TEXT), settings.mail, 210)
 
 
@@ -134,7 +140,46 @@ def _send(jobs: list[Job], port: int) -> tuple[MessageTemplate, dict[int | None,
 
     callbacks = Callbacks(sending=sending, retrying=lambda job, reply: None,
                           done=lambda job, state, reply: outcomes.update({job.rowid: state}))
+    async def message_for(job: Job) -> Wire:
+        return template.on_the_wire(job.address, job.name, f"token{job.rowid}", f"210.{job.rowid}.ab")
+
     smtp = SmtpSettings(host="127.0.0.1", port=port, security="none", connections=3, timeout_seconds=10)
-    asyncio.run(deliver(jobs, lambda job: _copy(template, job, wire=True), lambda job: "bounces@dig.watch", smtp,
-                        None, callbacks))
+    asyncio.run(deliver(jobs, message_for, lambda job: "bounces@dig.watch", smtp, None, callbacks))
     return template, outcomes
+
+
+def test_signed_copies_on_the_wire_verify_with_both_keys(dkim_keys):
+    """A signed copy on the wire, its dot-stuffing undone, carries an RSA and an Ed25519 signature that dkimpy
+    verifies, for readers of every kind of name."""
+    template = _template(dkim_keys)
+    for job in _readers(5):
+        wire = _copy(template, job, wire=True)
+        assert wire.endswith(b"\r\n.\r\n")
+        received = wire[:-3].replace(b"\r\n..", b"\r\n.")
+        checker = dkim.DKIM(received)
+        assert [checker.verify(idx=index, dnsfunc=dkim_keys.dns) for index in (0, 1)] == [True, True], job
+
+
+@pytest.mark.parametrize(("value", "prepared"), [
+    (b"https://dig.watch/u?token=abc", True),
+    (b"a value with spaces", False),
+    (b"a\ttab", False),
+    (b"", False),
+])
+def test_a_body_hash_from_the_prepared_pieces_is_the_whole_bodys(value, prepared):
+    """Where a value leaves the canonical body as it is, the hash from the pieces canonicalised once is the one
+    dkimpy computes over the whole copy; any other value asks for the whole copy (None), and so does a line
+    break in a header value, which could move where the body starts."""
+    message = (b"From: a@dig.watch\r\nTo: __WEEKLY_TO__\r\n\r\nline  with   spaces \r\n__WEEKLY_UNSUBSCRIBE__\r\n"
+               b"\t<a href=\"__WEEKLY_UNSUBSCRIBE_HTML__\">x</a>  \r\n\r\n\r\n")
+    values = {b"__WEEKLY_TO__": b"r@dig.watch", b"__WEEKLY_UNSUBSCRIBE__": value, b"__WEEKLY_UNSUBSCRIBE_HTML__": value}
+    hashes = BodyHashes(message, _PLACEHOLDER)
+    whole = _fill(_PLACEHOLDER.split(message), values)
+    tags = dkim.DKIM(whole).sign(b"s", b"dig.watch", _rsa_pem(), canonicalize=(b"relaxed", b"relaxed"))
+    dkimpy_hash = base64.b64decode(re.search(rb"bh=([^;]+);", b"".join(tags.split()))[1])
+    assert hashes.of(values) == (dkimpy_hash if prepared else None)
+    assert hashes.of({**values, b"__WEEKLY_TO__": b"r@dig.watch\r\n\r\nnew body"}) is None
+
+
+def _rsa_pem() -> bytes:
+    return subprocess.run(["openssl", "genrsa", "-traditional", "2048"], check=True, capture_output=True).stdout

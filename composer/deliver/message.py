@@ -21,7 +21,7 @@ from html import escape as html_escape
 from typing import NamedTuple, NewType, Protocol
 
 from composer.config import MailSettings
-from composer.deliver.dkim import Signer
+from composer.deliver.dkim import BodyHashes, Signer
 from composer.deliver.tokens import COPY, sign_id
 from composer.errors import WeeklyError
 from composer.web.paths import leave_url
@@ -118,12 +118,19 @@ class MessageTemplate:
         serialised = message.as_bytes(policy=SMTP)
         self._parts = _PLACEHOLDER.split(serialised)
         self._wire = _Prepared(serialised)
+        self._body_hashes = BodyHashes(serialised, _PLACEHOLDER) if self._signer else None
+
+    @property
+    def signs(self) -> bool:
+        """Whether each copy gets DKIM signatures (dkim.keys are set)."""
+        return self._signer is not None
 
     def personalise(self, address: str, name: str, token: str | None, message_id: str) -> bytes:
         """The bytes of one recipient's copy, DKIM-signed when keys are set; with no `token`, the unsubscribe
         link is the page itself."""
-        copy = _fill(self._parts, self._values(address, name, token, message_id))
-        return self._signer.sign(copy) if self._signer else copy
+        values = self._values(address, name, token, message_id)
+        copy = _fill(self._parts, values)
+        return self._signatures(copy, values) + copy
 
     def on_the_wire(self, address: str, name: str, token: str | None, message_id: str) -> Wire:
         """The same copy as DATA carries it (`on_the_wire(personalise(…))`), made from the prepared bytes."""
@@ -132,7 +139,13 @@ class MessageTemplate:
         if not self._signer:
             return wire
         # The signature is made over the copy as the reader gets it, never over its dot-stuffed form.
-        return Wire(on_the_wire(self._signer.headers(_fill(self._parts, values)), end=False) + wire)
+        return Wire(on_the_wire(self._signatures(_fill(self._parts, values), values), end=False) + wire)
+
+    def _signatures(self, copy: bytes, values: dict[bytes, bytes]) -> bytes:
+        """The copy's DKIM-Signature headers, or nothing without keys."""
+        if not self._signer or not self._body_hashes:
+            return b""
+        return self._signer.headers(copy, self._body_hashes.of(values))
 
     def _values(self, address: str, name: str, token: str | None, message_id: str) -> dict[bytes, bytes]:
         joiner = "&" if "?" in self.unsubscribe_url else "?"

@@ -14,7 +14,7 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 from composer.config import MailSettings
 from composer.deliver.dkim import Signer
-from composer.deliver.message import on_the_wire
+from composer.deliver.message import Wire, on_the_wire
 from composer.deliver.smtp import Callbacks, Job, SendStopped, deliver
 from composer.models import RecipientState as State
 
@@ -46,12 +46,15 @@ def send_notice(mail: MailSettings, address: str, name: str, subject: str, text:
     async def claimed(job: Job) -> bool:
         return True  # no ledger: one message, sent once
 
+    async def message_for(job: Job) -> Wire:
+        return wire
+
     callbacks = Callbacks(sending=claimed, retrying=lambda job, reply: None,
                           done=lambda job, state, reply: outcome.update(state=state, reply=reply))
     password = mail.smtp.password.get_secret_value() if mail.smtp.password else None
     try:
         envelope = mail.bounces.address or parseaddr(mail.smtp.sender)[1]  # where a bounce of it goes
-        asyncio.run(deliver([Job(None, address, name)], lambda job: wire, lambda job: envelope, mail.smtp, password,
+        asyncio.run(deliver([Job(None, address, name)], message_for, lambda job: envelope, mail.smtp, password,
                             callbacks))
     except SendStopped as stop:
         outcome.update(reply=str(stop))

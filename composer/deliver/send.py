@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -169,8 +172,9 @@ def _run(store: Store, issue: int, template: MessageTemplate, key: bytes, mail: 
     jobs = (Job(row.id, row.address, row.name) for row in itertools.islice(store.recipients.pending(issue), limit))
     stopped: Exception | None = None
     try:
-        asyncio.run(deliver(jobs, _message_for(template, key, mail, issue), _envelope_for(mail, key, issue),
-                            mail.smtp, _password(mail), callbacks))
+        with _signers(template) as signers:
+            asyncio.run(deliver(jobs, _message_for(template, key, mail, issue, signers), _envelope_for(mail, key, issue),
+                                mail.smtp, _password(mail), callbacks))
     except (SendStopped, StoreError) as stop:
         stopped = stop
     finally:
@@ -258,7 +262,7 @@ def _send_test(address: str, template: MessageTemplate, key: bytes, mail: MailSe
     callbacks = Callbacks(sending=_nothing, retrying=lambda job, reply: None,
                           done=lambda job, state, reply: outcome.update(state=state, reply=reply))
     try:
-        asyncio.run(deliver([Job(None, address, "")], _message_for(template, key, mail, issue),
+        asyncio.run(deliver([Job(None, address, "")], _message_for(template, key, mail, issue, None),
                             _envelope_for(mail, key, issue), mail.smtp, _password(mail), callbacks))
     except SendStopped as stop:
         return SendReport(plan=plan, stopped=str(stop))
@@ -272,18 +276,39 @@ async def _nothing(job: Job) -> bool:
     return True
 
 
-def _message_for(template: MessageTemplate, key: bytes, mail: MailSettings, issue: int) -> Callable[[Job], Wire]:
+def _message_for(template: MessageTemplate, key: bytes, mail: MailSettings, issue: int,
+                 signers: Executor | None) -> Callable[[Job], Awaitable[Wire]]:
     """Each copy's bytes as DATA carries them; its Message-ID carries the copy's tag (tokens.copy_tag), which
-    `weekly bounces` checks, and a random part that keeps it unique when a copy is sent again."""
+    `weekly bounces` checks, and a random part that keeps it unique when a copy is sent again. A signed copy
+    is made by one of `signers` (OpenSSL lets go of the GIL while it signs), an unsigned one at once."""
 
-    def message_for(job: Job) -> Wire:
+    def message_for(job: Job) -> Awaitable[Wire]:
         # The copy's ledger row, never the address (a test copy has none: its link is the bare page).
         token = sign_id(COPY, str(job.rowid), mail.list.id, key) if template.one_click and job.rowid is not None \
             else None
         tag = copy_tag(key, mail.list.id, issue, job.rowid, job.address) if job.rowid is not None else f"{issue}.test"
-        return template.on_the_wire(job.address, job.name, token, f"{tag}.{secrets.token_hex(4)}")
+        loop = asyncio.get_running_loop()
+        args = (job.address, job.name, token, f"{tag}.{secrets.token_hex(4)}")
+        if signers:
+            return loop.run_in_executor(signers, template.on_the_wire, *args)
+        made = loop.create_future()
+        made.set_result(template.on_the_wire(*args))
+        return made
 
     return message_for
+
+
+@contextmanager
+def _signers(template: MessageTemplate) -> Iterator[Executor | None]:
+    """Threads that make signed copies while the event loop talks SMTP; None when copies are not signed."""
+    if not template.signs:
+        yield None
+        return
+    threads = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="weekly-dkim")
+    try:
+        yield threads
+    finally:
+        threads.shutdown(wait=True, cancel_futures=True)
 
 
 def _signing_key(mail: MailSettings, needed: bool) -> bytes:

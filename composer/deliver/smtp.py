@@ -89,11 +89,12 @@ class _Attempt(NamedTuple):
     slow: bool = False  # the outage was a timeout
 
 
-async def deliver(jobs: Iterable[Job], message_for: Callable[[Job], Wire], envelope_for: Callable[[Job], str],
+async def deliver(jobs: Iterable[Job], message_for: Callable[[Job], Awaitable[Wire]], envelope_for: Callable[[Job], str],
                   settings: SmtpSettings, password: str | None, callbacks: Callbacks) -> None:
     """Send every job over a pool of `settings.connections` connections, each from `envelope_for(job)` (the
     MAIL FROM: where its bounces go) with `message_for(job)` as DATA carries it (message.on_the_wire: CRLF,
-    dot-stuffed, the final dot); raises SendStopped to stop early.
+    dot-stuffed, the final dot); raises SendStopped to stop early. `message_for` starts with the transaction
+    and is awaited just before DATA, so a copy signed in a thread is made while MAIL, RCPT and the claim go on.
 
     Ctrl-C and SIGTERM stop it the same way, from the event loop rather than wherever the signal lands:
     no new message starts, those on their way finish and are recorded, then SendStopped says so.
@@ -123,7 +124,7 @@ def _signals_stop(pool: _Pool) -> Iterator[None]:
 
 
 class _Pool:
-    def __init__(self, message_for: Callable[[Job], Wire], envelope_for: Callable[[Job], str], settings: SmtpSettings,
+    def __init__(self, message_for: Callable[[Job], Awaitable[Wire]], envelope_for: Callable[[Job], str], settings: SmtpSettings,
                  password: str | None, callbacks: Callbacks) -> None:
         self.message_for = message_for
         self.envelope_for = envelope_for
@@ -382,6 +383,13 @@ class _Pool:
         """One transaction, written straight to aiosmtplib's protocol (the connection is this worker's
         alone): MAIL, RCPT, the claim, DATA, then the prepared copy. aiosmtplib's mail(), rcpt() and data()
         would parse both addresses again and normalise and dot-stuff every 50 KB copy again."""
+        message = asyncio.ensure_future(self.message_for(job))
+        try:
+            return await self._transaction(client, job, message)
+        finally:
+            message.cancel()  # unless it was needed: a transaction that ended before DATA needs no copy
+
+    async def _transaction(self, client: aiosmtplib.SMTP, job: Job, message: Awaitable[Wire]) -> _Attempt:
         protocol, timeout = client.protocol, self.settings.timeout_seconds
         try:
             if protocol is None:
@@ -397,6 +405,7 @@ class _Pool:
         if not await self.callbacks.sending(job):
             return _Attempt(await _reset(client), State.SKIPPED, "claimed by another sender")
         job.claimed = True
+        wire = await message
         # DATA in its two steps: until the server's 354 nothing went out, so a connection lost or a server
         # silent before it leaves the recipient pending; after it, unknown.
         try:
@@ -406,7 +415,7 @@ class _Pool:
         if start.code != 354:
             return await _refused(client, aiosmtplib.SMTPDataError(start.code, start.message))
         try:
-            response = await _command(protocol, self.message_for(job), timeout, line=False)
+            response = await _command(protocol, wire, timeout, line=False)
         except _NETWORK_ERRORS as err:
             return _Attempt(_discard(client), State.UNKNOWN, "connection lost while the message was being "
                             f"delivered: {_describe(err)}", outage=True, slow=_timed_out(err))
