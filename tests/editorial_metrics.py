@@ -174,8 +174,12 @@ def _false(opener: str, previous: str, told: str) -> str | None:
         place = opener.removeprefix("Staying in ")
         if not (_mentions(previous, place) and _mentions(told, place)):
             return f"not both in {place}"
-        elsewhere = _elsewhere_first(previous, place) or _elsewhere_first(told, place)
-        return f"a story first about {elsewhere}, not {place}" if elsewhere else None
+        elsewhere = _elsewhere_first(previous, place)
+        if elsewhere:
+            return f"a story first about {elsewhere}, not {place}"
+        other = next((name for name in _PLACE_CUES if name != place and _mentions(told, name)
+                      and not (name in ("Europe", "America") or place in ("Europe", "America"))), None)
+        return f"the story also happens in {other}" if other else None
     if opener == "On the other side of the Atlantic":
         europe_first = any(_mentions(previous, p) for p in _EUROPE) and any(_mentions(told, p) for p in _AMERICA)
         america_first = any(_mentions(previous, p) for p in _AMERICA) and any(_mentions(told, p) for p in _EUROPE)

@@ -155,3 +155,16 @@ def test_what_does_not_lean(sentence, heading, article):
     """Introduced by the heading, a name that is no surname, a relative clause with its verb, names, the
     calendar, a description that says which one, an entity named before its noun."""
     assert leans(sentence, heading=heading, article=article) is None
+
+
+@pytest.mark.parametrize(("sentence", "heading", "reason"), [
+    ("This works.", "", "its subject is 'This', which points back at an earlier sentence"),
+    ("The bugs affect all versions of Chrome.", "Bug found in Chrome", None),  # 'bugs' met as 'Bug'
+    ("A plan that works.", "", "is a fragment with no main verb"),
+    ("Plans that include new data centres.", "", None),  # no article: a headline-like phrase, not a fragment
+    ("A big new plan for data centres that includes jobs.", "", None),  # the relative comes too late to tell
+])
+def test_the_detectors_edges(sentence, heading, reason):
+    """Two-word sentences, a plural met in the singular, the shortest fragment, and the window a fragment is
+    looked for in."""
+    assert leans(sentence, heading=heading) == reason

@@ -141,3 +141,17 @@ def test_sound_headlines_have_no_defect(sound):
     from composer.summarise.headline import defects
 
     assert defects(sound) == []
+
+
+def test_a_plural_head_noun_before_a_preposition_takes_a_plural_verb():
+    """'Deepfake videos of politicians are spreading' -> '… spread': the head is the noun before 'of'."""
+    assert headline("Deepfake videos of politicians are spreading quickly across social media platforms.") == (
+        "Deepfake videos of politicians spread quickly across social media platforms")
+
+
+def test_a_participle_waits_for_its_object_only_in_a_headline_of_five_words_or_more():
+    """'Judge allows the lawsuit brought' is cut mid-phrase; four words are too few to tell."""
+    from composer.summarise.headline import defects
+
+    assert defects("Judge allows the lawsuit brought") == ["ends on a participle awaiting its object ('brought')"]
+    assert defects("Judge allows lawsuit brought") == []

@@ -5,11 +5,14 @@ against a server)."""
 from __future__ import annotations
 
 import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from composer.models import Entry, Item
-from composer.summarise.llm import LLMError, improve_editorial, improve_entry
+from composer.summarise.llm import LLMError, OpenAIChat, improve_editorial, improve_entry
 
 ARTICLE = ("IBM has announced a major investment plan worth $150 billion over the next five years to solidify its "
            "role as a global leader in advanced computing and quantum technologies. Over $30 billion will go to "
@@ -132,3 +135,140 @@ def test_an_editorial_may_share_fewer_words_with_its_sources_than_a_teaser():
     assert note is None and paragraphs[2] == linking
     improved, note = entry_with({"headline": HEADLINE, "teaser": linking})
     assert improved == ENTRY and "not about the story" in note
+
+
+def test_answers_at_the_bounds_and_json_among_words_are_taken():
+    """A teaser of exactly 80 or 220 characters, a headline of exactly 10 or 90, and a JSON object the model
+    wrapped in words of its own are all used."""
+    short = "IBM will spend more than $30 billion of its plan on research into quantum chips."
+    long = ("IBM will spend over $30 billion of its $150 billion plan on research in mainframe and quantum computers. "
+            "It will spend on research and development, helping IBM advance in mainframe and quantum computer "
+            "production plants.")
+    for teaser in (short, long):
+        improved, note = entry_with({"headline": HEADLINE, "teaser": teaser})
+        assert len(teaser) in (80, 220) and note is None and improved.teaser == teaser
+    for headline in ("IBM builds", "IBM announces major investment plan worth $150 billion in research for mainframe "
+                                   "computers"):
+        text = f'Here it is: {json.dumps({"headline": headline, "teaser": TEASER})}. Done.'
+        improved, note = entry_with(text)
+        assert len(headline) in (10, 90) and (note, improved.title) == (None, headline)
+
+
+def test_a_teaser_may_share_exactly_half_its_words_with_the_article():
+    """The grounding bar is at least half of the teaser's content words: exactly half passes."""
+    from composer.language import content_words
+
+    teaser = "IBM announced a major investment plan worth billions, while rivals elsewhere expand factories abroad."
+    said = set(content_words(teaser))
+    known = set(content_words(ARTICLE))
+    assert len(said & known) * 2 == len(said)
+    improved, note = entry_with({"headline": HEADLINE, "teaser": teaser})
+    assert note is None and improved.teaser == teaser
+
+
+def test_an_editorial_paragraph_must_end_a_sentence():
+    """A paragraph cut off mid-sentence is refused like a teaser would be."""
+    answer = "\n\n".join([*GOOD[:2], GOOD[2].rstrip(".") + " and"])
+    paragraphs, note = improve_editorial(Backend(answer), RADAR, OFFLINE)
+    assert paragraphs == OFFLINE and "did not end a sentence" in note
+
+
+def test_summarise_asks_a_headline_only_for_untitled_items():
+    """Through summarise: a titled item keeps its own title, an untitled one takes the model's headline."""
+    from datetime import date
+
+    from composer.config import IssueSettings, load_taxonomy
+    from composer.models import Pick, Selection
+    from composer.pipeline import style_for
+    from composer.summarise import summarise
+
+    titled = Item(id="ibm0000000000002", title="IBM commits $150 billion to US tech", paragraphs=(ARTICLE,),
+                  source="test")
+    selection = Selection(number=1, week_start=date(2025, 4, 25), week_end=date(2025, 5, 2),
+                          radar=(Pick(item=ITEM, topic="Economic"), Pick(item=titled, topic="Economic")))
+    backend = Backend(json.dumps({"headline": HEADLINE, "teaser": TEASER}))
+    draft = summarise(selection, style_for(IssueSettings(), load_taxonomy()), backend).draft
+    untitled, kept = draft.sections.radar
+    assert (untitled.title, kept.title) == (HEADLINE, titled.title)
+    assert untitled.teaser == kept.teaser == TEASER
+    assert "at most 90 characters" in backend.prompts[0] and "The title is: IBM commits" in backend.prompts[1]
+
+
+class _Chat(ThreadingHTTPServer):
+    """An OpenAI-compatible endpoint on 127.0.0.1 answering `status` and `body`, keeping each request."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(("127.0.0.1", 0), _ChatHandler)
+        self.status, self.body, self.requests = status, body, []
+
+
+class _ChatHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.server.requests.append((self.path, self.headers.get("Authorization"),
+                                     json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+        self.send_response(self.server.status)
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def chat():
+    servers = []
+
+    def start(status: int = 200, body: bytes = b"") -> tuple[_Chat, str]:
+        server = _Chat(status, body)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server, f"http://127.0.0.1:{server.server_address[1]}/v1/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_client_posts_one_chat_completion_at_temperature_0(chat):
+    """POST {base_url}/chat/completions with the model, temperature 0, both messages and the key; the first
+    choice's content is the answer."""
+    answer = {"choices": [{"message": {"content": "first"}}, {"message": {"content": "second"}}]}
+    server, url = chat(body=json.dumps(answer).encode())
+    client = OpenAIChat(url, "llama3.1", api_key="sk-test")
+    assert client.timeout == 30.0 and client.complete("system words", "user words") == "first"
+    path, auth, body = server.requests[0]
+    assert (path, auth) == ("/v1/chat/completions", "Bearer sk-test")
+    assert body == {"model": "llama3.1", "temperature": 0, "messages": [
+        {"role": "system", "content": "system words"}, {"role": "user", "content": "user words"}]}
+    OpenAIChat(url, "m").complete("s", "u")
+    assert server.requests[1][1] is None  # no key, no Authorization
+
+
+@pytest.mark.parametrize(("status", "body", "message", "dead"), [
+    (500, b"", "answered HTTP 500", False),
+    (200, b"not json", "answered something that is not JSON", False),
+    (200, b'{"choices": []}', "answered JSON without choices[0].message.content", False),
+])
+def test_the_client_says_what_went_wrong(chat, status, body, message, dead):
+    """An HTTP error, a body that is not JSON, JSON without an answer: LLMError naming it; the endpoint is
+    tried again next time (only an unreachable one is given up)."""
+    _, url = chat(status, body)
+    client = OpenAIChat(url, "m")
+    with pytest.raises(LLMError, match=re.escape(message)):
+        client.complete("s", "u")
+    assert (client.dead is not None) is dead
+
+
+def test_an_unreachable_endpoint_is_not_called_again(chat):
+    """A refused connection marks the client dead: the next call fails at once with the same reason."""
+    server, url = chat()
+    server.shutdown()
+    server.server_close()
+    client = OpenAIChat(url, "m", timeout=2)
+    with pytest.raises(LLMError, match="unreachable"):
+        client.complete("s", "u")
+    with pytest.raises(LLMError, match="unreachable") as second:
+        client.complete("s", "u")
+    assert str(second.value) == client.dead

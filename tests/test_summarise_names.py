@@ -16,7 +16,9 @@ from composer.summarise.names import first_place, is_proper, names, places
     ("The UN Economic and Social Council adopted it", "on Monday the UN Economic and Social Council adopted it",
      ["UN Economic and Social Council"]),
     ("Email Security Startup Agari Raises $2.5M From Alloy, Battery, Greylock And First Round",
-     "Funds for Agari came from Alloy Ventures and Battery Ventures.", ["Agari", "Alloy", "Battery"]),
+     "Funds for Agari came from Alloy Ventures, Battery Ventures and Greylock.",
+     ["Agari", "Alloy", "Battery", "Greylock"]),
+    ("Apple’s App Store Chief resigns", "Staff at Apple said the App Store Chief resigned.", ["Apple", "App Store Chief"]),
     ("We Will Be Launching Soon", "we will be launching soon, the team said.", []),
     ("TikTok’s US deal", "", ["TikTok", "US"]),
     ("Officials of the Bank of England met", "a meeting at the Bank of England", ["Bank of England"]),
@@ -48,6 +50,8 @@ def test_places_and_the_first_place_a_sentence_is_about():
     ("Apple", "analysts at Apple said", True),  # the article writes it capitalised inside a sentence
     ("Research", "the research shows", False),  # the article writes it in small letters
     ("IBM", "", True),
+    ("US", "", True),  # an acronym, though 'us' is a word
+    ("A", "", False),
     ("iPhone", "", True),
     ("", "", False),
 ])

@@ -158,6 +158,7 @@ def test_a_french_edition_has_no_english_fixed_phrase(tmp_path):
     assert [part for part in fixed if len(part) > 8 and part in text] == []
     assert draft.greeting == french.greeting and draft.signoff == french.signoff
     assert draft.editorial[-1] == french.pointer
+    assert draft.headline.startswith("AI partout: ") and " et " in draft.headline and " and " not in draft.headline
     assert any(paragraph.startswith("Pour finir, le blog : ") for paragraph in draft.editorial)
 
 
@@ -183,3 +184,47 @@ def test_the_draft_is_the_same_whatever_the_hash_seed(tmp_path):
         assert done.returncode == 0, done.stderr
         drafts.append(out.read_text(encoding="utf-8"))
     assert drafts[0] == drafts[1]
+
+
+@pytest.mark.parametrize("length", [MIN_TEASER, MAX_TEASER])
+def test_a_sentence_at_either_bound_beats_the_fallback(length):
+    """A sentence of exactly 80 or 220 characters is a teaser; the long one after it is only the fallback."""
+    fitting, long = sentence(length), sentence(300, "Officials in Paris")
+    assert teaser((f"{fitting} {long}",), "Cloud review") == fitting
+
+
+def test_a_pair_is_taken_only_when_its_second_sentence_stands_after_the_first():
+    """A short sentence, then one that leans, then a sound one: the pair of the first two is never a teaser."""
+    short = "Officials in Paris fined three cloud providers this week."
+    leaning = "The group said it would appeal within a month."
+    sound = "Regulators in Brussels opened their own review of the same cloud contracts, which run until 2030."
+    assert teaser((f"{short} {leaning} {sound}",), "France fines cloud providers") == sound
+
+
+def test_the_fallback_never_takes_a_sentence_that_leans():
+    """Every sentence over 220 characters: the shortest one that stands alone, not a shorter one that leans."""
+    leaning = "However, " + sentence(240)[0].lower() + sentence(240)[1:]
+    sound = sentence(280, "Officials in Paris")
+    assert teaser((f"{leaning} {sound}",), "Cloud review") == sound
+
+
+def test_with_only_short_sentences_the_first_is_kept():
+    """Two sentences too short even together: the first one."""
+    assert teaser(("Officials in Paris acted. Brussels waits.",), "Cloud review") == "Officials in Paris acted."
+
+
+def test_the_cost_of_a_candidate():
+    """One point per sentence later in the article, one per 60 characters away from 150, four for repeating
+    most of the title (60 % of its words), nothing to repeat without a title; the shorter one on a tie."""
+    from composer.summarise.teaser import _cost
+
+    text = "x" * 150
+    assert _cost(0, text, set()) == (0.0, 150)
+    assert _cost(2, "y" * 90, set()) == (3.0, 90)
+    assert _cost(0, "cloud review in paris " * 6, {"cloud", "review", "paris", "fine", "eu"}) == (4 + 18 / 60, 132)
+    assert _cost(0, "cloud review " * 10, {"cloud", "review", "paris", "fine", "eu"}) == (20 / 60, 130)  # 40 %
+
+
+def test_a_headline_longer_than_150_characters_leaves_the_preheader_empty():
+    """The preheader never cuts a headline: one that does not fit alone leaves it empty."""
+    assert _preheader((Entry(title="x" * 151, teaser="t"),)) == ""

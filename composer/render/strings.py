@@ -93,6 +93,7 @@ class EditorialStrings(_Table):
     quiet_week: str
     quiet_week_one_story: str
     quiet_headline: str
+    list_and: str = Field(description="The word before the issue headline's last topic.")
     staying_with: str = Field(description="{actor}")
     staying_in: str = Field(description="{place}")
     across_the_atlantic: str

@@ -27,7 +27,8 @@ _DEMONSTRATIVES = frozenset("this these that those such".split())
 # Words that open a sentence continuing the one before it.
 _CONNECTIVES = frozenset("however meanwhile but and also then instead moreover furthermore additionally yet still so "
                          "thus therefore nevertheless nonetheless besides likewise similarly otherwise again too "
-                         "hence accordingly consequently indeed".split())
+                         "hence accordingly consequently indeed ultimately finally lastly overall eventually "
+                         "afterwards subsequently conversely alternatively thereafter".split())
 _CONNECTIVE_PHRASES = ("in contrast", "in addition", "as a result", "on the other hand", "at the same time",
                        "by contrast", "for its part", "for their part", "in response", "in turn", "even so",
                        "on top of that", "as such", "to that end", "in this case", "in that case", "the same",
@@ -147,6 +148,8 @@ def _main_clause(tokens: list[str]) -> list[str]:
             return tokens[comma + 1 :]
     if tokens and tokens[0].lower().endswith(("ing", "ed")) and "," in tokens[:16] and _is_verb_form(tokens[0]):
         return tokens[tokens.index(",") + 1 :]  # "Speaking at the summit, he …", "Founded in 2010, the firm …"
+    if len(tokens) > 2 and tokens[1] == "," and "ADV" in _lemmas(tokens[0].lower()):
+        return tokens[2:]  # "Recently, the agency …": the subject comes after the adverb
     return tokens
 
 

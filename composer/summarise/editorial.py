@@ -2,11 +2,12 @@
 
 The editorial tells the week as #209's does (seed 002): an opening that names the week's theme (what the
 plurality of the Radar shares: a law, an actor, a place, a technology or a basket) with a story of that
-theme, then one paragraph per story, or a few stories in one paragraph where a transition is true of both
-(the same actor: "Staying with Google"; the same place: "Staying in the Netherlands"; across the Atlantic;
-the same technology: "Speaking of AI"; a basket opener where the sentence is about that basket). Each story
-is told in a sentence of its own article that is not its Radar teaser and stands alone (summarise.context);
-a story with no such sentence is left to the Radar. Then the blog and a pointer that names only the
+theme, then the stories by basket, up to three in a paragraph where they are of one basket or a transition
+is true of both (the same actor: "Staying with Google"; the same place: "Staying in the Netherlands"), a new
+paragraph across the Atlantic, on a technology both name ("Speaking of AI") or for a new basket (its opener,
+where the sentence is about that basket). Each story is told in a sentence of its own article that says
+what the story is, is not its Radar teaser (though it may be that sentence's main clause) and stands alone
+(summarise.context); a story with no such sentence is left to the Radar. Then the blog and a pointer that names only the
 sections the issue has. Transitions are checked on the sentences the reader reads, not on the articles.
 Every fixed phrase comes from the strings catalogue's [editorial] table (render.strings), in the
 edition's language.
@@ -28,6 +29,7 @@ MAX_ISSUE_HEADLINE = 60  # "DW Weekly #210 – " and this fit the 78 characters 
 _STORIES_PER_PARAGRAPH = 3
 _SEARCHED_PARAGRAPHS = 8
 _RETELLING = (50, 230)
+_OPENING_WORDS = 6  # a sentence that names the actor this early needs no "Staying with" before it
 _SAYS_WHAT = 4  # a retelling names the title's actor or shares one in this many of its words
 _LABEL = re.compile(r"^[A-Z][\w’' ]{0,25}:")  # "Disclosure: …", "Editor's note: …", "The idea: …"
 _LAW = re.compile(r"\b(?:Act|Regulation|Directive|Convention|Treaty|Code|Bill)$|^[A-Z]{3,5}$")
@@ -106,9 +108,9 @@ def issue_headline(radar: list[Story], words: EditorialStrings, themes: dict[str
         phrase = _headline_phrase(story, generic, {head.lower(), theme.label.lower()})
         if (phrase and len(found) < 4
                 and all(phrase.lower() not in known.lower() and known.lower() not in phrase.lower() for known in found)
-                and len(f"{head}: {_join([*found, phrase])}") <= MAX_ISSUE_HEADLINE):
+                and len(f"{head}: {_join([*found, phrase], words.list_and)}") <= MAX_ISSUE_HEADLINE):
             found.append(phrase)
-    return f"{head}: {_join(found)}" if len(found) >= 2 else head
+    return f"{head}: {_join(found, words.list_and)}" if len(found) >= 2 else head
 
 
 def _headline_phrase(story: Story, generic: set[str], taken: set[str]) -> str | None:
@@ -171,7 +173,10 @@ def editorial(radar: list[Story], reading_corner: list[Story], words: EditorialS
             opener = _basket_opener(story, telling, words, cues, used)
         used.add(opener)
         sentence = _joined(opener, telling, story)
-        if kind == "same" and in_paragraph < _STORIES_PER_PARAGRAPH:
+        # A story goes on in the paragraph of the one before when a transition links them, or when both are of
+        # one basket and nothing opens a new turn ("In cybersecurity, … A breach at Discord's vendor …").
+        same_basket = previous is not None and previous[0].entry.topic == story.entry.topic and not opener
+        if (kind == "same" or same_basket) and in_paragraph < _STORIES_PER_PARAGRAPH:
             paragraphs[-1] = f"{paragraphs[-1]} {sentence}"
             in_paragraph += 1
         else:
@@ -231,9 +236,10 @@ def _relation(previous: tuple[Story, str], current: tuple[Story, str]) -> tuple[
     actors = {actor for actor in actors if not _LAW.search(actor) or len(actor) > 5}
     if actors:
         return "actor", sorted(actors, key=lambda actor: (-len(actor), actor))[0]
-    place = first_place(now)
-    if place and place == first_place(before):
-        return "place", place  # both stories happen there, not only name it
+    place = first_place(before)
+    if place and places(now) == {place}:
+        return "place", place  # both stories happen there: the second names no other place ("the US tech giant,
+        # Google, … in Belgium" is not "Staying in the US")
     if (places(before) & EUROPE and places(now) & AMERICA and not places(now) & EUROPE) or (
             places(before) & AMERICA and places(now) & EUROPE and not places(now) & AMERICA):
         return "atlantic", ""
@@ -247,11 +253,16 @@ def _transition(previous: tuple[Story, str] | None, current: tuple[Story, str], 
     if previous is None:
         return "new", ""
     kind, value = _relation(previous, current)
-    if kind == "actor" and current[1].startswith(value):
-        return "same", ""  # "Google has also …" goes on without "Staying with Google, Google …"
+    if kind == "actor" and value in " ".join(current[1].split()[:_OPENING_WORDS]):
+        return "same", ""  # "Google has also …", "At the IGF …" go on without "Staying with Google, Google …"
     options = []
     if kind == "actor":
-        options.append(("same", words.staying_with.format(actor=value)))
+        # "the Internet Governance Forum", "the FTC" where the text writes them so; "Google" alone, though the
+        # text says "the Google assistant".
+        institution = " " in value or value.isupper()
+        named = f"the {value}" if institution and re.search(rf"\bthe {re.escape(value)}\b",
+                                                            f"{previous[1]} {current[1]}") else value
+        options.append(("same", words.staying_with.format(actor=named)))
     if kind == "place":
         options.append(("same", words.staying_in.format(place=value)))
     if kind == "atlantic":
@@ -365,6 +376,6 @@ def _told(stories: list[Story]) -> dict[str, str]:
     return {story.entry.item_id: story.entry.title for story in stories if story.entry.item_id}
 
 
-def _join(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+def _join(parts: list[str], last: str) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} {last} {parts[-1]}"
 

@@ -223,32 +223,15 @@ def _third_person(form: str, participle: bool = False) -> str:
 
 
 def _lemma(word: str, upos: str) -> str:
-    """The dictionary form of `word`. A regular form ("announced", "launches", "videos") is confirmed by
-    lemminflect's inflection table; an irregular one ("brought", "children") is looked up in its lemma table."""
-    from lemminflect import getAllInflections
-
+    """The dictionary form of `word` from lemminflect's lemma table ("brought" -> "bring", "videos" ->
+    "video"); for a word no table knows, lemminflect's rules guess."""
     lowered = word.lower()
-    for stem in _regular_stems(lowered):
-        if any(lowered in forms for forms in getAllInflections(stem, upos=upos).values()):
-            return stem
     found = lemmas(lowered).get(upos)
     if not found:
-        from lemminflect import getAllLemmasOOV  # a word no table knows: lemminflect's rules guess
+        from lemminflect import getAllLemmasOOV
 
         found = getAllLemmasOOV(lowered, upos).get(upos)
     return found[0] if found else word
-
-
-def _regular_stems(word: str) -> list[str]:
-    """The stems a regular inflection of `word` could come from: announced -> announce, committed -> commit."""
-    stems = []
-    for ending in ("ies", "ied", "es", "ed", "ing", "s", "d"):
-        if word.endswith(ending) and len(word) > len(ending) + 2:
-            stem = word[: -len(ending)]
-            stems += [stem + "y"] if ending in ("ies", "ied") else [stem, stem + "e"]
-            if len(stem) > 2 and stem[-1] == stem[-2]:
-                stems.append(stem[:-1])  # committed -> commit
-    return list(dict.fromkeys(stems))
 
 
 def _inflect(lemma: str, tag: str) -> str:
@@ -344,7 +327,7 @@ def defects(headline: str) -> list[str]:
         found.append(f"not in the present tense ('{past}')")
     agreement = _disagreement(words)
     if agreement:
-        found.append(agreement)
+        found.append(agreement[1])
     return found
 
 
@@ -417,8 +400,9 @@ def _waiting_ing(word: str, before: str) -> bool:
                                                and "ADJ" not in before_lemmas)  # not 'advanced computing'
 
 
-def _disagreement(words: list[str]) -> str | None:
-    """'Attackers begins', 'Lawmakers in Virginia prepares': a plural head noun and a verb in -s."""
+def _disagreement(words: list[str]) -> tuple[int, str] | None:
+    """'Attackers begins', 'Lawmakers in Virginia prepares': a plural head noun and a verb in -s; the verb's
+    position and the reason."""
     verb = next((index for index, word in enumerate(words[1:7], 1) if word.islower() and word.endswith("s")
                  and "VERB" in _lemmas(word) and "NOUN" not in _lemmas(word)
                  and words[index - 1].lower() not in _PREPOSITIONS), None)
@@ -429,19 +413,16 @@ def _disagreement(words: list[str]) -> str | None:
     nouns = _lemmas(bare).get("NOUN", ())
     if (head.islower() or head == words[0]) and nouns and bare not in nouns and bare.endswith("s") \
             and not bare.endswith(("ss", "us", "is")):
-        return f"'{head} … {words[verb]}': a plural subject with a singular verb"
+        return verb, f"'{head} … {words[verb]}': a plural subject with a singular verb"
     return None
 
 
 def _agreeing(text: str) -> str:
     """The verb of a plural head noun in its plural form ('Market reports provides' -> '… provide')."""
     words = text.split(" ")
-    if not _disagreement(words):
-        return text
-    verb = next(index for index, word in enumerate(words[1:7], 1) if word.islower() and word.endswith("s")
-                and "VERB" in _lemmas(word) and "NOUN" not in _lemmas(word)
-                and words[index - 1].lower() not in _PREPOSITIONS)
-    words[verb] = _inflect(_lemmas(words[verb])["VERB"][0], "VBP")
+    found = _disagreement(words)
+    if found:
+        words[found[0]] = _inflect(_lemma(words[found[0]], "VERB"), "VBP")
     return " ".join(words)
 
 

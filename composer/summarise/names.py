@@ -106,10 +106,10 @@ def _written_as_name(word: str, evidence: str) -> bool:
 def is_proper(word: str, article: str) -> bool:
     """Whether `word`, met at a sentence's start, is a name to keep capitalised after a transition."""
     bare = word.strip("‘’“”\"'(),.:;")
+    if len(bare) > 1 and (bare.isupper() or any(ch.isupper() for ch in bare[1:]) or any(ch.isdigit() for ch in bare)):
+        return True  # "US", "IBM", "TikTok", "5G": never "uS has …"
     if not bare or bare.lower() in STOPWORDS:
         return False
-    if bare.isupper() or any(ch.isupper() for ch in bare[1:]) or any(ch.isdigit() for ch in bare):
-        return True
     if re.search(rf"(?<=[a-z,;] ){re.escape(bare)}\b", article):
         return True  # the article writes it capitalised inside a sentence
     if re.search(rf"(?<=[a-z,;] ){re.escape(bare.lower())}\b", article):
