@@ -242,3 +242,31 @@ def test_sigterm_mid_send_prints_the_resume_command_and_the_resume_sends_once(is
         counts = store.recipients.counts(210)
     assert counts["sent"] + counts["unknown"] == 200 and counts["pending"] == 0
     assert resumed.returncode == (1 if counts["unknown"] else 0), resumed.stderr  # unknowns are reported
+
+
+def test_sigterm_ends_a_rate_limited_wait_at_once_and_starts_nothing_after(issue, tmp_path):
+    """smtp.rate_per_hour 360 (one message every 10 s): SIGTERM just after the first message ends the run
+    within 3 s (not when the rate limiter's waits are over), exit 130, with no transaction started after
+    the signal; the rest stays pending, nobody left `sending`."""
+    subscribers = write_list(tmp_path / "list.csv", 20)
+    with Server() as server:
+        env = env_for(server, tmp_path, WEEKLY_SMTP__RATE_PER_HOUR="360")
+        command = [sys.executable, "-m", "composer", "send", str(issue), "--list", str(subscribers), "--yes"]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not server.recorder.messages and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # every connection is now waiting for its slot, seconds away
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        took = time.monotonic() - signalled
+        started_after = [at for at in server.recorder.rcpt_times if at > signalled]
+    assert process.returncode == 130, stderr
+    assert took < 3, f"exited {took:.1f} s after SIGTERM"
+    assert started_after == [], f"{len(started_after)} transaction(s) started after SIGTERM"
+    assert len(server.recorder.messages) == 1
+    assert stderr.strip().splitlines()[-1].startswith("error: stopped by SIGTERM")
+    with open_test_store() as store:
+        counts = store.recipients.counts(210)
+    assert (counts["sent"], counts["pending"], counts["sending"], counts["unknown"]) == (1, 19, 0, 0), counts
