@@ -648,9 +648,9 @@ def _send_summary(folder: Path | None, report, options, resume: str) -> int:
     plan = report.plan
     if options.dry_run:
         print(f"dry run: would send {plan.to_send} message(s) of {plan.subject!r} via {plan.server}; nothing sent")
-        earlier = ", ".join(f"{state} {count}" for state, count in report.counts.items() if count)
-        if earlier:
-            print(f"  the ledger already holds: {earlier}")
+        for what, counts in (("the ledger holds", report.counts), ("the send would add", plan.adds)):
+            if any(counts.values()):
+                print(f"  {what}: " + ", ".join(f"{state} {count}" for state, count in counts.items() if count))
         return 0
     if report.cancelled:
         print("not sent")

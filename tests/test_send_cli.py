@@ -270,3 +270,37 @@ def test_sigterm_ends_a_rate_limited_wait_at_once_and_starts_nothing_after(issue
     with open_test_store() as store:
         counts = store.recipients.counts(210)
     assert (counts["sent"], counts["pending"], counts["sending"], counts["unknown"]) == (1, 19, 0, 0), counts
+
+
+def _counts(line: str) -> dict[str, int]:
+    """`pending 0, sent 3, …` as a dict, the zeros left out."""
+    pairs = (part.split() for part in line.split(", "))
+    return {state: int(count) for state, count in pairs if int(count)}
+
+
+def test_dry_run_reports_the_ledger_as_it_was_and_what_the_send_would_add(issue, tmp_path):
+    """3 readers sent, then a dry run with a list of 6 (one of the new ones suppressed): it says the ledger
+    holds sent 3, exactly what `weekly status` shows after it, and that the send would add 2 readers to send
+    to and 1 suppressed one; a dry run with --retry-failed counts the failed reader among those it would send."""
+    with Server() as server:
+        server.recorder.permanent = {"reader2@example.org"}
+        env = env_for(server, tmp_path)
+        first = run_weekly("send", str(issue), "--list", str(write_list(tmp_path / "3.csv", 3)), "--yes", env=env,
+                           process=True)
+        assert first.returncode == 1 and "1 failed" in first.stderr
+        assert run_weekly("suppressed", "--add", "reader5@example.org", env=env, process=True).returncode == 0
+        six = str(write_list(tmp_path / "6.csv", 6))
+        dry = run_weekly("send", str(issue), "--list", six, "--dry-run", env=env, process=True)
+        status = run_weekly("status", str(issue), env=env, process=True)
+        retry = run_weekly("send", str(issue), "--list", six, "--dry-run", "--retry-failed", env=env, process=True)
+    assert dry.returncode == 0 and status.returncode == 0, dry.stderr + status.stderr
+    lines = dry.stdout.splitlines()
+    assert lines[0].startswith("dry run: would send 2 message(s) of "), dry.stdout
+    held = next(line for line in lines if line.startswith("  the ledger holds: "))
+    assert _counts(held.split(": ", 1)[1]) == {"sent": 2, "failed": 1}
+    assert _counts(status.stdout.splitlines()[0].split(": ", 1)[1]) == {"sent": 2, "failed": 1}
+    assert "  the send would add: pending 2, skipped 1" in lines, dry.stdout
+    assert retry.stdout.startswith("dry run: would send 3 message(s) of "), retry.stdout
+    with open_test_store() as store:
+        assert sum(store.recipients.counts(210).values()) == 3
+    assert len(server.recorder.messages) == 2

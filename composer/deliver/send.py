@@ -61,10 +61,7 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
     key = _signing_key(mail, needed=not options.dry_run)
     server = f"{mail.smtp.host}:{mail.smtp.port} ({mail.smtp.security})"
     if options.dry_run:
-        invalid = _Invalid()
-        counts = store.recipients.plan(issue, _audience(options, invalid, store, key, mail.list.id))
-        return SendReport(plan=_plan(counts, issue, options, invalid, subject, server), counts=counts,
-                          invalid_rows=tuple(invalid.shown))
+        return _dry_run(issue, store, options, key, mail, subject, server)
     template = MessageTemplate(built, mail, issue, one_click=not options.to)
     if options.test_to:
         return _send_test(options.test_to, template, key, mail, issue, subject, server, confirm)
@@ -83,6 +80,25 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
     run = _run(store, issue, template, key, mail, plan.to_send, options.limit, progress)
     return SendReport(plan=plan, sent_now=run.sent, counts=store.recipients.counts(issue), recovered_unknown=recovered,
                       invalid_rows=shown_invalid, stopped=run.stopped, interrupted=run.interrupted)
+
+
+def _dry_run(issue: int, store: Store, options: SendOptions, key: bytes, mail: MailSettings, subject: str,
+             server: str) -> SendReport:
+    """What the send would do, changing nothing: its counts are the ledger as it is; the plan says what the
+    send would add to it and send, the rows --retry-failed and --retry-unknown would put back included."""
+    invalid = _Invalid()
+    held = store.recipients.counts(issue)
+    would_hold = store.recipients.plan(issue, _audience(options, invalid, store, key, mail.list.id))
+    adds = {state: would_hold[state] - held[state] for state in (State.PENDING, State.SKIPPED)
+            if would_hold[state] > held[state]}
+    found = dict(would_hold)
+    # As the send would find them: a killed run's `sending` rows recovered as unknown, then requeued on request.
+    found[State.UNKNOWN] += found.pop(State.SENDING)
+    for state, asked in ((State.FAILED, options.retry_failed), (State.UNKNOWN, options.retry_unknown)):
+        if asked:
+            found[State.PENDING] += found.pop(state)
+    plan = _plan(found, issue, options, invalid, subject, server).model_copy(update={"adds": adds})
+    return SendReport(plan=plan, counts=held, invalid_rows=tuple(invalid.shown))
 
 
 def _audience(options: SendOptions, invalid: _Invalid, store: Store, key: bytes, list_id: str) -> Iterator[Subscriber]:
