@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -304,3 +305,32 @@ def test_dry_run_reports_the_ledger_as_it_was_and_what_the_send_would_add(issue,
     with open_test_store() as store:
         assert sum(store.recipients.counts(210).values()) == 3
     assert len(server.recorder.messages) == 2
+
+
+def test_a_list_without_an_email_column_gets_advice_that_works(issue, tmp_path):
+    """A CSV whose address column has another name: the error's advice (--column email=COLUMN), followed as
+    it says, makes the same send work: a dry run, then the send, whose resume command keeps the option."""
+    listed = tmp_path / "foo_bar.csv"
+    listed.write_text("Adresse courriel,name\nreader1@example.org,Ana\nreader2@example.org,Ben\n", encoding="utf-8")
+    with Server() as server:
+        env = env_for(server, tmp_path)
+        command = ["send", str(issue), "--list", str(listed), "--dry-run"]
+        refused = run_weekly(*command, env=env, process=True)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        advice = re.search(r"--column email=COLUMN", refused.stderr)
+        assert advice, refused.stderr
+        followed = run_weekly(*command, "--column", "email=Adresse courriel", env=env, process=True)
+        assert followed.returncode == 0, followed.stderr
+        assert followed.stdout.startswith("dry run: would send 2 message(s)"), followed.stdout
+        server.recorder.temporary = {"reader2@example.org": 100}  # deferred: the send says how to resume
+        sent = run_weekly("send", str(issue), "--list", str(listed), "--column", "email=Adresse courriel", "--yes",
+                          env=env, process=True)
+        assert sent.returncode == 1 and "still pending" in sent.stderr, sent.stderr
+        server.recorder.temporary = {}
+        resume = shlex.split(sent.stderr.split("resume later with: ", 1)[1])
+        assert resume[:2] == ["weekly", "send"], resume
+        resumed = run_weekly(*resume[1:], env=env, process=True)
+        assert resumed.returncode == 0, resumed.stderr
+    assert server.recorder.received() == {"reader1@example.org": 1, "reader2@example.org": 1}
+    assert run_weekly("send", str(issue), "--column", "email=x", "--dry-run", env=env, process=True).stderr == (
+        "error: --column names a column of the list file: use it with --list FILE\n")

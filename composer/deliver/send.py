@@ -44,6 +44,7 @@ class SendOptions(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     list_file: Path | None = None
+    columns: dict[str, str] = {}  # the list file's columns by field, where their names are not guessed (--column)
     to: str | None = None  # one list address (Mailman, Sympa) instead of a subscriber file
     dry_run: bool = False
     limit: int | None = None
@@ -103,12 +104,15 @@ def _dry_run(issue: int, store: Store, options: SendOptions, key: bytes, mail: M
 
 def _audience(options: SendOptions, invalid: _Invalid, store: Store, key: bytes, list_id: str) -> Iterator[Subscriber]:
     """--to's list address, the rows of --list's file (erased readers left out), or the store's readers."""
+    if options.columns and not options.list_file:
+        raise WeeklyError("--column names a column of the list file: use it with --list FILE")
     if options.to:
         if not valid_address(options.to):
             raise WeeklyError(f"--to {options.to!r} is not a valid address")
         return iter([Subscriber(email=options.to)])
     if options.list_file:
-        return _not_erased(_valid_rows(options.list_file, invalid), options.list_file, invalid, store, key, list_id)
+        return _not_erased(_valid_rows(options.list_file, options.columns, invalid), options.list_file, invalid, store,
+                           key, list_id)
     if not store.subscribers.counts()[SubscriberStatus.SUBSCRIBED]:
         raise WeeklyError("nobody to send to: the subscriber store has no subscribed reader; import your list "
                           "(`weekly subscribers import FILE`) or send to a file with --list FILE")
@@ -151,8 +155,8 @@ class _Invalid:
             self.shown.append(problem)
 
 
-def _valid_rows(path: Path, invalid: _Invalid) -> Iterator[Subscriber]:
-    for row in read_subscribers(path):
+def _valid_rows(path: Path, columns: dict[str, str], invalid: _Invalid) -> Iterator[Subscriber]:
+    for row in read_subscribers(path, columns):
         if isinstance(row, Problem):
             invalid.add(row)
         else:
