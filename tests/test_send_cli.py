@@ -334,3 +334,27 @@ def test_a_list_without_an_email_column_gets_advice_that_works(issue, tmp_path):
     assert server.recorder.received() == {"reader1@example.org": 1, "reader2@example.org": 1}
     assert run_weekly("send", str(issue), "--column", "email=x", "--dry-run", env=env, process=True).stderr == (
         "error: --column names a column of the list file: use it with --list FILE\n")
+
+
+@pytest.mark.parametrize("rows, why", [
+    ("", "it lists nobody, only its first line"),
+    ("not-an-address,Ana\nreader1@example.org,Ben,unsubscribed\n", "2 row(s) left out, the first: {path}:2: "
+                                                                    "'not-an-address' is not a valid address"),
+])
+def test_a_list_with_nobody_to_send_to_is_an_error_naming_it(issue, tmp_path, rows, why):
+    """A list file with only its header, or with no row to send to, fails as an empty subscriber store does:
+    `nobody to send to`, naming the file, exit 1, nothing sent or recorded (the dry run too)."""
+    listed = tmp_path / "empty.csv"
+    listed.write_text("email,name,status\n" + rows, encoding="utf-8")
+    with Server() as server:
+        env = env_for(server, tmp_path)
+        store_empty = run_weekly("send", str(issue), "--yes", env=env, process=True)
+        runs = [run_weekly("send", str(issue), "--list", str(listed), *extra, env=env, process=True)
+                for extra in (["--yes"], ["--dry-run"])]
+    assert store_empty.returncode == 1 and store_empty.stderr.startswith("error: nobody to send to: ")
+    for done in runs:
+        assert done.returncode == 1, done.stdout
+        assert done.stderr == f"error: nobody to send to: {listed} has no reader to send to ({why.format(path=listed)})\n"
+    assert server.recorder.messages == []
+    with open_test_store() as store:
+        assert sum(store.recipients.counts(210).values()) == 0

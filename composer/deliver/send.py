@@ -66,13 +66,14 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
     template = MessageTemplate(built, mail, issue, one_click=not options.to)
     if options.test_to:
         return _send_test(options.test_to, template, key, mail, issue, subject, server, confirm)
+    invalid = _Invalid()
+    audience = _audience(options, invalid, store, key, mail.list.id)  # nobody to send to: the ledger stays as it is
     recovered = store.recipients.recover(issue)
     if options.retry_failed:
         store.recipients.requeue(issue, State.FAILED)
     if options.retry_unknown:
         store.recipients.requeue(issue, State.UNKNOWN)
-    invalid = _Invalid()
-    store.recipients.add(issue, _audience(options, invalid, store, key, mail.list.id))
+    store.recipients.add(issue, audience)
     plan = _plan(store.recipients.counts(issue), issue, options, invalid, subject, server)
     shown_invalid = tuple(invalid.shown)
     if plan.to_send == 0 or not confirm(plan):
@@ -111,8 +112,13 @@ def _audience(options: SendOptions, invalid: _Invalid, store: Store, key: bytes,
             raise WeeklyError(f"--to {options.to!r} is not a valid address")
         return iter([Subscriber(email=options.to)])
     if options.list_file:
-        return _not_erased(_valid_rows(options.list_file, options.columns, invalid), options.list_file, invalid, store,
-                           key, list_id)
+        rows = _valid_rows(options.list_file, options.columns, invalid)
+        first = next(rows, None)  # an empty list is nobody to send to, as an empty store is
+        if first is None:
+            why = (f"{invalid.count} row(s) left out, the first: {invalid.shown[0]}" if invalid.shown
+                   else "it lists nobody, only its first line")
+            raise WeeklyError(f"nobody to send to: {options.list_file} has no reader to send to ({why})")
+        return _not_erased(itertools.chain([first], rows), options.list_file, invalid, store, key, list_id)
     if not store.subscribers.counts()[SubscriberStatus.SUBSCRIBED]:
         raise WeeklyError("nobody to send to: the subscriber store has no subscribed reader; import your list "
                           "(`weekly subscribers import FILE`) or send to a file with --list FILE")
