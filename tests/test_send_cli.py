@@ -110,6 +110,29 @@ def test_unsubscribe_genuine_token_suppresses_forged_refused(issue, tmp_path):
     assert len(server.recorder.received()) == 4
 
 
+def test_unsubscribe_takes_the_tokens_and_links_copies_carry(issue, tmp_path):
+    """The tokens a sent copy carries (a copy's row, not the address) unsubscribe by `weekly unsubscribe`,
+    given alone or as the whole List-Unsubscribe link; a token of another list's key is refused in one line."""
+    with Server() as server:
+        env = env_for(server, tmp_path)
+        sent = run_weekly("send", str(issue), "--list", str(write_list(tmp_path / "l.csv", 3)), "--yes", env=env)
+        assert sent.returncode == 0, sent.stderr
+        links = {address: re.search(r"<(https?://[^>]+)>", message["List-Unsubscribe"]).group(1)
+                 for address in ("reader0@example.org", "reader1@example.org")
+                 for message in server.recorder.parsed(address)}
+    token = links["reader0@example.org"].split("token=")[1]
+    assert "@" not in token and token.count(".") == 2, "copies carry a row's token, not the address"
+    by_token = run_weekly("unsubscribe", token, env=env, process=True)
+    assert by_token.returncode == 0 and "reader0@example.org unsubscribed" in by_token.stdout, by_token.stderr
+    by_link = run_weekly("unsubscribe", links["reader1@example.org"], env=env, process=True)
+    assert by_link.returncode == 0 and "reader1@example.org unsubscribed" in by_link.stdout, by_link.stderr
+    with open_test_store() as store:
+        assert "reader0@example.org" in store.suppressions and "reader1@example.org" in store.suppressions
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    refused = run_weekly("unsubscribe", forged, env=env, process=True)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+
+
 def test_run_for_cron_is_idempotent_and_locked(tmp_path):
     """`weekly run --send` twice sends once, the second run exiting 1 with "already sent"; a run while
     another holds the lock exits with a message."""
