@@ -155,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("source", type=Path, metavar="DRAFT|DIR", nargs="?",
                          help="a draft file (re-rendered when it changes) or a rendered folder (default: the "
                               "newest issue under OUTPUT_DIR)")
-    preview.add_argument("--port", type=int, default=8025, help="port on 127.0.0.1 (default: 8025; 0 picks one)")
+    preview.add_argument("--port", type=_port, default=8025, help="port on 127.0.0.1 (default: 8025; 0 picks one)")
     preview.add_argument("--png", type=Path, metavar="DIR",
                          help="write preview-600.png and preview-375.png with headless Chromium instead")
     preview.add_argument("--dark", action="store_true",
@@ -206,7 +206,7 @@ def _parser() -> argparse.ArgumentParser:
                      "serve one-click unsubscribe (RFC 8058) and the archive over HTTP, behind a TLS proxy",
                      "weekly serve\n  weekly serve --host 127.0.0.1 --port 8080   # nginx or Caddy in front")
     serve.add_argument("--host", help="address to listen on (default: serve.host, 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default: serve.port, 8080)")
+    serve.add_argument("--port", type=_port, help="port (default: serve.port, 8080; 0 picks one)")
 
     bounces = _command(commands, "bounces", _bounces,
                        "read bounces (DSN), complaints (ARF) and mailed unsubscriptions; suppress those addresses",
@@ -246,6 +246,7 @@ def _parser() -> argparse.ArgumentParser:
                                "confirmed), when it is not found by its name; repeatable")
     listed = actions.add_parser("list", help="the readers, with status, since when and where from")
     listed.add_argument("--status", metavar="STATUS",
+                        choices=("unconfirmed", "subscribed", "unsubscribed", "bounced", "complained"),
                         help="only readers in STATUS: unconfirmed, subscribed, unsubscribed, bounced or complained")
     added = actions.add_parser("add", help="subscribe an address by hand (you vouch for its consent)")
     added.add_argument("address", metavar="ADDRESS")
@@ -377,6 +378,17 @@ def _command(commands, name: str, handler, summary: str, example: str) -> argpar
     )
     sub.set_defaults(command=handler)
     return sub
+
+
+def _port(given: str) -> int:
+    """A TCP port for argparse: a wrong one is a usage error (exit 2), as any other bad option is."""
+    try:
+        port = int(given)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {given!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, not {port}")
+    return port
 
 
 def _settings(args):
@@ -808,11 +820,9 @@ def _serve(args) -> int:
 
     settings = _settings(args)
     host, port = args.host or settings.serve.host, settings.serve.port if args.port is None else args.port
-    if not 0 <= port <= 65535:
-        raise WeeklyError(f"--port must be between 0 and 65535, not {port}")
     app = create_app(settings)
-    print(f"serving unsubscribe and the archive on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
-    serve(app, host, port, settings)
+    serve(app, host, port, settings,
+          lambda url: print(f"serving unsubscribe and the archive on {url} (Ctrl-C stops)", flush=True))
     return 0
 
 
@@ -843,8 +853,6 @@ def _subscribers(args) -> int:
         columns = dict(_column(given) for given in args.column)
         return _imported(args.file, subscribers.import_file(args.file, columns, settings))
     if args.action == "list":
-        if args.status and args.status not in set(Status):
-            raise WeeklyError(f"--status {args.status!r}: one of {', '.join(Status)}")
         readers, counts = subscribers.listing(settings, Status(args.status) if args.status else None)
         for reader in readers:
             name = f"  {reader.name}" if reader.name else ""

@@ -377,8 +377,10 @@ def load_settings(
     path = explicit or home / DEFAULT_CONFIG
     if explicit and not explicit.is_file():
         raise ConfigError(f"{explicit}: config file not found")
-    if env_file == Path(".env"):
+    if env_file == Path(".env"):  # the default: the project's .env, if it has one
         env_file = home / ".env"
+    elif env_file is not None and not env_file.is_file():
+        raise ConfigError(f"{env_file}: env file not found (--env-file)")
     values = _read_toml(path) if path.is_file() else {}
     secrets = _read_secrets(secrets_dir) if secrets_dir else {}
     token = _file_values.set((values, secrets))

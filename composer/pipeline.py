@@ -416,8 +416,9 @@ def approve(number: int | None, settings: Settings, by: str) -> Approved:
             problems = gate(folder, settings)
             errors = _errors(problems)
             if errors:
-                raise WeeklyError(f"#{n} fails `weekly check` ({len(errors)} problem(s)); not approved: fix "
-                                  f"{folder.draft_path} and approve it again", tuple(errors))
+                # Each problem names its own file or setting: the draft, a rendered file, or the settings.
+                raise WeeklyError(f"#{n} fails `weekly check` ({len(errors)} problem(s), each named above); not "
+                                  "approved: fix them and approve it again", tuple(errors))
             store.issues.approved(n, current, by)
     return Approved(number=n, folder=folder.path, by=by, rendered=tuple(rendered),
                     warnings=tuple(problem for problem in problems if problem.level == "warning"))

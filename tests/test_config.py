@@ -75,6 +75,14 @@ def test_a_list_in_the_environment_that_is_not_json_is_one_line(tmp_path, name, 
     assert fixed.returncode == 0, fixed.stderr
 
 
+def test_a_missing_env_file_is_an_error_as_a_missing_config_is(tmp_path):
+    """--env-file naming no file is refused in one line (settings the operator meant would be missing);
+    the default .env may be absent."""
+    done = run_weekly("--env-file", str(tmp_path / "nosuch.env"), "config", process=True)
+    assert done.returncode == 1 and done.stderr == f"error: {tmp_path / 'nosuch.env'}: env file not found (--env-file)\n"
+    assert run_weekly("config", process=True).returncode == 0
+
+
 def test_config_command_masks_secrets(tmp_path):
     """`weekly config` shows the effective settings with the password masked."""
     env = {**os.environ, "WEEKLY_SMTP__PASSWORD": "hunter2", "WEEKLY_SMTP__HOST": "mail.example.org"}

@@ -216,13 +216,23 @@ def test_a_list_in_another_shape_is_one_clear_error(issue, tmp_path, content, ex
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["send", "{issue}", "--limit", "-1"], "--limit must be 1 or more, not -1"),
-    (["preview", "{issue}", "--port", "70000"], "--port must be between 0 and 65535"),
 ])
 def test_out_of_range_options_are_one_clear_error(issue, tmp_path, args, expected):
     """Numbers that parse but make no sense: one line, exit 1, no traceback."""
     done = run_weekly(*[arg.format(issue=issue) for arg in args], env=env_for(None, tmp_path))
     assert done.returncode == 1 and done.stderr == f"error: {expected}" + done.stderr.split(expected, 1)[1]
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args", [["preview", "{issue}", "--port", "70000"], ["serve", "--port", "99999"],
+                                  ["serve", "--port", "http"], ["subscribers", "list", "--status", "nonsense"]])
+def test_a_wrong_option_value_is_a_usage_error(issue, tmp_path, args):
+    """A port out of range or a status that does not exist is a usage error as the README's exit codes say:
+    exit 2, argparse's usage line and one error naming the option, no traceback."""
+    done = run_weekly(*[arg.format(issue=issue) for arg in args], env=env_for(None, tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("usage: weekly ") and "Traceback" not in done.stderr
+    assert re.search(r"error: argument --(port|status): ", done.stderr), done.stderr
 
 
 def test_settings_errors_are_one_line(tmp_path):
