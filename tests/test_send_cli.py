@@ -111,6 +111,29 @@ def test_unsubscribe_genuine_token_suppresses_forged_refused(issue, tmp_path):
     assert len(server.recorder.received()) == 4
 
 
+def test_unsubscribe_takes_the_tokens_and_links_copies_carry(issue, tmp_path):
+    """The tokens a sent copy carries (a copy's row, not the address) unsubscribe by `weekly unsubscribe`,
+    given alone or as the whole List-Unsubscribe link; a token of another list's key is refused in one line."""
+    with Server() as server:
+        env = env_for(server, tmp_path)
+        sent = run_weekly("send", str(issue), "--list", str(write_list(tmp_path / "l.csv", 3)), "--yes", env=env)
+        assert sent.returncode == 0, sent.stderr
+        links = {address: re.search(r"<(https?://[^>]+)>", message["List-Unsubscribe"]).group(1)
+                 for address in ("reader0@example.org", "reader1@example.org")
+                 for message in server.recorder.parsed(address)}
+    token = links["reader0@example.org"].split("token=")[1]
+    assert "@" not in token and token.count(".") == 2, "copies carry a row's token, not the address"
+    by_token = run_weekly("unsubscribe", token, env=env, process=True)
+    assert by_token.returncode == 0 and "reader0@example.org unsubscribed" in by_token.stdout, by_token.stderr
+    by_link = run_weekly("unsubscribe", links["reader1@example.org"], env=env, process=True)
+    assert by_link.returncode == 0 and "reader1@example.org unsubscribed" in by_link.stdout, by_link.stderr
+    with open_test_store() as store:
+        assert "reader0@example.org" in store.suppressions and "reader1@example.org" in store.suppressions
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    refused = run_weekly("unsubscribe", forged, env=env, process=True)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+
+
 def test_run_for_cron_is_idempotent_and_locked(tmp_path):
     """`weekly run --send` twice sends once, the second run exiting 1 with "already sent"; a run while
     another holds the lock exits with a message."""
@@ -194,13 +217,23 @@ def test_a_list_in_another_shape_is_one_clear_error(issue, tmp_path, content, ex
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["send", "{issue}", "--limit", "-1"], "--limit must be 1 or more, not -1"),
-    (["preview", "{issue}", "--port", "70000"], "--port must be between 0 and 65535"),
 ])
 def test_out_of_range_options_are_one_clear_error(issue, tmp_path, args, expected):
     """Numbers that parse but make no sense: one line, exit 1, no traceback."""
     done = run_weekly(*[arg.format(issue=issue) for arg in args], env=env_for(None, tmp_path))
     assert done.returncode == 1 and done.stderr == f"error: {expected}" + done.stderr.split(expected, 1)[1]
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args", [["preview", "{issue}", "--port", "70000"], ["serve", "--port", "99999"],
+                                  ["serve", "--port", "http"], ["subscribers", "list", "--status", "nonsense"]])
+def test_a_wrong_option_value_is_a_usage_error(issue, tmp_path, args):
+    """A port out of range or a status that does not exist is a usage error as the README's exit codes say:
+    exit 2, argparse's usage line and one error naming the option, no traceback."""
+    done = run_weekly(*[arg.format(issue=issue) for arg in args], env=env_for(None, tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("usage: weekly ") and "Traceback" not in done.stderr
+    assert re.search(r"error: argument --(port|status): ", done.stderr), done.stderr
 
 
 def test_settings_errors_are_one_line(tmp_path):
