@@ -140,7 +140,10 @@ _FUNCTION_WORDS = {
     "sk": "a v na je sa že do s z o pre ako to aj by sú sme ktorý ktorá ktoré ale tak už od po",
 }
 _LANGUAGE_SETS = {language: frozenset(listed.split()) for language, listed in _FUNCTION_WORDS.items()}
+_ANY_FUNCTION_WORD = frozenset().union(*_LANGUAGE_SETS.values())
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
+_ASCII_TOKEN = re.compile(r"[a-z]+")
+_BEYOND_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def guess_language(text: str) -> str | None:
@@ -151,11 +154,15 @@ def guess_language(text: str) -> str | None:
     if "İ" in text or "Σ" in text:
         tokens = [token.lower() for token in _TOKEN.findall(text)]
     else:
-        tokens = _TOKEN.findall(text.lower())
+        lowered = text.lower()
+        # Where no letter is beyond ASCII (most English text; curly quotes and dashes are no letters), the
+        # letters are a-z: the same tokens, found by a plain class, twice as fast as by Unicode categories.
+        plain = all(_TOKEN.match(character) is None for character in set(_BEYOND_ASCII.findall(lowered)))
+        tokens = (_ASCII_TOKEN if plain else _TOKEN).findall(lowered)
     if len(tokens) < 8:
         return None
-    # Counted once, then each language's few function words looked up: a text repeats its function words.
-    counts = Counter(tokens)
+    # Only the function words counted, then each language's few looked up: a text repeats its function words.
+    counts = Counter(filter(_ANY_FUNCTION_WORD.__contains__, tokens))
     scores = {language: sum(map(counts.get, listed, repeat(0))) for language, listed in _LANGUAGE_SETS.items()}
     best = max(scores, key=lambda language: (scores[language], language == "en"))
     return best if scores[best] >= max(3, len(tokens) // 20) else None

@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import Field
 
@@ -36,6 +36,7 @@ from composer.curate.classify import Filing, Fit, TaxonomyPatterns, classify, fi
 from composer.curate.rank import ScoreParts, score_parts
 from composer.curate.similarity import Vector, Vectors, centrality, cosine, duplicate_groups, tfidf
 from composer.errors import WeeklyError
+from composer.forked import split_map
 from composer.language import STOPWORDS, guess_language
 from composer.models import (
     LEFT_OUT_GROUPS,
@@ -56,6 +57,7 @@ WEEK = timedelta(days=7)
 _BASKET_DISCOUNT = 0.12
 _TOP_TERMS, _SHARED_TERMS = 12, 4
 _LEAD_PARAGRAPHS = 3
+_FORK_AT = 2000  # items: a smaller week is judged in this process alone (a fork costs more than it saves)
 
 
 class CurateRules(Contract):
@@ -103,6 +105,7 @@ class _Ledger:
     outcomes: dict[str, str] = field(default_factory=dict)
     fits: dict[str, Fit] = field(default_factory=dict)
     events: dict[int, bool] = field(default_factory=dict)  # by id() of an item: is it an event (judged once)
+    filings: dict[int, Filing] = field(default_factory=dict)  # by id() of an item, where filed before its story
     stories: dict[str, _Story] = field(default_factory=dict)
 
     def leave(self, item: Item, group: LeftOutGroup, reason: str) -> None:
@@ -129,8 +132,18 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
     patterns = TaxonomyPatterns(rules.taxonomy)
     ledger = _Ledger()
     candidates = []
-    for item in ingested.items:
-        reason = _reason_to_leave(item, rules, patterns, week_start, week_end, ledger)
+    # Each item is judged on its own (a pure function), so a big week is judged on two cores; its filing too,
+    # which a small week leaves until its stories are known.
+    forked = len(ingested.items) >= _FORK_AT
+    judged = split_map(lambda item: _judge(item, rules, patterns, week_start, week_end, forked), ingested.items,
+                       _FORK_AT)
+    for item, (reason, event, fitness, filing) in zip(ingested.items, judged, strict=True):
+        if event is not None:
+            ledger.events[id(item)] = event
+        if fitness is not None:
+            ledger.fits[item.id] = fitness
+        if filing is not None:
+            ledger.filings[id(item)] = filing
         if reason and not _matches(item, rules.pins):  # an editor's pin overrides every reason
             ledger.leave(item, *reason)
         else:
@@ -160,30 +173,44 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
     )
 
 
-def _reason_to_leave(item: Item, rules: CurateRules, patterns: TaxonomyPatterns, start: date, end: date,
-                     ledger: _Ledger) -> tuple[LeftOutGroup, str] | None:
-    """Why `item` cannot be in this issue, before stories are formed (None: it may)."""
+class _Judged(NamedTuple):
+    """What curate learns of one item before stories are formed; None where it did not look."""
+
+    reason: tuple[LeftOutGroup, str] | None  # why it cannot be in this issue (None: it may)
+    event: bool | None
+    fit: Fit | None
+    filing: Filing | None
+
+
+def _judge(item: Item, rules: CurateRules, patterns: TaxonomyPatterns, start: date, end: date,
+           file_now: bool) -> _Judged:
+    """`_judged`, and with `file_now` the filing of an item that may be in the issue (or is pinned)."""
+    judged = _judged(item, rules, patterns, start, end)
+    if file_now and (judged.reason is None or _matches(item, rules.pins)):
+        return judged._replace(filing=classify(item, patterns))
+    return judged
+
+
+def _judged(item: Item, rules: CurateRules, patterns: TaxonomyPatterns, start: date, end: date) -> _Judged:
+    """Why `item` cannot be in this issue, before stories are formed (reason None: it may)."""
     if item.id in rules.published:
-        return "published", f"published in #{rules.published[item.id]}"
+        return _Judged(("published", f"published in #{rules.published[item.id]}"), None, None, None)
     if item.published is None and item.id in rules.seen_before:
-        return "outside_week", f"undated, first seen for #{rules.seen_before[item.id]}"
-    event = ledger.events[id(item)] = events.is_event(item, end)
+        return _Judged(("outside_week", f"undated, first seen for #{rules.seen_before[item.id]}"), None, None, None)
+    event = events.is_event(item, end)
     if not (item.published is None or event or start <= item.published.date() <= end):
-        return "outside_week", f"outside the week (dated {item.published:%Y-%m-%d})"
+        return _Judged(("outside_week", f"outside the week (dated {item.published:%Y-%m-%d})"), event, None, None)
     if item.published is None and not event and rules.undated == "leave_out":
-        return "undated", "undated (issue.undated is leave_out)"
+        return _Judged(("undated", "undated (issue.undated is leave_out)"), event, None, None)
     language = guess_language(" ".join(item.paragraphs)) or guess_language(f"{item.title or ''} {item.paragraphs[0]}")
     if language and language not in rules.languages:
-        return "language", f"other language ({language})"
+        return _Judged(("language", f"other language ({language})"), event, None, None)
     # Title and paragraphs on lines of their own: a call to action opens a sentence.
     selling = None if event else promotional("\n".join((item.title or "", *item.paragraphs[:_LEAD_PARAGRAPHS])))
     if selling:
-        return "promotional", f"promotional ({selling})"
+        return _Judged(("promotional", f"promotional ({selling})"), event, None, None)
     fitness = fit(item, patterns)
-    ledger.fits[item.id] = fitness
-    if not fitness.on_beat:
-        return "off_topic", fitness.reason()
-    return None
+    return _Judged(None if fitness.on_beat else ("off_topic", fitness.reason()), event, fitness, None)
 
 
 def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: CurateRules,
@@ -218,7 +245,7 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
         if covered is not None:
             ledger.leave(item, "covered", f"covered by #{covered}")
             continue
-        filing = classify(item, patterns)
+        filing = ledger.filings.get(id(item)) or classify(item, patterns)
         fitness = ledger.fits.get(item.id) or fit(item, patterns)
         sources = len({items[index].url or items[index].source for index in group})
         parts = score_parts(item, central[richest] / top_central, sources, lengths[richest], fitness,
@@ -340,10 +367,11 @@ def _diverse(stories: list[_Story], size: int, max_per_basket: int) -> list[_Sto
     chosen: list[_Story] = []
     per_basket: dict[str, int] = {}
     remaining = list(stories)
+    scores = {id(story): story.score for story in stories}  # a sum of nine parts: added once, not each round
     while remaining and len(chosen) < size:
         allowed = [story for story in remaining if per_basket.get(story.filing.basket, 0) < max_per_basket] or remaining
-        best = max(allowed, key=lambda story: (story.pinned,
-                                               story.score - _BASKET_DISCOUNT * per_basket.get(story.filing.basket, 0)))
+        best = max(allowed, key=lambda story: (story.pinned, scores[id(story)]
+                                               - _BASKET_DISCOUNT * per_basket.get(story.filing.basket, 0)))
         chosen.append(best)
         remaining.remove(best)
         per_basket[best.filing.basket] = per_basket.get(best.filing.basket, 0) + 1

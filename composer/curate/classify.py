@@ -167,8 +167,8 @@ class TaxonomyPatterns:
             title = self._blanked((item.title or "").lower())
             lead = self._blanked(" ".join(item.paragraphs[:_LEAD_PARAGRAPHS]).lower())
             self._last = read = _Read(item, title, self.heads.scan(title), self.heads.scan(lead))
-            self._hits[id(item)] = (item, {basket: sum(weight * (_TITLE_WEIGHT * len(read.title.found(cues))
-                                                                 + len(read.lead.found(cues)))
+            self._hits[id(item)] = (item, {basket: sum(weight * (_TITLE_WEIGHT * len(read.title.spans(cues))
+                                                                 + len(read.lead.spans(cues)))
                                                        for cues, weight in weighted)
                                            for basket, weighted in self.baskets.items()})
         return self._last

@@ -44,5 +44,13 @@ def _fix(item: Item) -> Item:
 
 
 def _one_line(text: str) -> str:
-    # Line breaks are spaces to str.split(), so they become single spaces here too.
+    # Line breaks are spaces to str.split(), so they become single spaces here too. Most texts come already
+    # on one line, single-spaced and clean (ingest's own clean-up): one search says so, and they stay as they are.
+    if _UNTIDY.search(text) is None and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(_INVISIBLE.sub("", text).split())
+
+
+# An invisible character, or one str.split() splits at (str.isspace(), \s) but a plain space: one class,
+# so that one scan finds either.
+_UNTIDY = re.compile(_INVISIBLE.pattern[:-1] + "\t-\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")

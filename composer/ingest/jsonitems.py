@@ -13,38 +13,63 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 from pydantic import ValidationError
 
 from composer.errors import invalid_key
+from composer.forked import split_map
 from composer.ingest._boilerplate import article_text
 from composer.ingest._lines import body
 from composer.ingest.jsonfeed import is_json_feed, json_feed_records
 from composer.models import Item, PastIssue, Problem, content_id
+
+_FORK_AT = 2000  # records: fewer are read in this process alone (a fork costs more than it saves)
 
 
 def parse_json(text: str, source: str, json_lines: bool) -> tuple[list[Item], list[PastIssue], list[Problem]]:
     """The items and past issues of one JSON or JSON Lines document."""
     problems: list[Problem] = []
     # JSON Lines are read record by record: a record's dict goes as its item comes (10,000 at once held
-    # a copy of the whole text).
+    # a copy of the whole text). Many records are read on two cores (each record's item is its own), so
+    # they are all read first.
     records: Iterable[tuple[str, int | None, object]]
     records = _records_jsonl(text, source, problems) if json_lines else _records_json(text, source, problems)
+    numbered: Iterable[tuple[int, tuple[str, int | None, object]]] = enumerate(records)
+    outcomes: Iterable[tuple[tuple[int, tuple[str, int | None, object]], Item | PastIssue | str]]
+    if (len(records) if isinstance(records, list) else text.count("\n")) >= _FORK_AT:
+        numbered = list(numbered)
+        outcomes = zip(numbered, split_map(partial(_read, source=source), numbered, _FORK_AT), strict=True)
+    else:
+        outcomes = ((entry, _read(entry, source)) for entry in numbered)
     items: list[Item] = []
     past_issues: list[PastIssue] = []
-    for where, line, record in records:
-        try:
-            if not isinstance(record, dict):
-                raise TypeError(f"expected an object, got {type(record).__name__}")
-            if record.get("kind") == "past_issue":
-                past_issues.append(PastIssue.model_validate({"source": source, "line": line, **record}))
-            else:
-                items.append(_item(record, len(items), source, line))
-        except (ValidationError, TypeError, ValueError) as err:
+    for (_, (where, line, record)), outcome in outcomes:
+        if isinstance(outcome, Item):
+            # Read with its place among the records for a position (unless it gives its own); its position
+            # is its place among the items.
+            items.append(outcome if outcome.position == len(items) or "position" in record  # type: ignore[operator]
+                         else outcome.model_copy(update={"position": len(items)}))
+        elif isinstance(outcome, PastIssue):
+            past_issues.append(outcome)
+        else:
             prefix = f"{where}: " if where else ""
-            problems.append(Problem(level="error", path=source, line=line, message=prefix + _reason(err)))
+            problems.append(Problem(level="error", path=source, line=line, message=prefix + outcome))
     problems.sort(key=lambda problem: problem.line or 0)
     return items, past_issues, problems
+
+
+def _read(numbered: tuple[int, tuple[str, int | None, object]], source: str) -> Item | PastIssue | str:
+    """The item or past issue of a record (numbered among the records), or why it is neither."""
+    index, (_, line, record) = numbered
+    try:
+        if not isinstance(record, dict):
+            raise TypeError(f"expected an object, got {type(record).__name__}")
+        if record.get("kind") == "past_issue":
+            return PastIssue.model_validate({"source": source, "line": line, **record})
+        return _item(record, index, source, line)
+    except (ValidationError, TypeError, ValueError) as err:
+        return _reason(err)
 
 
 def _records_json(text: str, source: str, problems: list[Problem]) -> list[tuple[str, int | None, object]]:
