@@ -9,8 +9,10 @@ this process maps the second half itself, so the results never depend on the for
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import signal
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -39,11 +41,15 @@ def split_map(function: Callable[[Value], Result], values: Sequence[Value], at_l
             os._exit(status)
     os.close(write)
     pipe = os.fdopen(read, "rb")
+    data = b""
     try:
         results = [function(value) for value in mine]
         data = pipe.read()
-    finally:  # closed first: a copy still writing when this half failed stops (broken pipe) and is reaped
+    finally:
         pipe.close()
+        if not data:  # this half failed (or was interrupted): the copy's work is of no use, and it stops now
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
         _, status = os.waitpid(child, 0)
     if status == 0 and data:
         try:

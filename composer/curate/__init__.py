@@ -33,8 +33,8 @@ from pydantic import Field
 from composer.config import Taxonomy
 from composer.curate import events
 from composer.curate.classify import Filing, Fit, TaxonomyPatterns, classify, fit
-from composer.curate.rank import ScoreParts, score_parts
-from composer.curate.similarity import Vector, Vectors, centrality, cosine, duplicate_groups, tfidf
+from composer.curate.rank import ScoreParts, Signs, score_parts, signs
+from composer.curate.similarity import Counted, Vector, Vectors, centrality, cosine, counted, duplicate_groups, tfidf
 from composer.errors import WeeklyError
 from composer.forked import split_map
 from composer.language import STOPWORDS, guess_language
@@ -106,6 +106,8 @@ class _Ledger:
     fits: dict[str, Fit] = field(default_factory=dict)
     events: dict[int, bool] = field(default_factory=dict)  # by id() of an item: is it an event (judged once)
     filings: dict[int, Filing] = field(default_factory=dict)  # by id() of an item, where filed before its story
+    signs: dict[int, Signs] = field(default_factory=dict)  # by id() of an item, where found before its story
+    words: dict[int, Counted] = field(default_factory=dict)  # by id() of an item, where counted before tfidf
     stories: dict[str, _Story] = field(default_factory=dict)
 
     def leave(self, item: Item, group: LeftOutGroup, reason: str) -> None:
@@ -137,13 +139,17 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
     forked = len(ingested.items) >= _FORK_AT
     judged = split_map(lambda item: _judge(item, rules, patterns, week_start, week_end, forked), ingested.items,
                        _FORK_AT)
-    for item, (reason, event, fitness, filing) in zip(ingested.items, judged, strict=True):
+    for item, (reason, event, fitness, filing, found, words) in zip(ingested.items, judged, strict=True):
         if event is not None:
             ledger.events[id(item)] = event
         if fitness is not None:
             ledger.fits[item.id] = fitness
         if filing is not None:
             ledger.filings[id(item)] = filing
+        if found is not None:
+            ledger.signs[id(item)] = found
+        if words is not None:
+            ledger.words[id(item)] = words
         if reason and not _matches(item, rules.pins):  # an editor's pin overrides every reason
             ledger.leave(item, *reason)
         else:
@@ -177,40 +183,43 @@ class _Judged(NamedTuple):
     """What curate learns of one item before stories are formed; None where it did not look."""
 
     reason: tuple[LeftOutGroup, str] | None  # why it cannot be in this issue (None: it may)
-    event: bool | None
-    fit: Fit | None
-    filing: Filing | None
+    event: bool | None = None
+    fit: Fit | None = None
+    filing: Filing | None = None
+    signs: Signs | None = None
+    words: Counted | None = None  # the content words of its text (_text)
 
 
 def _judge(item: Item, rules: CurateRules, patterns: TaxonomyPatterns, start: date, end: date,
            file_now: bool) -> _Judged:
-    """`_judged`, and with `file_now` the filing of an item that may be in the issue (or is pinned)."""
+    """`_judged`, and with `file_now` the filing and signs of an item that may be in the issue (or is pinned)."""
     judged = _judged(item, rules, patterns, start, end)
     if file_now and (judged.reason is None or _matches(item, rules.pins)):
-        return judged._replace(filing=classify(item, patterns))
+        return judged._replace(filing=classify(item, patterns), signs=signs(item, start),
+                               words=counted(_text(item)))
     return judged
 
 
 def _judged(item: Item, rules: CurateRules, patterns: TaxonomyPatterns, start: date, end: date) -> _Judged:
     """Why `item` cannot be in this issue, before stories are formed (reason None: it may)."""
     if item.id in rules.published:
-        return _Judged(("published", f"published in #{rules.published[item.id]}"), None, None, None)
+        return _Judged(("published", f"published in #{rules.published[item.id]}"))
     if item.published is None and item.id in rules.seen_before:
-        return _Judged(("outside_week", f"undated, first seen for #{rules.seen_before[item.id]}"), None, None, None)
+        return _Judged(("outside_week", f"undated, first seen for #{rules.seen_before[item.id]}"))
     event = events.is_event(item, end)
     if not (item.published is None or event or start <= item.published.date() <= end):
-        return _Judged(("outside_week", f"outside the week (dated {item.published:%Y-%m-%d})"), event, None, None)
+        return _Judged(("outside_week", f"outside the week (dated {item.published:%Y-%m-%d})"), event)
     if item.published is None and not event and rules.undated == "leave_out":
-        return _Judged(("undated", "undated (issue.undated is leave_out)"), event, None, None)
+        return _Judged(("undated", "undated (issue.undated is leave_out)"), event)
     language = guess_language(" ".join(item.paragraphs)) or guess_language(f"{item.title or ''} {item.paragraphs[0]}")
     if language and language not in rules.languages:
-        return _Judged(("language", f"other language ({language})"), event, None, None)
+        return _Judged(("language", f"other language ({language})"), event)
     # Title and paragraphs on lines of their own: a call to action opens a sentence.
     selling = None if event else promotional("\n".join((item.title or "", *item.paragraphs[:_LEAD_PARAGRAPHS])))
     if selling:
-        return _Judged(("promotional", f"promotional ({selling})"), event, None, None)
+        return _Judged(("promotional", f"promotional ({selling})"), event)
     fitness = fit(item, patterns)
-    return _Judged(None if fitness.on_beat else ("off_topic", fitness.reason()), event, fitness, None)
+    return _Judged(None if fitness.on_beat else ("off_topic", fitness.reason()), event, fitness)
 
 
 def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: CurateRules,
@@ -221,11 +230,11 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
     past = [(issue.number, text) for issue in past_issues for text in _past_texts(issue)]
     lengths: list[int] = []  # of each item's text: the texts themselves are made one at a time for tfidf
 
-    def texts() -> Iterator[str]:
+    def texts() -> Iterator[str | Counted]:
         for item in items:
             text = _text(item)
             lengths.append(len(text))
-            yield text
+            yield ledger.words.pop(id(item), None) or text
         yield from (text for _, text in past)
 
     vectors = tfidf(texts())
@@ -249,7 +258,7 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
         fitness = ledger.fits.get(item.id) or fit(item, patterns)
         sources = len({items[index].url or items[index].source for index in group})
         parts = score_parts(item, central[richest] / top_central, sources, lengths[richest], fitness,
-                            rules.week_start, week_end)
+                            rules.week_start, week_end, ledger.signs.get(id(item)))
         story = _Story(item, filing, "event" if event else filing.kind, sources, fitness, parts,
                        _matches(item, rules.pins))
         ledger.stories[item.id] = story

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from composer.curate.classify import Fit
 from composer.curate.dates import mentions
@@ -71,24 +72,38 @@ class ScoreParts(Contract):
                 - self.undated - self.stale - self.not_news)
 
 
-def score_parts(item: Item, centrality: float, sources: int, length: int, fit: Fit, week_start: date,
-                week_end: date) -> ScoreParts:
-    """The parts of a story's score in the week `week_start`..`week_end`; `centrality` is in [0, 1]."""
+class Signs(NamedTuple):
+    """What a story's own text says of it (`signs`): each the words that show it, or None."""
+
+    stale: str | None
+    not_news: str | None
+    explainer: bool
+    action: str | None
+
+
+def signs(item: Item, week_start: date) -> Signs:
+    """The signs of `item` in a week from `week_start`: stale, an anniversary or explainer, an authority's act."""
     title = item.title or ""
-    lead = " ".join(item.paragraphs[:2])
-    signs = []
-    stale = _stale(f"{title} {lead}", item, week_start)
-    if stale:
-        signs.append(stale)
+    stale = _stale(f"{title} {' '.join(item.paragraphs[:2])}", item, week_start)
     opening = item.paragraphs[0][:200]
     title_folded = folded(title)
     explainer = _found(_EXPLAINER, title, title_folded)
     not_news = _found(_ANNIVERSARY, title, title_folded) or _found(_ANNIVERSARY, opening, folded(opening)) or explainer
+    return Signs(stale, not_news, bool(explainer), _action(title, item.paragraphs[0]))
+
+
+def score_parts(item: Item, centrality: float, sources: int, length: int, fit: Fit, week_start: date,
+                week_end: date, found: Signs | None = None) -> ScoreParts:
+    """The parts of a story's score in the week `week_start`..`week_end`; `centrality` is in [0, 1]. `found`:
+    its `signs`, when already known."""
+    stale, not_news, explainer, action = found or signs(item, week_start)
+    signs_seen = []
+    if stale:
+        signs_seen.append(stale)
     if not_news:
-        signs.append(f"{'an explainer' if explainer else 'an anniversary'} ('{not_news}')")
-    action = _action(title, item.paragraphs[0])
+        signs_seen.append(f"{'an explainer' if explainer else 'an anniversary'} ('{not_news}')")
     if action:
-        signs.append(f"an authority acted ('{action}')")
+        signs_seen.append(f"an authority acted ('{action}')")
     undated = item.published is None and item.kind != "event"
     beat = 1.0 if fit.topic else min(1.0, max(0, fit.margin) / _BEAT_SPAN)
     return ScoreParts(
@@ -101,7 +116,7 @@ def score_parts(item: Item, centrality: float, sources: int, length: int, fit: F
         undated=UNDATED_PENALTY if undated else 0.0,
         stale=STALE_PENALTY if stale else 0.0,
         not_news=NOT_NEWS_PENALTY if not_news else 0.0,
-        signs=tuple(signs),
+        signs=tuple(signs_seen),
     )
 
 
