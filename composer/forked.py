@@ -23,7 +23,7 @@ Result = TypeVar("Result")
 def split_map(function: Callable[[Value], Result], values: Sequence[Value], at_least: int) -> list[Result]:
     """`[function(value) for value in values]`, the second half computed in a forked process when there are
     at least `at_least` values and two cores."""
-    if len(values) < at_least or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+    if len(values) < at_least or not hasattr(os, "fork") or _cores() < 2:
         return [function(value) for value in values]
     half = len(values) // 2
     mine, theirs = values[:half], values[half:]
@@ -34,8 +34,8 @@ def split_map(function: Callable[[Value], Result], values: Sequence[Value], at_l
         try:
             os.close(read)
             data = pickle.dumps([function(value) for value in theirs], pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write, "wb") as pipe:
-                pipe.write(data)
+            with os.fdopen(write, "wb") as sending:
+                sending.write(data)
             status = 0
         finally:
             os._exit(status)
@@ -59,3 +59,8 @@ def split_map(function: Callable[[Value], Result], values: Sequence[Value], at_l
         if isinstance(sent, list) and len(sent) == len(theirs):
             return results + sent
     return results + [function(value) for value in theirs]
+
+
+def _cores() -> int:
+    """The cores this process may run on (not the machine's, where it is limited to fewer)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

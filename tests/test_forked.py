@@ -15,10 +15,10 @@ import composer.curate
 import composer.ingest.jsonitems
 from composer.config import load_taxonomy
 from composer.curate import CurateRules, curate
-from composer.forked import split_map
+from composer.forked import _cores, split_map
 from composer.ingest import load_items
 
-two_cores = pytest.mark.skipif(not hasattr(os, "fork") or (os.cpu_count() or 1) < 2, reason="needs fork and two cores")
+two_cores = pytest.mark.skipif(not hasattr(os, "fork") or _cores() < 2, reason="needs fork and two cores")
 
 
 @pytest.fixture

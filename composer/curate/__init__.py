@@ -234,7 +234,8 @@ def _stories(items: list[Item], past_issues: tuple[PastIssue, ...], rules: Curat
         for item in items:
             text = _text(item)
             lengths.append(len(text))
-            yield ledger.words.pop(id(item), None) or text
+            words = ledger.words.pop(id(item), None)
+            yield words or text
         yield from (text for _, text in past)
 
     vectors = tfidf(texts())
