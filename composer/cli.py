@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import shlex
 import signal
 import sys
 import threading
@@ -78,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="weekly",
         description="Compose and send the Digital Watch weekly newsletter (DW Weekly).",
-        epilog="example:\n  weekly build seeds/ -o out/\n\nRun `weekly COMMAND --help` for each command.",
+        epilog="example:\n  weekly build seeds/        # the issue in out/210 (OUTPUT_DIR/NUMBER)\n\nRun `weekly COMMAND --help` for each command.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"weekly {__version__}")
@@ -108,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
                        "weekly compose seeds/ -o out/issue.yaml\n  weekly compose seeds/ feed.xml --issue 211 "
                        "--week 2025-05-02 --pin 3f2a --block 'Blue Origin'")
     _issue_options(compose)
+    _replace_option(compose)
     _offline_option(compose)
     compose.add_argument("-o", "--out", type=Path, metavar="FILE",
                          help="the draft file to write (default: OUTPUT_DIR/issue.yaml)")
@@ -118,14 +120,17 @@ def _parser() -> argparse.ArgumentParser:
     _issue_options(why)
 
     render = _command(commands, "render", _render, "render a draft (issue.yaml) into the email files",
-                      "weekly render out/issue.yaml -o out/")
+                      "weekly render out/210/issue.yaml        # after editing the draft in its folder\n"
+                      "  weekly render out/issue.yaml -o out/210")
     render.add_argument("draft", type=Path, metavar="DRAFT", help="the draft file, as written by compose")
+    _replace_option(render)
     render.add_argument("-o", "--out", type=Path, metavar="DIR",
                         help="the issue's folder (default: OUTPUT_DIR/NUMBER, e.g. out/210); the draft is kept there")
 
     build = _command(commands, "build", _build, "compose the next issue and render it to disk (compose + render)",
                      "weekly build\n  weekly build seeds/ feed.xml --issue 211 -o out/211")
     _issue_options(build)
+    _replace_option(build)
     _offline_option(build)
     build.add_argument("-o", "--out", type=Path, metavar="DIR",
                        help="the issue's folder (default: OUTPUT_DIR/NUMBER, e.g. out/210; the archive index "
@@ -151,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("source", type=Path, metavar="DRAFT|DIR", nargs="?",
                          help="a draft file (re-rendered when it changes) or a rendered folder (default: the "
                               "newest issue under OUTPUT_DIR)")
-    preview.add_argument("--port", type=int, default=8025, help="port on 127.0.0.1 (default: 8025; 0 picks one)")
+    preview.add_argument("--port", type=_port, default=8025, help="port on 127.0.0.1 (default: 8025; 0 picks one)")
     preview.add_argument("--png", type=Path, metavar="DIR",
                          help="write preview-600.png and preview-375.png with headless Chromium instead")
     preview.add_argument("--dark", action="store_true",
@@ -167,6 +172,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="CSV of subscribers: an `email` column, optional `name` (default: list.subscribers; "
                                "unset, the subscriber store's readers: `weekly subscribers`)")
     audience.add_argument("--to", metavar="ADDRESS", help="one list address (Mailman, Sympa) instead of a CSV")
+    send.add_argument("--column", action="append", default=[], metavar="FIELD=NAME",
+                      help="with --list: the column holding FIELD (email, name, status …), when it is not found by "
+                           "its name; repeatable")
     send.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
     send.add_argument("--limit", type=int, metavar="N", help="send at most N messages in this run")
     send.add_argument("--test-to", metavar="ADDRESS", help="send one copy to ADDRESS, outside the ledger")
@@ -181,8 +189,9 @@ def _parser() -> argparse.ArgumentParser:
 
     unsubscribe = _command(commands, "unsubscribe", _unsubscribe,
                            "verify an unsubscribe token and never send to its address again",
-                           "weekly unsubscribe PGR3LmRp…ZzA.X7Q9FNwF…koQ")
-    unsubscribe.add_argument("token", help="the token from a List-Unsubscribe URL (?token=…)")
+                           "weekly unsubscribe c.3.6iy21tdBJACihMxI6wqE9Q\n"
+                           "  weekly unsubscribe 'https://dig.watch/newsletter/unsubscribe?token=c.3.6iy21tdBJACihMxI6wqE9Q'")
+    unsubscribe.add_argument("token", help="the token from a List-Unsubscribe URL (?token=…), or the whole URL")
 
     run = _command(commands, "run", _run,
                    "build this week's issue and, with --send, check it and send it (for cron; exit 1 says why not)",
@@ -190,6 +199,7 @@ def _parser() -> argparse.ArgumentParser:
                    "  weekly run --send feeds/   # Friday: the approved issue to list.subscribers\n"
                    "  weekly run --send feeds/ --today 2025-05-09   # as if run on that day")
     _issue_options(run)
+    _replace_option(run)
     _offline_option(run)
     run.add_argument("--send", action="store_true",
                      help="send this week's issue to list.subscribers (unset: the subscriber store's readers) once "
@@ -200,7 +210,7 @@ def _parser() -> argparse.ArgumentParser:
                      "serve one-click unsubscribe (RFC 8058) and the archive over HTTP, behind a TLS proxy",
                      "weekly serve\n  weekly serve --host 127.0.0.1 --port 8080   # nginx or Caddy in front")
     serve.add_argument("--host", help="address to listen on (default: serve.host, 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default: serve.port, 8080)")
+    serve.add_argument("--port", type=_port, help="port (default: serve.port, 8080; 0 picks one)")
 
     bounces = _command(commands, "bounces", _bounces,
                        "read bounces (DSN), complaints (ARF) and mailed unsubscriptions; suppress those addresses",
@@ -240,6 +250,7 @@ def _parser() -> argparse.ArgumentParser:
                                "confirmed), when it is not found by its name; repeatable")
     listed = actions.add_parser("list", help="the readers, with status, since when and where from")
     listed.add_argument("--status", metavar="STATUS",
+                        choices=("unconfirmed", "subscribed", "unsubscribed", "bounced", "complained"),
                         help="only readers in STATUS: unconfirmed, subscribed, unsubscribed, bounced or complained")
     added = actions.add_parser("add", help="subscribe an address by hand (you vouch for its consent)")
     added.add_argument("address", metavar="ADDRESS")
@@ -279,6 +290,9 @@ def _issue_options(sub: argparse.ArgumentParser) -> None:
                      help="the date to compose on (default: today); used when no past issue dates the week")
     sub.add_argument("--topics", type=Path, metavar="FILE",
                      help="the baskets and cue words (default: config/topics.toml if present, else the bundled one)")
+
+
+def _replace_option(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--replace", action="store_true",
                      help="write over a draft an editor changed (it is kept as issue.yaml.N first)")
 
@@ -293,7 +307,7 @@ def _compose_args(args, settings):
     from composer.pipeline import ComposeOptions
 
     options = ComposeOptions(issue_number=args.issue, week_start=args.week, pins=tuple(args.pin),
-                             blocks=tuple(args.block), topics=args.topics, replace=args.replace)
+                             blocks=tuple(args.block), topics=args.topics, replace=getattr(args, "replace", False))
     today = args.today or date.today()
     online = not getattr(args, "offline", True)  # `weekly why` explains from the copies as they are
     paths, fetched = _inputs(args.paths, settings, today, online, since=args.week)
@@ -368,6 +382,17 @@ def _command(commands, name: str, handler, summary: str, example: str) -> argpar
     )
     sub.set_defaults(command=handler)
     return sub
+
+
+def _port(given: str) -> int:
+    """A TCP port for argparse: a wrong one is a usage error (exit 2), as any other bad option is."""
+    try:
+        port = int(given)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {given!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, not {port}")
+    return port
 
 
 def _settings(args):
@@ -503,7 +528,13 @@ def _render(args) -> int:
     from composer.pipeline import render_file
 
     settings = _settings(args)
-    for path in render_file(args.draft, args.out, settings):
+    rendered = render_file(args.draft, args.out, settings, replace=args.replace)
+    if rendered.backup:
+        print(f"the editor's draft that was there is kept as {rendered.backup}", file=sys.stderr)
+    if not rendered.recorded:
+        print(f"note: the issue of {args.draft} was sent: this copy is not it (the store keeps the one sent)",
+              file=sys.stderr)
+    for path in rendered.written:
         print(f"  {path}")
     return 0
 
@@ -621,6 +652,7 @@ def _send(args) -> int:
         raise WeeklyError(f"--limit must be 1 or more, not {args.limit}")
     settings = _settings(args)
     options = SendOptions(list_file=args.list_file or (None if args.to else settings.list.subscribers), to=args.to,
+                          columns=dict(_column(given) for given in args.column),
                           dry_run=args.dry_run, limit=args.limit, test_to=args.test_to, retry_failed=args.retry_failed,
                           retry_unknown=args.retry_unknown)
     if args.retry_unknown:
@@ -648,9 +680,9 @@ def _send_summary(folder: Path | None, report, options, resume: str) -> int:
     plan = report.plan
     if options.dry_run:
         print(f"dry run: would send {plan.to_send} message(s) of {plan.subject!r} via {plan.server}; nothing sent")
-        earlier = ", ".join(f"{state} {count}" for state, count in report.counts.items() if count)
-        if earlier:
-            print(f"  the ledger already holds: {earlier}")
+        for what, counts in (("the ledger holds", report.counts), ("the send would add", plan.adds)):
+            if any(counts.values()):
+                print(f"  {what}: " + ", ".join(f"{state} {count}" for state, count in counts.items() if count))
         return 0
     if report.cancelled:
         print("not sent")
@@ -694,12 +726,14 @@ def _confirmer(yes: bool):
 def _resume_command(args) -> str:
     words = ["weekly", "send", str(args.folder)]
     if args.test_to:  # the test copy again, never a send to the whole list
-        return " ".join([*words, "--test-to", args.test_to, "--yes"])
+        return shlex.join([*words, "--test-to", args.test_to, "--yes"])
     if args.list_file:
         words += ["--list", str(args.list_file)]
+    for given in args.column:
+        words += ["--column", given]
     if args.to:
         words += ["--to", args.to]
-    return " ".join([*words, "--yes"])
+    return shlex.join([*words, "--yes"])
 
 
 class _Progress:
@@ -793,11 +827,9 @@ def _serve(args) -> int:
 
     settings = _settings(args)
     host, port = args.host or settings.serve.host, settings.serve.port if args.port is None else args.port
-    if not 0 <= port <= 65535:
-        raise WeeklyError(f"--port must be between 0 and 65535, not {port}")
     app = create_app(settings)
-    print(f"serving unsubscribe and the archive on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
-    serve(app, host, port, settings)
+    serve(app, host, port, settings,
+          lambda url: print(f"serving unsubscribe and the archive on {url} (Ctrl-C stops)", flush=True))
     return 0
 
 
@@ -828,8 +860,6 @@ def _subscribers(args) -> int:
         columns = dict(_column(given) for given in args.column)
         return _imported(args.file, subscribers.import_file(args.file, columns, settings))
     if args.action == "list":
-        if args.status and args.status not in set(Status):
-            raise WeeklyError(f"--status {args.status!r}: one of {', '.join(Status)}")
         readers, counts = subscribers.listing(settings, Status(args.status) if args.status else None)
         for reader in readers:
             name = f"  {reader.name}" if reader.name else ""

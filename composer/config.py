@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from composer.errors import ConfigError, invalid_key
 
@@ -376,8 +377,10 @@ def load_settings(
     path = explicit or home / DEFAULT_CONFIG
     if explicit and not explicit.is_file():
         raise ConfigError(f"{explicit}: config file not found")
-    if env_file == Path(".env"):
+    if env_file == Path(".env"):  # the default: the project's .env, if it has one
         env_file = home / ".env"
+    elif env_file is not None and not env_file.is_file():
+        raise ConfigError(f"{env_file}: env file not found (--env-file)")
     values = _read_toml(path) if path.is_file() else {}
     secrets = _read_secrets(secrets_dir) if secrets_dir else {}
     token = _file_values.set((values, secrets))
@@ -389,8 +392,38 @@ def load_settings(
             reason = "renamed: the send ledger is now part of the store, set store.url (WEEKLY_STORE__URL)"
         env = "WEEKLY_" + key.replace(".", "__").upper()
         raise ConfigError(f"setting {key} (from {path}, .env or {env}): {reason}") from err
+    except SettingsError as err:  # a list or table given in the environment that is not JSON
+        raise ConfigError(_not_json(err, env_file)) from err
     finally:
         _file_values.reset(token)
+
+
+def _not_json(err: SettingsError, env_file: Path | None) -> str:
+    """One line naming the variable pydantic-settings could not read: a list or table setting in the
+    environment (or .env) is written as JSON."""
+    import json
+    from typing import get_origin
+
+    field = re.search(r'field "([^"]+)"', str(err))
+    section = Settings.model_fields.get(field.group(1)) if field else None
+    model = section.annotation if section else None
+    named = []
+    for name, value in os.environ.items():
+        parts = name.lower().removeprefix("weekly_").split("__")
+        if not name.upper().startswith("WEEKLY_") or not field or parts[0] != field.group(1):
+            continue
+        inner = model.model_fields.get(parts[1]) if len(parts) == 2 and isinstance(model, type) and \
+            issubclass(model, BaseModel) else None
+        complex_value = len(parts) == 1 or (inner is not None and get_origin(inner.annotation) in (list, tuple, dict, set))
+        try:
+            json.loads(value)
+        except ValueError:
+            if complex_value:
+                named.append(name)
+    where = ", ".join(sorted(named)) or f"WEEKLY_{field.group(1).upper() if field else ''}__… (the environment or " \
+        f"{env_file or '.env'})"
+    return (f"setting {where}: a list or table in the environment is written as JSON, e.g. "
+            f"WEEKLY_SERVE__ALLOWED_HOSTS='[\"dig.watch\"]' or WEEKLY_ISSUE__LANGUAGES='[\"en\"]'")
 
 
 def _anchored(settings: Settings, home: Path) -> Settings:

@@ -55,10 +55,20 @@ def _plain(data: object) -> bool:
     return True
 
 
+class _DatesAsText(yaml.SafeLoader):
+    """YAML's safe loader leaving dates as text: the draft's model reads them, so an editor's impossible date
+    ("2025-13-45") is an error naming its key, not a failure inside the YAML reader."""
+
+
+_DatesAsText.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def read_draft(path: Path) -> Draft:
     """The draft in `path`, validated."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_DatesAsText)  # a SafeLoader: no Python objects
     except FileNotFoundError as err:
         raise DraftError(f"{path}: no such draft file (write one with `weekly compose -o {path}`)") from err
     except (OSError, UnicodeDecodeError) as err:

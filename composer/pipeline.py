@@ -138,7 +138,7 @@ def _build(ingested: Ingested, decision: Compose, out_dir: Path | None, store: S
     with store.lock(f"issue:{number}", f"issue {number} is being sent or built by {{holder}}; not rebuilt"):
         composed = _compose(ingested, decision.slot, store, settings, options)
         archive = Archive(settings.output.dir)
-        folder = IssueFolder(out_dir) if out_dir else archive.folder(number)
+        folder = _issue_folder(out_dir, archive, number)
         _refuse_if_delivered(folder, store)
         record = store.issues.get(number)
         backup = _guard_draft(folder.draft_path, record, draft_hash(composed.draft), options.replace)
@@ -147,6 +147,17 @@ def _build(ingested: Ingested, decision: Compose, out_dir: Path | None, store: S
                               draft_hash(composed.draft), _item_ids(composed.draft))
     return composed.model_copy(update={"written": tuple(written), "rebuilt": decision.rebuild, "backup": backup,
                                        "problems": (*composed.problems, *archive.problems)})
+
+
+def _issue_folder(out_dir: Path | None, archive: Archive, number: int) -> IssueFolder:
+    """The folder an issue is written to: `out_dir`, or the archive's folder for it (OUTPUT_DIR/NUMBER). The
+    archive's own folder is refused: its index.html is the archive's page, which the issue's would replace."""
+    if out_dir is None:
+        return archive.folder(number)
+    if out_dir.resolve() == archive.root.resolve():
+        raise WeeklyError(f"{out_dir} is the archive's folder (output.dir), whose index.html lists the issues: an "
+                          f"issue goes in a folder of its own, e.g. -o {archive.root / str(number)} (or leave -o out)")
+    return IssueFolder(out_dir)
 
 
 def _ingest(paths: list[Path], settings: Settings) -> Ingested:
@@ -300,16 +311,44 @@ def _llm(settings: Settings) -> OpenAIChat | None:
 # ---- render -------------------------------------------------------------------------------------------
 
 
-def render_file(draft_path: Path, out_dir: Path | None, settings: Settings) -> list[Path]:
+class Rendered(BaseModel):
+    """What `weekly render` wrote, and where --replace kept the editor's draft it wrote over."""
+
+    written: tuple[Path, ...]
+    backup: Path | None = None
+    recorded: bool = True  # False: a copy of a sent issue, which the store does not take as the issue
+
+
+def render_file(draft_path: Path, out_dir: Path | None, settings: Settings, replace: bool = False) -> Rendered:
     """`weekly render`: the draft file an editor may have changed, rendered into `out_dir` (default
-    OUTPUT_DIR/NUMBER); the store learns which draft the email files now show."""
-    return render_draft(read_draft(draft_path), out_dir, settings)
+    OUTPUT_DIR/NUMBER); the store learns which draft the email files now show. Another draft in that folder
+    that an editor changed is never written over (with `replace` it is kept as issue.yaml.N first), and the
+    folder of an issue that was sent, or is being sent, stays as its readers got it."""
+    draft = read_draft(draft_path)
+    archive = Archive(settings.output.dir)
+    folder = _issue_folder(out_dir, archive, draft.number)
+    with open_settings_store(settings) as store, \
+            store.lock(f"issue:{draft.number}", f"issue {draft.number} is being sent by {{holder}}; not rendered"):
+        record = store.issues.get(draft.number)
+        delivered = record is not None and record.stored in (Stored.SENDING, Stored.SENT, Stored.STOPPED)
+        sent_from = record.folder if record is not None and delivered else None
+        if folder.delivery is not None or (sent_from is not None and sent_from.resolve() == folder.path.resolve()):
+            raise WeeklyError(f"{folder.path} holds #{draft.number} as it was sent ({record.stored if record else 'sent'}):"
+                              f" its files stay as readers got them; nothing written. To see a changed draft, render "
+                              f"it elsewhere: `weekly render {draft_path} -o DIR`")
+        backup = None
+        if folder.draft_path.resolve() != draft_path.resolve():
+            backup = _guard_draft(folder.draft_path, record, draft_hash(draft), replace)
+        if delivered:  # a copy elsewhere of a sent issue: the store keeps the issue as sent
+            return Rendered(written=tuple(_render_into(draft, folder, settings, archive)), backup=backup,
+                            recorded=False)
+        return Rendered(written=tuple(_render_recorded(draft, folder, settings, archive, store)), backup=backup)
 
 
 def render_draft(draft: Draft, out_dir: Path | None, settings: Settings) -> list[Path]:
     """`draft` rendered into `out_dir` (default OUTPUT_DIR/NUMBER), recorded in the store."""
     archive = Archive(settings.output.dir)
-    folder = IssueFolder(out_dir) if out_dir else archive.folder(draft.number)
+    folder = _issue_folder(out_dir, archive, draft.number)
     with open_settings_store(settings) as store, \
             store.lock(f"issue:{draft.number}", f"issue {draft.number} is being sent by {{holder}}; not rendered"):
         return _render_recorded(draft, folder, settings, archive, store)
@@ -377,8 +416,9 @@ def approve(number: int | None, settings: Settings, by: str) -> Approved:
             problems = gate(folder, settings)
             errors = _errors(problems)
             if errors:
-                raise WeeklyError(f"#{n} fails `weekly check` ({len(errors)} problem(s)); not approved: fix "
-                                  f"{folder.draft_path} and approve it again", tuple(errors))
+                # Each problem names its own file or setting: the draft, a rendered file, or the settings.
+                raise WeeklyError(f"#{n} fails `weekly check` ({len(errors)} problem(s), each named above); not "
+                                  "approved: fix them and approve it again", tuple(errors))
             store.issues.approved(n, current, by)
     return Approved(number=n, folder=folder.path, by=by, rendered=tuple(rendered),
                     warnings=tuple(problem for problem in problems if problem.level == "warning"))

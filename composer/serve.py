@@ -30,8 +30,9 @@ import asyncio
 import hashlib
 import logging
 import re
+import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from email.parser import BytesParser
 from email.policy import default
@@ -296,10 +297,13 @@ def _lifespan(store: StoreThread, queue: UnsubscribeQueue):
     return lifespan
 
 
-def serve(app, host: str, port: int, settings: Settings) -> None:
-    """Run `app` (create_app's) with uvicorn until interrupted, within `settings.serve`'s limits."""
+def serve(app, host: str, port: int, settings: Settings, ready: Callable[[str], None] = print) -> None:
+    """Run `app` (create_app's) with uvicorn until interrupted, within `settings.serve`'s limits. The socket
+    is bound here first, so a port in use is one WeeklyError before anything says it serves; `ready` gets
+    the URL served (the port the system gave, for port 0)."""
     import uvicorn
 
+    listening = _listening(host, port)
     handler = logging.StreamHandler()  # to stderr: systemd's journal, or the terminal
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
     handler.addFilter(LogRateLimit())
@@ -310,15 +314,32 @@ def serve(app, host: str, port: int, settings: Settings) -> None:
     connections = connection_limit(limits.max_connections)
     if connections < limits.max_connections:
         log.warning("serve.max_connections lowered to %s: the process may open only so many files", connections)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level="warning", access_log=False,
+                            proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+                            http=guarded_protocol(limits.header_timeout_seconds, connections), loop="auto",
+                            timeout_keep_alive=5, h11_max_incomplete_event_size=HEADER_BYTES, backlog=ACCEPT_BURST)
+    shown = f"[{host}]" if ":" in host else host
+    ready(f"http://{shown}:{listening.getsockname()[1]}/")
     try:
-        uvicorn.run(app, host=host, port=port, log_config=None, log_level="warning", access_log=False,
-                    proxy_headers=True, forwarded_allow_ips="127.0.0.1",
-                    http=guarded_protocol(limits.header_timeout_seconds, connections), loop="auto",
-                    timeout_keep_alive=5, h11_max_incomplete_event_size=HEADER_BYTES, backlog=ACCEPT_BURST)
-    except OSError as err:
-        raise WeeklyError(f"{host}:{port}: cannot listen: {err.strerror or err}") from err
+        uvicorn.Server(config).run(sockets=[listening])
     finally:
+        listening.close()
         root.removeHandler(handler)
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port, as uvicorn binds one (SO_REUSEADDR: a restart does not wait out the
+    last connections' TIME_WAIT); WeeklyError when the address is in use or not this machine's."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise WeeklyError(f"{host}:{port}: cannot listen: {err.strerror or err}") from err
+    sock.set_inheritable(True)
+    return sock
 
 
 def _fingerprint(token: str) -> str:

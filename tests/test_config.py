@@ -62,6 +62,27 @@ def test_wrong_value_names_the_key_and_variable(workdir, monkeypatch):
         load_settings()
 
 
+@pytest.mark.parametrize("name, value", [("WEEKLY_SERVE__ALLOWED_HOSTS", "dig.watch"), ("WEEKLY_DKIM__KEYS", "notjson"),
+                                         ("WEEKLY_ISSUE__LANGUAGES", "en")])
+def test_a_list_in_the_environment_that_is_not_json_is_one_line(tmp_path, name, value):
+    """A list or table setting in the environment must be JSON; one that is not is one line naming its
+    variable (not another of the section's, a plain string) and the JSON form, exit 1, no traceback."""
+    env = {**os.environ, name: value, "WEEKLY_SERVE__HOST": "0.0.0.0", "WEEKLY_ISSUE__RADAR_SIZE": "9"}
+    done = run_weekly("config", env=env, process=True)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith(f"error: setting {name}: ") and "JSON" in done.stderr
+    fixed = run_weekly("config", env={**env, name: '["en"]' if "LANGUAGES" in name else "[]"}, process=True)
+    assert fixed.returncode == 0, fixed.stderr
+
+
+def test_a_missing_env_file_is_an_error_as_a_missing_config_is(tmp_path):
+    """--env-file naming no file is refused in one line (settings the operator meant would be missing);
+    the default .env may be absent."""
+    done = run_weekly("--env-file", str(tmp_path / "nosuch.env"), "config", process=True)
+    assert done.returncode == 1 and done.stderr == f"error: {tmp_path / 'nosuch.env'}: env file not found (--env-file)\n"
+    assert run_weekly("config", process=True).returncode == 0
+
+
 def test_config_command_masks_secrets(tmp_path):
     """`weekly config` shows the effective settings with the password masked."""
     env = {**os.environ, "WEEKLY_SMTP__PASSWORD": "hunter2", "WEEKLY_SMTP__HOST": "mail.example.org"}

@@ -46,6 +46,8 @@ def _one_line(done: subprocess.CompletedProcess, *expected: str) -> None:
      "a number too long to be read"),
     ("40 digits", lambda text: re.sub(r"^number: 210", "number: " + "9" * 40, text, flags=re.M),
      "key 'number': Input should be less than or equal to 999999"),
+    ("impossible date", lambda text: re.sub(r"^week_start: .*$", "week_start: 2025-13-45", text, flags=re.M),
+     "key 'week_start': Input should be a valid date"),
     ("U+2028", lambda text: re.sub(r"^headline: '", "headline: 'A\u2028B ", text, flags=re.M),
      "key 'headline': holds a line break (U+2028)"),
     ("U+2029", lambda text: re.sub(r"^headline: '", "headline: 'A\u2029B ", text, flags=re.M),

@@ -331,3 +331,18 @@ def test_the_rate_limiter_remembers_a_bounded_number_of_clients():
         limiter.allow(f"10.{number >> 16}.{(number >> 8) & 255}.{number & 255}", now=1.0)
     assert len(limiter.seen) <= MAX_CLIENTS
     assert [limiter.allow("192.0.2.1", now=2.0) for _ in range(3)] == [True, True, False]
+
+
+def test_a_port_in_use_is_one_line_and_nothing_claims_to_serve(tmp_path):
+    """`weekly serve` on a port another process holds: one error line naming the address, exit 1, and no
+    'serving …' line before it (the socket is bound before anything is announced)."""
+    env = {**WebServer(tmp_path).env}
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "composer", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert done.stderr == f"error: 127.0.0.1:{port}: cannot listen: Address already in use\n"
+    assert "serving" not in done.stdout

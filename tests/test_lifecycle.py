@@ -95,6 +95,70 @@ def test_an_editors_draft_is_never_written_over(tmp_path):
     assert f"the editor's draft was kept as {draft.parent / 'issue.yaml.1'}" in replaced.stderr
 
 
+def test_render_of_another_draft_never_writes_over_the_editors(tmp_path):
+    """`weekly render` of a draft written elsewhere (compose's out/issue.yaml) into the issue's folder, where
+    the editor changed the draft, is refused and writes nothing; --replace keeps hers as issue.yaml.1 first;
+    rendering her own draft in place is what render is for."""
+    env = _env(tmp_path)
+    assert run_weekly("build", str(SEEDS), env=env).returncode == 0
+    draft = tmp_path / "out" / "210" / "issue.yaml"
+    other = tmp_path / "out" / "issue.yaml"
+    other.write_bytes(draft.read_bytes())
+    _edit(draft, headline="The editor's headline")
+    edited, page = draft.read_bytes(), (draft.parent / "index.html").read_bytes()
+    refused = run_weekly("render", str(other), env=env)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert str(draft) in refused.stderr and "--replace" in refused.stderr
+    assert draft.read_bytes() == edited and (draft.parent / "index.html").read_bytes() == page
+    assert _issues(env)[0][7:9] == ["edited", "yes"]
+    in_place = run_weekly("render", str(draft), env=env)
+    assert in_place.returncode == 0, in_place.stderr
+    assert "The editor's headline" in (draft.parent / "index.html").read_text(encoding="utf-8")
+    replaced = run_weekly("render", str(other), "--replace", env=env)
+    assert replaced.returncode == 0, replaced.stderr
+    assert (draft.parent / "issue.yaml.1").read_bytes() == edited
+    assert draft.read_bytes() == other.read_bytes()
+
+
+def test_the_archive_folder_is_no_issue_folder(tmp_path):
+    """`-o out/` (the archive's own folder, whose index.html lists the issues) is refused by build and render
+    in one line, before anything is written; the issue's own folder is named in the error."""
+    env = _env(tmp_path)
+    assert run_weekly("build", str(SEEDS), env=env).returncode == 0
+    out = tmp_path / "out"
+    index = (out / "index.html").read_bytes()
+    for command in (["build", str(SEEDS), "-o", f"{out}/"], ["render", str(out / "210" / "issue.yaml"), "-o", str(out)]):
+        refused = run_weekly(*command, env=env)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, (command, refused.stderr)
+        assert str(out / "210") in refused.stderr
+    assert (out / "index.html").read_bytes() == index and not (out / "issue.yaml").exists()
+
+
+def test_a_sent_issue_is_never_rendered_again_in_its_folder(tmp_path):
+    """After the send, the issue's folder stays as its readers got it: render refuses it in one line; a copy
+    rendered elsewhere leaves the store's record of the sent issue (state, folder, its stories) as it was."""
+    with Server() as server:
+        env = _env(tmp_path, server, WEEKLY_ISSUE__APPROVAL="auto")
+        assert run_weekly("run", "--send", str(SEEDS), env=env).returncode == 0
+    folder = tmp_path / "out" / "210"
+    changed = tmp_path / "changed.yaml"
+    changed.write_bytes((folder / "issue.yaml").read_bytes())
+    _edit(changed, headline="Changed after the send")
+    before = {name: (folder / name).read_bytes() for name in ("issue.yaml", "index.html", "web.html")}
+    issues_before = _issues(env)
+    refused = run_weekly("render", str(changed), env=env)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "as it was sent" in refused.stderr
+    refused_in_place = run_weekly("render", str(folder / "issue.yaml"), env=env)
+    assert refused_in_place.returncode == 1, refused_in_place.stderr
+    assert {name: (folder / name).read_bytes() for name in before} == before
+    elsewhere = run_weekly("render", str(changed), "-o", str(tmp_path / "preview"), env=env)
+    assert elsewhere.returncode == 0 and "not it" in elsewhere.stderr, elsewhere.stderr
+    assert "Changed after the send" in (tmp_path / "preview" / "index.html").read_text(encoding="utf-8")
+    assert _issues(env) == issues_before
+    next_week = run_weekly("build", str(SEEDS), "--today", "2025-05-09", env=env)
+    assert next_week.returncode == 0 and "#211" in next_week.stdout, (next_week.stdout, next_week.stderr)
+
+
 def test_rebuilding_an_unsent_week_keeps_its_number_and_picks(tmp_path):
     """A second build of an unsent issue is the same issue: same number, the same draft byte for byte, and
     none of its stories "published"."""

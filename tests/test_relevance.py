@@ -154,6 +154,33 @@ def test_the_issues_stories_go_to_the_right_basket(item, basket):
     assert classify(item, PATTERNS).basket == basket
 
 
+
+def test_a_word_counts_once_in_its_basket_though_two_of_its_lists_name_its_forms():
+    """"payments" among a basket's cues and "payment" among its strong ones are one word: it counts three
+    times, not four (it did, once cues matched by word form), so it cannot outweigh a strong cue elsewhere."""
+    from composer.config import Taxonomy
+
+    taxonomy = Taxonomy.model_validate({"default_basket": "Money", "baskets": {
+        "Security": {"theme": "s", "cues": [], "strong": ["ddos"], "related": ["attack"]},
+        "Money": {"theme": "m", "cues": ["payments"], "strong": ["payment"], "related": ["payments"]}}})
+    item = _item(None, "A DDoS hit payment services for hours.")
+    assert classify(item, TaxonomyPatterns(taxonomy)).hits == {"Security": 3, "Money": 3}
+
+
+@pytest.mark.parametrize(("item", "basket"), [
+    (_item(None, "A wave of DDoS attacks took down an online retailer's payment gateway for six hours on "
+           "Friday."), "Cybersecurity"),
+    (_item(None, "Regulators want a breakup of the company's ad-tech business and the sale of its exchange, "
+           "a remedy that would reshape the market."), "Legal and regulatory"),
+    (_item("Microsoft to spend €3 billion on Spanish data centres", "The company plans to build two data centre "
+           "campuses and a cloud region, with new power grid links."), "Infrastructure"),
+], ids=["ddos-on-payments", "antitrust-breakup", "data-centre-investment"])
+def test_the_act_decides_the_basket_not_the_sector_it_hits(item, basket):
+    """An attack on payment services is cybersecurity, a forced break-up is a court's or regulator's act,
+    a data-centre build-out is infrastructure: the sector's or the firm's words ("payment", "company",
+    "plan", "sale") do not outweigh the act."""
+    assert classify(item, PATTERNS).basket == basket, classify(item, PATTERNS).hits
+
 # ---- the hand-labelled set -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -175,9 +202,9 @@ def test_relevance_on_the_labelled_set(labelled):
 
 
 def test_baskets_on_the_labelled_set(labelled):
-    """At least 84 % of the stories on the beat go to their labelled basket (docs/benchmarks.md lists the
-    confusions)."""
-    assert figures(labelled, PATTERNS).basket_accuracy >= 0.84
+    """At least 88 % (44 of 50) of the stories on the beat go to their labelled basket (docs/benchmarks.md lists
+    the confusions)."""
+    assert figures(labelled, PATTERNS).basket_accuracy >= 0.88
 
 
 def test_no_off_topic_story_reaches_the_radar_of_the_labelled_week(labelled):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -110,6 +111,29 @@ def test_unsubscribe_genuine_token_suppresses_forged_refused(issue, tmp_path):
     assert len(server.recorder.received()) == 4
 
 
+def test_unsubscribe_takes_the_tokens_and_links_copies_carry(issue, tmp_path):
+    """The tokens a sent copy carries (a copy's row, not the address) unsubscribe by `weekly unsubscribe`,
+    given alone or as the whole List-Unsubscribe link; a token of another list's key is refused in one line."""
+    with Server() as server:
+        env = env_for(server, tmp_path)
+        sent = run_weekly("send", str(issue), "--list", str(write_list(tmp_path / "l.csv", 3)), "--yes", env=env)
+        assert sent.returncode == 0, sent.stderr
+        links = {address: re.search(r"<(https?://[^>]+)>", message["List-Unsubscribe"]).group(1)
+                 for address in ("reader0@example.org", "reader1@example.org")
+                 for message in server.recorder.parsed(address)}
+    token = links["reader0@example.org"].split("token=")[1]
+    assert "@" not in token and token.count(".") == 2, "copies carry a row's token, not the address"
+    by_token = run_weekly("unsubscribe", token, env=env, process=True)
+    assert by_token.returncode == 0 and "reader0@example.org unsubscribed" in by_token.stdout, by_token.stderr
+    by_link = run_weekly("unsubscribe", links["reader1@example.org"], env=env, process=True)
+    assert by_link.returncode == 0 and "reader1@example.org unsubscribed" in by_link.stdout, by_link.stderr
+    with open_test_store() as store:
+        assert "reader0@example.org" in store.suppressions and "reader1@example.org" in store.suppressions
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    refused = run_weekly("unsubscribe", forged, env=env, process=True)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+
+
 def test_run_for_cron_is_idempotent_and_locked(tmp_path):
     """`weekly run --send` twice sends once, the second run exiting 1 with "already sent"; a run while
     another holds the lock exits with a message."""
@@ -193,13 +217,23 @@ def test_a_list_in_another_shape_is_one_clear_error(issue, tmp_path, content, ex
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["send", "{issue}", "--limit", "-1"], "--limit must be 1 or more, not -1"),
-    (["preview", "{issue}", "--port", "70000"], "--port must be between 0 and 65535"),
 ])
 def test_out_of_range_options_are_one_clear_error(issue, tmp_path, args, expected):
     """Numbers that parse but make no sense: one line, exit 1, no traceback."""
     done = run_weekly(*[arg.format(issue=issue) for arg in args], env=env_for(None, tmp_path))
     assert done.returncode == 1 and done.stderr == f"error: {expected}" + done.stderr.split(expected, 1)[1]
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args", [["preview", "{issue}", "--port", "70000"], ["serve", "--port", "99999"],
+                                  ["serve", "--port", "http"], ["subscribers", "list", "--status", "nonsense"]])
+def test_a_wrong_option_value_is_a_usage_error(issue, tmp_path, args):
+    """A port out of range or a status that does not exist is a usage error as the README's exit codes say:
+    exit 2, argparse's usage line and one error naming the option, no traceback."""
+    done = run_weekly(*[arg.format(issue=issue) for arg in args], env=env_for(None, tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("usage: weekly ") and "Traceback" not in done.stderr
+    assert re.search(r"error: argument --(port|status): ", done.stderr), done.stderr
 
 
 def test_settings_errors_are_one_line(tmp_path):
@@ -242,3 +276,118 @@ def test_sigterm_mid_send_prints_the_resume_command_and_the_resume_sends_once(is
         counts = store.recipients.counts(210)
     assert counts["sent"] + counts["unknown"] == 200 and counts["pending"] == 0
     assert resumed.returncode == (1 if counts["unknown"] else 0), resumed.stderr  # unknowns are reported
+
+
+def test_sigterm_ends_a_rate_limited_wait_at_once_and_starts_nothing_after(issue, tmp_path):
+    """smtp.rate_per_hour 360 (one message every 10 s): SIGTERM just after the first message ends the run
+    within 3 s (not when the rate limiter's waits are over), exit 130, with no transaction started after
+    the signal; the rest stays pending, nobody left `sending`."""
+    subscribers = write_list(tmp_path / "list.csv", 20)
+    with Server() as server:
+        env = env_for(server, tmp_path, WEEKLY_SMTP__RATE_PER_HOUR="360")
+        command = [sys.executable, "-m", "composer", "send", str(issue), "--list", str(subscribers), "--yes"]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not server.recorder.messages and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # every connection is now waiting for its slot, seconds away
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        took = time.monotonic() - signalled
+        started_after = [at for at in server.recorder.rcpt_times if at > signalled]
+    assert process.returncode == 130, stderr
+    assert took < 3, f"exited {took:.1f} s after SIGTERM"
+    assert started_after == [], f"{len(started_after)} transaction(s) started after SIGTERM"
+    assert len(server.recorder.messages) == 1
+    assert stderr.strip().splitlines()[-1].startswith("error: stopped by SIGTERM")
+    with open_test_store() as store:
+        counts = store.recipients.counts(210)
+    assert (counts["sent"], counts["pending"], counts["sending"], counts["unknown"]) == (1, 19, 0, 0), counts
+
+
+def _counts(line: str) -> dict[str, int]:
+    """`pending 0, sent 3, …` as a dict, the zeros left out."""
+    pairs = (part.split() for part in line.split(", "))
+    return {state: int(count) for state, count in pairs if int(count)}
+
+
+def test_dry_run_reports_the_ledger_as_it_was_and_what_the_send_would_add(issue, tmp_path):
+    """3 readers sent, then a dry run with a list of 6 (one of the new ones suppressed): it says the ledger
+    holds sent 3, exactly what `weekly status` shows after it, and that the send would add 2 readers to send
+    to and 1 suppressed one; a dry run with --retry-failed counts the failed reader among those it would send."""
+    with Server() as server:
+        server.recorder.permanent = {"reader2@example.org"}
+        env = env_for(server, tmp_path)
+        first = run_weekly("send", str(issue), "--list", str(write_list(tmp_path / "3.csv", 3)), "--yes", env=env,
+                           process=True)
+        assert first.returncode == 1 and "1 failed" in first.stderr
+        assert run_weekly("suppressed", "--add", "reader5@example.org", env=env, process=True).returncode == 0
+        six = str(write_list(tmp_path / "6.csv", 6))
+        dry = run_weekly("send", str(issue), "--list", six, "--dry-run", env=env, process=True)
+        status = run_weekly("status", str(issue), env=env, process=True)
+        retry = run_weekly("send", str(issue), "--list", six, "--dry-run", "--retry-failed", env=env, process=True)
+    assert dry.returncode == 0 and status.returncode == 0, dry.stderr + status.stderr
+    lines = dry.stdout.splitlines()
+    assert lines[0].startswith("dry run: would send 2 message(s) of "), dry.stdout
+    held = next(line for line in lines if line.startswith("  the ledger holds: "))
+    assert _counts(held.split(": ", 1)[1]) == {"sent": 2, "failed": 1}
+    assert _counts(status.stdout.splitlines()[0].split(": ", 1)[1]) == {"sent": 2, "failed": 1}
+    assert "  the send would add: pending 2, skipped 1" in lines, dry.stdout
+    assert retry.stdout.startswith("dry run: would send 3 message(s) of "), retry.stdout
+    with open_test_store() as store:
+        assert sum(store.recipients.counts(210).values()) == 3
+    assert len(server.recorder.messages) == 2
+
+
+def test_a_list_without_an_email_column_gets_advice_that_works(issue, tmp_path):
+    """A CSV whose address column has another name: the error's advice (--column email=COLUMN), followed as
+    it says, makes the same send work: a dry run, then the send, whose resume command keeps the option."""
+    listed = tmp_path / "foo_bar.csv"
+    listed.write_text("Adresse courriel,name\nreader1@example.org,Ana\nreader2@example.org,Ben\n", encoding="utf-8")
+    with Server() as server:
+        env = env_for(server, tmp_path)
+        command = ["send", str(issue), "--list", str(listed), "--dry-run"]
+        refused = run_weekly(*command, env=env, process=True)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        advice = re.search(r"--column email=COLUMN", refused.stderr)
+        assert advice, refused.stderr
+        followed = run_weekly(*command, "--column", "email=Adresse courriel", env=env, process=True)
+        assert followed.returncode == 0, followed.stderr
+        assert followed.stdout.startswith("dry run: would send 2 message(s)"), followed.stdout
+        server.recorder.temporary = {"reader2@example.org": 100}  # deferred: the send says how to resume
+        sent = run_weekly("send", str(issue), "--list", str(listed), "--column", "email=Adresse courriel", "--yes",
+                          env=env, process=True)
+        assert sent.returncode == 1 and "still pending" in sent.stderr, sent.stderr
+        server.recorder.temporary = {}
+        resume = shlex.split(sent.stderr.split("resume later with: ", 1)[1])
+        assert resume[:2] == ["weekly", "send"], resume
+        resumed = run_weekly(*resume[1:], env=env, process=True)
+        assert resumed.returncode == 0, resumed.stderr
+    assert server.recorder.received() == {"reader1@example.org": 1, "reader2@example.org": 1}
+    assert run_weekly("send", str(issue), "--column", "email=x", "--dry-run", env=env, process=True).stderr == (
+        "error: --column names a column of the list file: use it with --list FILE\n")
+
+
+@pytest.mark.parametrize("rows, why", [
+    ("", "it lists nobody, only its first line"),
+    ("not-an-address,Ana\nreader1@example.org,Ben,unsubscribed\n", "2 row(s) left out, the first: {path}:2: "
+                                                                    "'not-an-address' is not a valid address"),
+])
+def test_a_list_with_nobody_to_send_to_is_an_error_naming_it(issue, tmp_path, rows, why):
+    """A list file with only its header, or with no row to send to, fails as an empty subscriber store does:
+    `nobody to send to`, naming the file, exit 1, nothing sent or recorded (the dry run too)."""
+    listed = tmp_path / "empty.csv"
+    listed.write_text("email,name,status\n" + rows, encoding="utf-8")
+    with Server() as server:
+        env = env_for(server, tmp_path)
+        store_empty = run_weekly("send", str(issue), "--yes", env=env, process=True)
+        runs = [run_weekly("send", str(issue), "--list", str(listed), *extra, env=env, process=True)
+                for extra in (["--yes"], ["--dry-run"])]
+    assert store_empty.returncode == 1 and store_empty.stderr.startswith("error: nobody to send to: ")
+    for done in runs:
+        assert done.returncode == 1, done.stdout
+        assert done.stderr == f"error: nobody to send to: {listed} has no reader to send to ({why.format(path=listed)})\n"
+    assert server.recorder.messages == []
+    with open_test_store() as store:
+        assert sum(store.recipients.counts(210).values()) == 0

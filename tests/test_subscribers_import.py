@@ -116,7 +116,7 @@ def test_add_remove_list_and_export_by_hand(tmp_path):
     assert "subscribed    ana@dw-readers.net  Ana  (added by hand)" in listed.stdout
     assert "unsubscribed  ben@dw-readers.net  (added by hand)" in listed.stdout
     assert "1 subscribed" in listed.stderr and "1 unsubscribed" in listed.stderr
-    assert run_weekly("subscribers", "list", "--status", "gone").returncode == 1
+    assert run_weekly("subscribers", "list", "--status", "gone").returncode == 2  # a usage error
     exported = run_weekly("subscribers", "export")
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert [(row["email"], row["status"]) for row in rows] == [("ana@dw-readers.net", "subscribed"),

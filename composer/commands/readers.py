@@ -42,12 +42,25 @@ class Unsubscribed(BaseModel):
 
 
 def unsubscribe(token: str, settings: Settings) -> Unsubscribed:
-    """`weekly unsubscribe TOKEN`: verify the token and suppress its address."""
-    from composer.deliver.tokens import verify
+    """`weekly unsubscribe TOKEN`: verify the token (or the unsubscribe link that carries it) and suppress its
+    address. Every kind of token a copy carries is taken, as `weekly serve` takes them: a copy's, a reader's,
+    and those of mail sent before tokens named a row."""
+    from composer.deliver.readers import address_of
 
-    email = verify(token, _signing_key(settings, "the key the issue was sent with"), settings.list.id)
+    key = _signing_key(settings, "the key the issue was sent with")
     with open_settings_store(settings) as store:
+        email = address_of(_token_of(token), key, settings.list.id, store)
         return Unsubscribed(email=email, list_id=settings.list.id, new=store.suppressions.add(email, "unsubscribed"))
+
+
+def _token_of(given: str) -> str:
+    """The token itself, from a whole unsubscribe link as a reader forwards it (`…?token=…`) or the token."""
+    from urllib.parse import parse_qs, urlsplit
+
+    given = given.strip().strip("<>")
+    if "?" in given or "/" in given:
+        return parse_qs(urlsplit(given).query).get("token", [given])[0]
+    return given
 
 
 class Changed(BaseModel):

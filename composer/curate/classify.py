@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from composer.config import Taxonomy
-from composer.curate.cues import Cues, Scan, Scanner
+from composer.curate.cues import Cues, Scan, Scanner, forms
 from composer.models import Item, ItemKind
 
 _TITLE_WEIGHT = 3
@@ -87,6 +87,13 @@ def fit(item: Item, patterns: TaxonomyPatterns) -> Fit:
                score - rules.min_score, score, tuple(sorted(context)), topic, not_news[0] if not_news else None)
 
 
+def _weak(cues: tuple[str, ...], related: tuple[str, ...], strong: tuple[str, ...]) -> list[str]:
+    """A basket's cues that count once: not a strong cue, nor a form of one ("payments" when "payment" is
+    strong), so that a word is not counted at both weights."""
+    strong_forms = {form for cue in strong for form in forms(cue.lower())}
+    return [cue for cue in (*cues, *related) if not forms(cue.lower()) & strong_forms]
+
+
 def _points(in_title: set[str], in_lead: set[str]) -> int:
     return 2 * len(in_title) + len(in_lead - in_title)
 
@@ -106,7 +113,7 @@ class TaxonomyPatterns:
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.default_basket = taxonomy.default_basket
-        self.baskets = {name: ((Cues([cue for cue in (*basket.cues, *basket.related) if cue not in basket.strong]), 1),
+        self.baskets = {name: ((Cues(_weak(basket.cues, basket.related, basket.strong)), 1),
                                (Cues(basket.strong), _STRONG_WEIGHT))
                         for name, basket in taxonomy.baskets.items()}
         self.technologies = {name: Cues(cues) for name, cues in taxonomy.technologies.items()}
