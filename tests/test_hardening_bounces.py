@@ -135,7 +135,7 @@ def test_a_saved_message_is_read_and_a_file_that_is_no_mailbox_is_one_line(issue
     for wrong in (Path(__file__).parents[1] / "README.md", noise):
         refused = _bounces(wrong)
         assert refused.returncode == 1 and refused.stderr == (
-            f"error: {wrong}: neither an mbox file (no 'From ' line first) nor a saved message (no header first): "
+            f"error: {wrong}: neither an mbox file (no 'From ' line) nor a saved message (no header first): "
             "give an mbox file, a Maildir folder or a message file (.eml)\n"), refused.stderr
     (tmp_path / "empty.mbox").write_bytes(b"")
     empty = _bounces(tmp_path / "empty.mbox")

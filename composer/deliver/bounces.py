@@ -339,18 +339,16 @@ def _messages(source: str, password: str | None, ca_file: Path | None) -> Iterat
 
 def _mbox(path: Path) -> Iterator[bytes]:
     """The messages of an mbox file, read as they come (mailbox.mbox first indexes the whole file): each
-    starts after a line beginning "From ", the blank line before the next one is the separator. A file that
-    opens with a header field instead is one message (a report saved from a mail client, .eml); anything
-    else is no mailbox, said in one line rather than read as zero reports."""
+    starts after a line beginning "From ", the blank line before the next one is the separator; text before
+    the first is skipped, as mailbox.mbox skips it. A file that opens with a header field instead is one
+    message (a report saved from a mail client, .eml); a file with neither is no mailbox, said in one line
+    rather than read as zero reports."""
     with path.open("rb") as handle:
         first = next((line for line in handle if line.strip()), b"")
-        if first and not first.startswith(b"From "):
-            if not _HEADER_LINE.match(first):
-                raise WeeklyError(f"{path}: neither an mbox file (no 'From ' line first) nor a saved message (no "
-                                  "header first): give an mbox file, a Maildir folder or a message file (.eml)")
+        if first and not first.startswith(b"From ") and _HEADER_LINE.match(first):
             yield first + handle.read()
             return
-        lines: list[bytes] | None = [] if first else None  # None: an empty mailbox
+        lines: list[bytes] | None = [] if first.startswith(b"From ") else None  # None: before the first From_
         for line in handle:
             if line.startswith(b"From "):
                 if lines is not None:
@@ -360,6 +358,9 @@ def _mbox(path: Path) -> Iterator[bytes]:
                 lines.append(line)
         if lines is not None:
             yield _message(lines)
+        elif first:
+            raise WeeklyError(f"{path}: neither an mbox file (no 'From ' line) nor a saved message (no header "
+                              "first): give an mbox file, a Maildir folder or a message file (.eml)")
 
 
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")  # a field name (RFC 5322 3.6.8: printable, no colon) and its colon
