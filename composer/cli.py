@@ -462,7 +462,7 @@ def _print_items_table(ingested, seen: dict) -> None:
         title = item.title or f"[dim](untitled) {item.paragraphs[0][:70]}…[/dim]"
         line = str(item.line or "")
         known = seen.get(item.id)
-        first = f"{datetime.fromtimestamp(known.first_seen, UTC):%Y-%m-%d}" if known else ""
+        first = f"{datetime.fromtimestamp(known.first_seen, UTC):%Y-%m-%d %H:%M}" if known else ""
         table.add_row(str(number), known.source if known else Path(item.source).name, *([first, line] if wide else []),
                       item.kind, title, str(len(item.paragraphs)), *([", ".join(item.tags)] if tagged else []))
     console.print(table)
