@@ -11,6 +11,7 @@ import argparse
 import errno
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -172,6 +173,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="CSV of subscribers: an `email` column, optional `name` (default: list.subscribers; "
                                "unset, the subscriber store's readers: `weekly subscribers`)")
     audience.add_argument("--to", metavar="ADDRESS", help="one list address (Mailman, Sympa) instead of a CSV")
+    send.add_argument("--column", action="append", default=[], metavar="FIELD=NAME",
+                      help="with --list: the column holding FIELD (email, name, status …), when it is not found by "
+                           "its name; repeatable")
     send.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
     send.add_argument("--limit", type=int, metavar="N", help="send at most N messages in this run")
     send.add_argument("--test-to", metavar="ADDRESS", help="send one copy to ADDRESS, outside the ledger")
@@ -656,6 +660,7 @@ def _send(args) -> int:
         raise WeeklyError(f"--limit must be 1 or more, not {args.limit}")
     settings = _settings(args)
     options = SendOptions(list_file=args.list_file or (None if args.to else settings.list.subscribers), to=args.to,
+                          columns=dict(_column(given) for given in args.column),
                           dry_run=args.dry_run, limit=args.limit, test_to=args.test_to, retry_failed=args.retry_failed,
                           retry_unknown=args.retry_unknown)
     if args.retry_unknown:
@@ -683,9 +688,9 @@ def _send_summary(folder: Path | None, report, options, resume: str) -> int:
     plan = report.plan
     if options.dry_run:
         print(f"dry run: would send {plan.to_send} message(s) of {plan.subject!r} via {plan.server}; nothing sent")
-        earlier = ", ".join(f"{state} {count}" for state, count in report.counts.items() if count)
-        if earlier:
-            print(f"  the ledger already holds: {earlier}")
+        for what, counts in (("the ledger holds", report.counts), ("the send would add", plan.adds)):
+            if any(counts.values()):
+                print(f"  {what}: " + ", ".join(f"{state} {count}" for state, count in counts.items() if count))
         return 0
     if report.cancelled:
         print("not sent")
@@ -729,12 +734,14 @@ def _confirmer(yes: bool):
 def _resume_command(args) -> str:
     words = ["weekly", "send", str(args.folder)]
     if args.test_to:  # the test copy again, never a send to the whole list
-        return " ".join([*words, "--test-to", args.test_to, "--yes"])
+        return shlex.join([*words, "--test-to", args.test_to, "--yes"])
     if args.list_file:
         words += ["--list", str(args.list_file)]
+    for given in args.column:
+        words += ["--column", given]
     if args.to:
         words += ["--to", args.to]
-    return " ".join([*words, "--yes"])
+    return shlex.join([*words, "--yes"])
 
 
 class _Progress:

@@ -265,6 +265,7 @@ class Plan(BaseModel):
     to_send: int
     already: dict[RecipientState, int]
     invalid: int
+    adds: dict[RecipientState, int] = {}  # rows the send would add to the ledger (pending, skipped): a dry run's
 
 
 class SendReport(BaseModel):

@@ -34,6 +34,7 @@ class Recorder:
         self.peers: list[tuple[str, int]] = []
         self.arrivals: list[float] = []
         self.rcpt_attempts: Counter = Counter()
+        self.rcpt_times: list[float] = []  # when each RCPT came (time.monotonic()): a transaction under way
         self.temporary: dict[str, int] = {}
         self.permanent: set[str] = set()
         self.refusal = "550 5.1.1 No such user here"  # the reply to a `permanent` address
@@ -44,6 +45,7 @@ class Recorder:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
         self.rcpt_attempts[address] += 1
+        self.rcpt_times.append(time.monotonic())
         if self.always:
             return self.always
         if address in self.permanent:

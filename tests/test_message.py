@@ -14,6 +14,7 @@ import dkim
 import pytest
 from conftest import KEY, MAILTO, SEEDS, SENDER, write_list
 from smtp_server import Server
+from test_notices import plain_value, raw_headers
 
 from composer.config import DkimSettings, Settings
 from composer.deliver.dkim import Signer
@@ -181,3 +182,24 @@ def test_key_formats_and_refusals(tmp_path, dkim_keys):
             Signer(DkimSettings(domain="dig.watch", keys=[{"selector": "s", "key_file": path}]))
     with pytest.raises(ValueError, match=r"dkim\.domain"):
         DkimSettings(keys=[{"selector": "s", "key_file": pkcs1}])
+
+
+def test_list_headers_of_a_copy_are_plain_ascii_however_long(issue, tmp_path, dkim_keys):
+    """A long unsubscribe mailbox and list id: List-Unsubscribe (both URIs), List-Id and the one-click header
+    arrive as plain ASCII folded at whitespace, never RFC 2047-encoded, and still signed."""
+    mailto = "newsletter-unsubscribe-requests@lists.digital-watch-observatory.dig.watch"
+    list_id = "dw-weekly.newsletters.lists.digital-watch-observatory.geneva-internet-platform.dig.watch"
+    with Server() as server:
+        settings = _settings(tmp_path, dkim_keys, server, list={"unsubscribe_mailto": mailto, "id": list_id})
+        with open_store(settings.store, settings.list.id) as store:
+            report = send_issue(IssueFolder(issue), store, settings.mail,
+                                SendOptions(list_file=write_list(tmp_path / "list.csv", 1)), confirm=lambda plan: True)
+    assert report.sent_now == 1
+    (raw,) = [raw for _, _, raw in server.recorder.messages]
+    headers = raw_headers(raw)
+    unsubscribe = plain_value(headers["list-unsubscribe"])
+    assert re.fullmatch(rf"<https://dig\.watch/newsletter/unsubscribe\?token=[^<>\s]+>, "
+                        rf"<mailto:{re.escape(mailto)}\?subject=unsubscribe%20[^<>\s]+>", unsubscribe), unsubscribe
+    assert plain_value(headers["list-id"]) == f"DW Weekly <{list_id}>"
+    assert plain_value(headers["list-unsubscribe-post"]) == "List-Unsubscribe=One-Click"
+    assert _signatures(raw, dkim_keys) == [True, True]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -275,3 +276,118 @@ def test_sigterm_mid_send_prints_the_resume_command_and_the_resume_sends_once(is
         counts = store.recipients.counts(210)
     assert counts["sent"] + counts["unknown"] == 200 and counts["pending"] == 0
     assert resumed.returncode == (1 if counts["unknown"] else 0), resumed.stderr  # unknowns are reported
+
+
+def test_sigterm_ends_a_rate_limited_wait_at_once_and_starts_nothing_after(issue, tmp_path):
+    """smtp.rate_per_hour 360 (one message every 10 s): SIGTERM just after the first message ends the run
+    within 3 s (not when the rate limiter's waits are over), exit 130, with no transaction started after
+    the signal; the rest stays pending, nobody left `sending`."""
+    subscribers = write_list(tmp_path / "list.csv", 20)
+    with Server() as server:
+        env = env_for(server, tmp_path, WEEKLY_SMTP__RATE_PER_HOUR="360")
+        command = [sys.executable, "-m", "composer", "send", str(issue), "--list", str(subscribers), "--yes"]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not server.recorder.messages and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # every connection is now waiting for its slot, seconds away
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        took = time.monotonic() - signalled
+        started_after = [at for at in server.recorder.rcpt_times if at > signalled]
+    assert process.returncode == 130, stderr
+    assert took < 3, f"exited {took:.1f} s after SIGTERM"
+    assert started_after == [], f"{len(started_after)} transaction(s) started after SIGTERM"
+    assert len(server.recorder.messages) == 1
+    assert stderr.strip().splitlines()[-1].startswith("error: stopped by SIGTERM")
+    with open_test_store() as store:
+        counts = store.recipients.counts(210)
+    assert (counts["sent"], counts["pending"], counts["sending"], counts["unknown"]) == (1, 19, 0, 0), counts
+
+
+def _counts(line: str) -> dict[str, int]:
+    """`pending 0, sent 3, …` as a dict, the zeros left out."""
+    pairs = (part.split() for part in line.split(", "))
+    return {state: int(count) for state, count in pairs if int(count)}
+
+
+def test_dry_run_reports_the_ledger_as_it_was_and_what_the_send_would_add(issue, tmp_path):
+    """3 readers sent, then a dry run with a list of 6 (one of the new ones suppressed): it says the ledger
+    holds sent 3, exactly what `weekly status` shows after it, and that the send would add 2 readers to send
+    to and 1 suppressed one; a dry run with --retry-failed counts the failed reader among those it would send."""
+    with Server() as server:
+        server.recorder.permanent = {"reader2@example.org"}
+        env = env_for(server, tmp_path)
+        first = run_weekly("send", str(issue), "--list", str(write_list(tmp_path / "3.csv", 3)), "--yes", env=env,
+                           process=True)
+        assert first.returncode == 1 and "1 failed" in first.stderr
+        assert run_weekly("suppressed", "--add", "reader5@example.org", env=env, process=True).returncode == 0
+        six = str(write_list(tmp_path / "6.csv", 6))
+        dry = run_weekly("send", str(issue), "--list", six, "--dry-run", env=env, process=True)
+        status = run_weekly("status", str(issue), env=env, process=True)
+        retry = run_weekly("send", str(issue), "--list", six, "--dry-run", "--retry-failed", env=env, process=True)
+    assert dry.returncode == 0 and status.returncode == 0, dry.stderr + status.stderr
+    lines = dry.stdout.splitlines()
+    assert lines[0].startswith("dry run: would send 2 message(s) of "), dry.stdout
+    held = next(line for line in lines if line.startswith("  the ledger holds: "))
+    assert _counts(held.split(": ", 1)[1]) == {"sent": 2, "failed": 1}
+    assert _counts(status.stdout.splitlines()[0].split(": ", 1)[1]) == {"sent": 2, "failed": 1}
+    assert "  the send would add: pending 2, skipped 1" in lines, dry.stdout
+    assert retry.stdout.startswith("dry run: would send 3 message(s) of "), retry.stdout
+    with open_test_store() as store:
+        assert sum(store.recipients.counts(210).values()) == 3
+    assert len(server.recorder.messages) == 2
+
+
+def test_a_list_without_an_email_column_gets_advice_that_works(issue, tmp_path):
+    """A CSV whose address column has another name: the error's advice (--column email=COLUMN), followed as
+    it says, makes the same send work: a dry run, then the send, whose resume command keeps the option."""
+    listed = tmp_path / "foo_bar.csv"
+    listed.write_text("Adresse courriel,name\nreader1@example.org,Ana\nreader2@example.org,Ben\n", encoding="utf-8")
+    with Server() as server:
+        env = env_for(server, tmp_path)
+        command = ["send", str(issue), "--list", str(listed), "--dry-run"]
+        refused = run_weekly(*command, env=env, process=True)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        advice = re.search(r"--column email=COLUMN", refused.stderr)
+        assert advice, refused.stderr
+        followed = run_weekly(*command, "--column", "email=Adresse courriel", env=env, process=True)
+        assert followed.returncode == 0, followed.stderr
+        assert followed.stdout.startswith("dry run: would send 2 message(s)"), followed.stdout
+        server.recorder.temporary = {"reader2@example.org": 100}  # deferred: the send says how to resume
+        sent = run_weekly("send", str(issue), "--list", str(listed), "--column", "email=Adresse courriel", "--yes",
+                          env=env, process=True)
+        assert sent.returncode == 1 and "still pending" in sent.stderr, sent.stderr
+        server.recorder.temporary = {}
+        resume = shlex.split(sent.stderr.split("resume later with: ", 1)[1])
+        assert resume[:2] == ["weekly", "send"], resume
+        resumed = run_weekly(*resume[1:], env=env, process=True)
+        assert resumed.returncode == 0, resumed.stderr
+    assert server.recorder.received() == {"reader1@example.org": 1, "reader2@example.org": 1}
+    assert run_weekly("send", str(issue), "--column", "email=x", "--dry-run", env=env, process=True).stderr == (
+        "error: --column names a column of the list file: use it with --list FILE\n")
+
+
+@pytest.mark.parametrize("rows, why", [
+    ("", "it lists nobody, only its first line"),
+    ("not-an-address,Ana\nreader1@example.org,Ben,unsubscribed\n", "2 row(s) left out, the first: {path}:2: "
+                                                                    "'not-an-address' is not a valid address"),
+])
+def test_a_list_with_nobody_to_send_to_is_an_error_naming_it(issue, tmp_path, rows, why):
+    """A list file with only its header, or with no row to send to, fails as an empty subscriber store does:
+    `nobody to send to`, naming the file, exit 1, nothing sent or recorded (the dry run too)."""
+    listed = tmp_path / "empty.csv"
+    listed.write_text("email,name,status\n" + rows, encoding="utf-8")
+    with Server() as server:
+        env = env_for(server, tmp_path)
+        store_empty = run_weekly("send", str(issue), "--yes", env=env, process=True)
+        runs = [run_weekly("send", str(issue), "--list", str(listed), *extra, env=env, process=True)
+                for extra in (["--yes"], ["--dry-run"])]
+    assert store_empty.returncode == 1 and store_empty.stderr.startswith("error: nobody to send to: ")
+    for done in runs:
+        assert done.returncode == 1, done.stdout
+        assert done.stderr == f"error: nobody to send to: {listed} has no reader to send to ({why.format(path=listed)})\n"
+    assert server.recorder.messages == []
+    with open_test_store() as store:
+        assert sum(store.recipients.counts(210).values()) == 0

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 import secrets
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, EmailPolicy, Policy
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from html import escape as html_escape
-from typing import NamedTuple, NewType, Protocol
+from typing import Any, NamedTuple, NewType, Protocol
 
 from composer.config import MailSettings
 from composer.deliver.dkim import BodyHashes, Signer
@@ -29,6 +30,57 @@ from composer.web.paths import leave_url
 PLACEHOLDER_TO = "Subscriber <subscriber@example.invalid>"
 # A message as SMTP's DATA carries it (on_the_wire): what the pool writes as it is, so never plain bytes.
 Wire = NewType("Wire", bytes)
+
+
+# Headers a machine reads as they are: URLs (RFC 2369, RFC 8058) and identifiers in angle brackets (RFC 2919).
+# Addresses (From, To, Reply-To) and Message-ID have structured header classes that fold them correctly.
+_MACHINE_READ = ("List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "List-Help", "List-Subscribe", "List-Post",
+                 "List-Owner", "List-Archive", "Archived-At")
+_FOLD_AT = 78  # RFC 5322's recommended line length; a longer word stays whole on its own line
+_MAX_HEADER_LINE = 998
+
+
+class _PlainHeader(BaseHeader):
+    """A header written as it is: plain ASCII, folded only at the whitespace it holds. The email package
+    folds an unstructured header holding a word longer than a line into RFC 2047 encoded words, which no
+    provider reads back as a URL (and which would hide a copy's placeholders from substitution)."""
+
+    max_count = 1
+
+    @classmethod
+    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+        kwds["parse_tree"] = UnstructuredHeader.value_parser(value)  # BaseHeader keeps one; `fold` never uses it
+        kwds["decoded"] = value
+
+    def fold(self, *, policy: Policy) -> str:
+        return fold_plain(self.name, str(self), policy.linesep)
+
+
+def fold_plain(name: str, value: str, linesep: str = "\r\n") -> str:
+    """`name: value` and its line end, folded only at whitespace; WeeklyError if the value is not ASCII or a
+    word of it would not fit SMTP's line."""
+    if not value.isascii():
+        raise WeeklyError(f"the {name} header must be plain ASCII (a URL or an address as it is): {value!r}")
+    lines = [f"{name}:"]
+    for word in value.split():
+        if len(lines[-1]) + 1 + len(word) > _FOLD_AT and lines[-1] != f"{name}:":
+            lines.append("")
+        lines[-1] += " " + word
+    if any(len(line) > _MAX_HEADER_LINE for line in lines):
+        raise WeeklyError(f"the {name} header has a word too long for one line of mail ({_MAX_HEADER_LINE} bytes): "
+                          f"{value[:80]}…")
+    return linesep.join(lines) + linesep
+
+
+def _policy() -> EmailPolicy[EmailMessage]:
+    registry = HeaderRegistry()
+    for name in _MACHINE_READ:
+        registry.map_to_type(name, _PlainHeader)
+    return SMTP.clone(header_factory=registry)
+
+
+# The policy every message weekly writes is made with: SMTP's, with the machine-read headers kept plain.
+MAIL_POLICY = _policy()
 
 
 class MailContent(Protocol):
@@ -59,7 +111,7 @@ def build_message(content: MailContent, sender: str, to: str = PLACEHOLDER_TO, c
     domain = parseaddr(sender)[1].rpartition("@")[2]
     if not domain:
         raise WeeklyError(f"smtp.sender {sender!r} has no address with a domain")
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = content.subject
@@ -100,7 +152,7 @@ class MessageTemplate:
         message.replace_header("Message-ID", f"<{_MESSAGE_ID}@{domain}>")
         if mail.smtp.reply_to:
             message["Reply-To"] = mail.smtp.reply_to
-        message["List-Id"] = f"{mail.list.name} <{mail.list.id}>"
+        message["List-Id"] = formataddr((mail.list.name, mail.list.id))  # a name not in ASCII encoded, the id never
         if one_click:
             message["List-Unsubscribe"] = (f"<{_UNSUBSCRIBE}>, "
                                            f"<mailto:{mail.list.unsubscribe_mailto}?subject=unsubscribe%20{_TOKEN}>")
@@ -115,7 +167,7 @@ class MessageTemplate:
         self.bare_url = unsubscribe_url if one_click else leave_url(unsubscribe_url)
         self.one_click = one_click
         self._signer = Signer(mail.dkim) if mail.dkim.keys else None
-        serialised = message.as_bytes(policy=SMTP)
+        serialised = message.as_bytes()
         self._parts = _PLACEHOLDER.split(serialised)
         self._wire = _Prepared(serialised)
         self._body_hashes = BodyHashes(serialised, _PLACEHOLDER) if self._signer else None

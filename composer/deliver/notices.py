@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 from composer.config import MailSettings
 from composer.deliver.dkim import Signer
-from composer.deliver.message import Wire, on_the_wire
+from composer.deliver.message import MAIL_POLICY, Wire, on_the_wire
 from composer.deliver.smtp import Callbacks, Job, SendStopped, deliver
 from composer.models import RecipientState as State
 
@@ -26,7 +25,7 @@ def send_notice(mail: MailSettings, address: str, name: str, subject: str, text:
     """Send one plain-text message to `address`; True once the server accepted it. With `unsubscribe` (a
     URL with a token), the one-click List-Unsubscribe headers too. Runs its own event loop: call it from a
     worker thread (a Starlette background task), never from a running loop."""
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=MAIL_POLICY)  # List-Unsubscribe plain, as an issue copy's
     message["From"] = mail.smtp.sender
     message["To"] = formataddr((name, address))
     message["Subject"] = subject

@@ -44,6 +44,7 @@ class SendOptions(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     list_file: Path | None = None
+    columns: dict[str, str] = {}  # the list file's columns by field, where their names are not guessed (--column)
     to: str | None = None  # one list address (Mailman, Sympa) instead of a subscriber file
     dry_run: bool = False
     limit: int | None = None
@@ -61,20 +62,18 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
     key = _signing_key(mail, needed=not options.dry_run)
     server = f"{mail.smtp.host}:{mail.smtp.port} ({mail.smtp.security})"
     if options.dry_run:
-        invalid = _Invalid()
-        counts = store.recipients.plan(issue, _audience(options, invalid, store, key, mail.list.id))
-        return SendReport(plan=_plan(counts, issue, options, invalid, subject, server), counts=counts,
-                          invalid_rows=tuple(invalid.shown))
+        return _dry_run(issue, store, options, key, mail, subject, server)
     template = MessageTemplate(built, mail, issue, one_click=not options.to)
     if options.test_to:
         return _send_test(options.test_to, template, key, mail, issue, subject, server, confirm)
+    invalid = _Invalid()
+    audience = _audience(options, invalid, store, key, mail.list.id)  # nobody to send to: the ledger stays as it is
     recovered = store.recipients.recover(issue)
     if options.retry_failed:
         store.recipients.requeue(issue, State.FAILED)
     if options.retry_unknown:
         store.recipients.requeue(issue, State.UNKNOWN)
-    invalid = _Invalid()
-    store.recipients.add(issue, _audience(options, invalid, store, key, mail.list.id))
+    store.recipients.add(issue, audience)
     plan = _plan(store.recipients.counts(issue), issue, options, invalid, subject, server)
     shown_invalid = tuple(invalid.shown)
     if plan.to_send == 0 or not confirm(plan):
@@ -85,14 +84,41 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
                       invalid_rows=shown_invalid, stopped=run.stopped, interrupted=run.interrupted)
 
 
+def _dry_run(issue: int, store: Store, options: SendOptions, key: bytes, mail: MailSettings, subject: str,
+             server: str) -> SendReport:
+    """What the send would do, changing nothing: its counts are the ledger as it is; the plan says what the
+    send would add to it and send, the rows --retry-failed and --retry-unknown would put back included."""
+    invalid = _Invalid()
+    held = store.recipients.counts(issue)
+    would_hold = store.recipients.plan(issue, _audience(options, invalid, store, key, mail.list.id))
+    adds = {state: would_hold[state] - held[state] for state in (State.PENDING, State.SKIPPED)
+            if would_hold[state] > held[state]}
+    found = dict(would_hold)
+    # As the send would find them: a killed run's `sending` rows recovered as unknown, then requeued on request.
+    found[State.UNKNOWN] += found.pop(State.SENDING)
+    for state, asked in ((State.FAILED, options.retry_failed), (State.UNKNOWN, options.retry_unknown)):
+        if asked:
+            found[State.PENDING] += found.pop(state)
+    plan = _plan(found, issue, options, invalid, subject, server).model_copy(update={"adds": adds})
+    return SendReport(plan=plan, counts=held, invalid_rows=tuple(invalid.shown))
+
+
 def _audience(options: SendOptions, invalid: _Invalid, store: Store, key: bytes, list_id: str) -> Iterator[Subscriber]:
     """--to's list address, the rows of --list's file (erased readers left out), or the store's readers."""
+    if options.columns and not options.list_file:
+        raise WeeklyError("--column names a column of the list file: use it with --list FILE")
     if options.to:
         if not valid_address(options.to):
             raise WeeklyError(f"--to {options.to!r} is not a valid address")
         return iter([Subscriber(email=options.to)])
     if options.list_file:
-        return _not_erased(_valid_rows(options.list_file, invalid), options.list_file, invalid, store, key, list_id)
+        rows = _valid_rows(options.list_file, options.columns, invalid)
+        first = next(rows, None)  # an empty list is nobody to send to, as an empty store is
+        if first is None:
+            why = (f"{invalid.count} row(s) left out, the first: {invalid.shown[0]}" if invalid.shown
+                   else "it lists nobody, only its first line")
+            raise WeeklyError(f"nobody to send to: {options.list_file} has no reader to send to ({why})")
+        return _not_erased(itertools.chain([first], rows), options.list_file, invalid, store, key, list_id)
     if not store.subscribers.counts()[SubscriberStatus.SUBSCRIBED]:
         raise WeeklyError("nobody to send to: the subscriber store has no subscribed reader; import your list "
                           "(`weekly subscribers import FILE`) or send to a file with --list FILE")
@@ -135,8 +161,8 @@ class _Invalid:
             self.shown.append(problem)
 
 
-def _valid_rows(path: Path, invalid: _Invalid) -> Iterator[Subscriber]:
-    for row in read_subscribers(path):
+def _valid_rows(path: Path, columns: dict[str, str], invalid: _Invalid) -> Iterator[Subscriber]:
+    for row in read_subscribers(path, columns):
         if isinstance(row, Problem):
             invalid.add(row)
         else:

@@ -97,7 +97,8 @@ async def deliver(jobs: Iterable[Job], message_for: Callable[[Job], Awaitable[Wi
     and is awaited just before DATA, so a copy signed in a thread is made while MAIL, RCPT and the claim go on.
 
     Ctrl-C and SIGTERM stop it the same way, from the event loop rather than wherever the signal lands:
-    no new message starts, those on their way finish and are recorded, then SendStopped says so.
+    no new message starts (a wait for the rate limit or a backoff ends at once, and a transaction not yet at
+    its DATA is reset), those on their way finish and are recorded, then SendStopped says so.
     """
     pool = _Pool(message_for, envelope_for, settings, password, callbacks)
     with _signals_stop(pool):
@@ -249,13 +250,21 @@ class _Pool:
             self.queue.put_nowait(job)
 
     async def _pace(self) -> None:
+        """Wait for this attempt's slot under the rate limits (each worker holds the next free one)."""
         if not self.interval:
             return
         now = asyncio.get_running_loop().time()
         slot = max(now, self.next_slot)
         self.next_slot = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        await self._until(slot)
+
+    async def _until(self, moment: float) -> None:
+        """Wait until `moment` (loop time); a stop ends the wait at once, so Ctrl-C or SIGTERM never waits
+        out a backoff or a rate limit."""
+        delay = moment - asyncio.get_running_loop().time()
+        if delay > 0 and not self.stopped:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), delay)
 
     async def _worker(self) -> None:
         client: aiosmtplib.SMTP | None = None
@@ -284,13 +293,11 @@ class _Pool:
                       ) -> tuple[aiosmtplib.SMTP | None, int]:
         """One try at `job`; returns the connection to go on with and how many messages it carried."""
         loop = asyncio.get_running_loop()
-        if self.calm_at > loop.time():  # after an outage, nobody hammers the server; a stop ends the wait
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), self.calm_at - loop.time())
-            if self.stopped:
-                self._finish_one()
-                return client, on_connection
+        await self._until(self.calm_at)  # after an outage, nobody hammers the server
         await self._pace()
+        if self.stopped:  # during either wait: this job stays pending, no new message starts
+            self._finish_one()
+            return client, on_connection
         started = loop.time()
         if client is None or on_connection >= self.settings.max_messages_per_connection:
             await _close(client)
@@ -310,11 +317,11 @@ class _Pool:
         finally:
             self.in_flight -= 1
             self._check_idle()  # a stop waits for the messages on their way, this one included
-        if attempt.state is State.PENDING and job.claimed:
+        if attempt.state in (State.PENDING, State.SKIPPED) and job.claimed:
             self.callbacks.retrying(job, attempt.reply)  # recorded as sending: nothing went out, so pending
         job.claimed = False
         if attempt.state is State.SKIPPED:
-            self._finish_one()  # another sender's now: nothing to record here
+            self._finish_one()  # another sender's now, or the run stopped before DATA: nothing to record here
         elif attempt.outage and attempt.state is State.PENDING:
             self._outage(job, attempt.reply, started, attempt.slow)
         elif attempt.state is State.PENDING:
@@ -406,6 +413,8 @@ class _Pool:
             return _Attempt(await _reset(client), State.SKIPPED, "claimed by another sender")
         job.claimed = True
         wire = await message
+        if self.stopped:  # during MAIL, RCPT or the claim: no new message starts, the row goes back to pending
+            return _Attempt(await _reset(client), State.SKIPPED, "the run stopped before its DATA")
         # DATA in its two steps: until the server's 354 nothing went out, so a connection lost or a server
         # silent before it leaves the recipient pending; after it, unknown.
         try:

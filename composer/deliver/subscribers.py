@@ -147,10 +147,11 @@ class ListFile:
             raise WeeklyError(f"{self.path}: cannot read the list: {err.strerror or err}") from err
 
 
-def read_subscribers(path: Path) -> Iterator[Subscriber | Problem]:
+def read_subscribers(path: Path, columns: dict[str, str] | None = None) -> Iterator[Subscriber | Problem]:
     """What `weekly send --list FILE` sends to: a Subscriber for each subscribed reader of the file; a
-    Problem for each bad line, and a warning for each reader the file says not to mail."""
-    for row in ListFile(path):
+    Problem for each bad line, and a warning for each reader the file says not to mail. `columns` names
+    the columns the guess misses (--column FIELD=NAME)."""
+    for row in ListFile(path, columns):
         if isinstance(row, Problem):
             yield row
         elif row.status is not Status.SUBSCRIBED:
