@@ -6,11 +6,13 @@
      the floor for one Python process;
 (c) mailmerge 2.3 (its own venv, MAILMERGE=/path/to/mailmerge), same list, one connection a message;
 (d) `weekly send` with its ledger, the seeds' issue, to the same 10,000 generated subscribers;
-(e) with BASELINE=COMMIT, the same `weekly send` as that commit had it (a git worktree), for before/after.
+(e) with BASELINE=COMMIT, the same `weekly send` as that commit had it (a git worktree), for before/after;
+(f) with DKIM=1, (d) again with each copy signed rsa-sha256 (a 2048-bit key openssl makes for the run), and (e)
+    signed too when BASELINE is set.
 
 Messages per second and peak RSS, median (min–max) of RUNS runs. Needs Debian's postfix installed.
 
-    MAILMERGE=/tmp/mmvenv/bin/mailmerge BASELINE=8573a18 python bench/send_throughput.py
+    MAILMERGE=/tmp/mmvenv/bin/mailmerge BASELINE=8573a18 DKIM=1 python bench/send_throughput.py
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ RUNS = int(os.environ.get("RUNS", 5))
 SUBSCRIBERS = int(os.environ.get("SUBSCRIBERS", 10000))
 MAILMERGE_SUBSCRIBERS = int(os.environ.get("MAILMERGE_SUBSCRIBERS", SUBSCRIBERS))
 CONNECTIONS = int(os.environ.get("CONNECTIONS", 16))
+DKIM = os.environ.get("DKIM") == "1"
 WEEKLY = str(Path(sys.executable).parent / "weekly")
 RAW_FLOOR = "(b') raw asyncio floor, body prepared once"
 
@@ -72,6 +75,11 @@ def _measure(before: Path | None) -> None:
     port = free_port()
     sink = smtp_sink(port)
     mailmerge = _mailmerge_files(work, port, size)
+    signed = {}
+    if DKIM:
+        subprocess.run(["openssl", "genrsa", "-out", str(work / "rsa.pem"), "2048"], check=True, capture_output=True)
+        signed = {"WEEKLY_DKIM__DOMAIN": "dig.watch",
+                  "WEEKLY_DKIM__KEYS": f'[{{"selector": "r", "key_file": "{work / "rsa.pem"}"}}]'}
     results: dict[str, list[tuple[float, int]]] = {}
     loads = [load()]
     try:
@@ -98,6 +106,17 @@ def _measure(before: Path | None) -> None:
                 command, old_env = weekly_at(before, {**env, "WEEKLY_STORE__URL": str(work / f"before-{run}.db")})
                 results.setdefault(f"(e) weekly send at {os.environ['BASELINE']}", []).append(_rate(SUBSCRIBERS, run_timed(
                     [*command, "send", str(issue), "--list", str(subscribers), "--yes"], env=old_env, cwd=before)))
+            if signed:
+                (issue / "delivery.json").unlink(missing_ok=True)
+                results.setdefault("(f) weekly send, DKIM rsa-sha256", []).append(_rate(SUBSCRIBERS, run_timed(
+                    [WEEKLY, "send", str(issue), "--list", str(subscribers), "--yes"],
+                    env={**env, **signed, "WEEKLY_STORE__URL": str(work / f"signed-{run}.db")})))
+            if signed and before:
+                (issue / "delivery.json").unlink(missing_ok=True)
+                command, old_env = weekly_at(before, {**env, **signed, "WEEKLY_STORE__URL": str(work / f"signed-before-{run}.db")})
+                results.setdefault(f"(f) weekly send at {os.environ['BASELINE']}, DKIM rsa-sha256", []).append(_rate(
+                    SUBSCRIBERS, run_timed([*command, "send", str(issue), "--list", str(subscribers), "--yes"],
+                                           env=old_env, cwd=before)))
             if mailmerge:
                 results.setdefault("(c) mailmerge 2.3", []).append(_rate(MAILMERGE_SUBSCRIBERS, run_timed(mailmerge, cwd=work)))
             loads.append(load())
@@ -121,6 +140,10 @@ def _measure(before: Path | None) -> None:
         if name.startswith("(e)"):
             print(f"weekly / {name[4:]}: {weekly / medians[name]:.2f}×; then / smtp-source (a): "
                   f"{medians[name] / medians['(a) smtp-source']:.2f}×, / raw floor (b'): {medians[name] / medians[RAW_FLOOR]:.2f}×")
+    for name in results:
+        if name.startswith("(f)"):
+            print(f"{name[4:]} / smtp-source (a): {medians[name] / medians['(a) smtp-source']:.2f}×; "
+                  f"/ unsigned (d): {medians[name] / weekly:.2f}×")
     if mailmerge:
         print(f"weekly / mailmerge (c): {weekly / medians['(c) mailmerge 2.3']:.1f}x (target ≥ 6x)")
 

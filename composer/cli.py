@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
 import shlex
 import signal
 import sys
@@ -216,7 +217,8 @@ def _parser() -> argparse.ArgumentParser:
                        "read bounces (DSN), complaints (ARF) and mailed unsubscriptions; suppress those addresses",
                        "weekly bounces /var/mail/bounces\n  weekly bounces ~/Maildir/.Bounces\n"
                        "  WEEKLY_IMAP__PASSWORD=… weekly bounces imaps://bounces@mail.example.org/INBOX")
-    bounces.add_argument("source", metavar="SOURCE", help="an mbox file, a Maildir folder or imaps://USER@HOST/MAILBOX")
+    bounces.add_argument("source", metavar="SOURCE",
+                         help="an mbox file, a Maildir folder, one saved message (.eml) or imaps://USER@HOST/MAILBOX")
 
     suppressed = _command(commands, "suppressed", _suppressed,
                           "list, export, add or remove suppressed addresses (unsubscribed, bounced, complained)",
@@ -444,23 +446,29 @@ def _print_items_table(ingested, seen: dict) -> None:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal and not os.environ.get("COLUMNS"):  # a pipe: rich's 80 columns are too few
+        console = Console(width=150)
+    tagged = any(item.tags for item in ingested.items)
+    wide = console.width >= 110  # a narrow terminal keeps the title readable; --json has every field
     table = Table(title=f"{len(ingested.items)} items", expand=True)
     table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("source", no_wrap=True, max_width=20)
-    table.add_column("seen", no_wrap=True)
-    table.add_column("line", justify="right", no_wrap=True)
+    table.add_column("source", no_wrap=True, max_width=20 if wide else 14, overflow="ellipsis")
+    if wide:
+        table.add_column("seen", no_wrap=True)
+        table.add_column("line", justify="right", no_wrap=True)
     table.add_column("kind", no_wrap=True)
-    table.add_column("title", ratio=3)
+    table.add_column("title", ratio=3, no_wrap=True, overflow="ellipsis", min_width=16)  # one line an item
     table.add_column("¶", justify="right", no_wrap=True)
-    table.add_column("tags", ratio=1)
+    if tagged:
+        table.add_column("tags", ratio=1, no_wrap=True, overflow="ellipsis")
     dated = sorted(item.published for item in ingested.items if item.published)
     for number, item in enumerate(ingested.items, 1):
         title = item.title or f"[dim](untitled) {item.paragraphs[0][:70]}…[/dim]"
         line = str(item.line or "")
         known = seen.get(item.id)
         first = f"{datetime.fromtimestamp(known.first_seen, UTC):%Y-%m-%d %H:%M}" if known else ""
-        table.add_row(str(number), known.source if known else Path(item.source).name, first, line, item.kind, title,
-                      str(len(item.paragraphs)), ", ".join(item.tags))
+        table.add_row(str(number), known.source if known else Path(item.source).name, *([first, line] if wide else []),
+                      item.kind, title, str(len(item.paragraphs)), *([", ".join(item.tags)] if tagged else []))
     console.print(table)
     undated = len(ingested.items) - len(dated)
     if dated:

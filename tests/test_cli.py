@@ -41,6 +41,18 @@ def test_items_on_seeds_exit_0_and_table():
     assert "29 items" in done.stdout and "past issue DW Weekly #209" in done.stdout
 
 
+@pytest.mark.parametrize("columns", ["", "80"])
+def test_items_table_gives_each_item_one_readable_line(columns):
+    """In a pipe (no COLUMNS) or an 80-column terminal, each item is one row with its title's first words
+    whole, not a word a line."""
+    env = {"PATH": "/usr/bin:/bin", **({"COLUMNS": columns} if columns else {})}
+    done = run_weekly("items", env=env, process=True)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 29 and "CERN unveils AI strategy" in rows[0], done.stdout[:2000]
+    assert max(map(len, done.stdout.splitlines())) <= (int(columns) if columns else 150)
+
+
 def test_bad_inputs_exit_1_with_one_line_each_and_good_ones_printed():
     """Bad files give one `error:` line each, no traceback, exit 1, and the good items still print."""
     done = run_weekly("items", "--json", str(DATA / "garbage.rss"), str(DATA / "missing.txt"), str(SEEDS))

@@ -120,6 +120,28 @@ def test_a_genuine_tag_counts_only_for_its_own_row(issue, tmp_path):
     assert "1 hard bounce" in real.stdout and set(_suppressed()) == {"reader4@example.org"}
 
 
+def test_a_saved_message_is_read_and_a_file_that_is_no_mailbox_is_one_line(issue, tmp_path):
+    """A report saved from a mail client (.eml, no From_ line) is one message and applied; a file that is
+    neither mbox nor message (the README, random bytes) is one error line naming it, not "0 hard bounce"; an
+    empty mbox is an empty mailbox."""
+    _, recorder = _send(issue, 3, tmp_path)
+    saved = tmp_path / "report.eml"
+    saved.write_bytes(_failed("reader1@example.org", message_id=_message_id(recorder, 1)))
+    done = _bounces(saved)
+    assert done.returncode == 0 and "1 hard bounce" in done.stdout, (done.stdout, done.stderr)
+    assert set(_suppressed()) == {"reader1@example.org"}
+    noise = tmp_path / "noise.bin"
+    noise.write_bytes(bytes(range(1, 256)) * 4)
+    for wrong in (Path(__file__).parents[1] / "README.md", noise):
+        refused = _bounces(wrong)
+        assert refused.returncode == 1 and refused.stderr == (
+            f"error: {wrong}: neither an mbox file (no 'From ' line) nor a saved message (no header first): "
+            "give an mbox file, a Maildir folder or a message file (.eml)\n"), refused.stderr
+    (tmp_path / "empty.mbox").write_bytes(b"")
+    empty = _bounces(tmp_path / "empty.mbox")
+    assert empty.returncode == 0 and "0 hard bounce" in empty.stdout, empty.stderr
+
+
 def test_verp_names_the_copy_when_the_bounce_quotes_nothing(issue, tmp_path):
     """bounces.address and bounces.verp: each copy's MAIL FROM is bounces+TAG@dig.watch (From stays the
     sender); a bounce that quotes nothing of the message but was delivered to that address is applied to

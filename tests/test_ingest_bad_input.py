@@ -40,6 +40,18 @@ def test_binary_file(folder):
     assert problem.path.endswith("photo.txt") and "binary" in problem.message
 
 
+@pytest.mark.parametrize("suffix", [".txt", ".json"])
+def test_binary_file_without_a_nul_byte(folder, suffix):
+    """Binary data with no NUL byte (compressed or encrypted bytes; 4 KB drawn by a fixed seed) is refused as
+    binary too, not read as an article of replacement characters."""
+    import random
+
+    noise = bytes(byte for byte in random.Random(8).randbytes(6000) if byte)[:4000]
+    (folder / f"noise{suffix}").write_bytes(noise)
+    problem = _only_problem(load_items([folder]))
+    assert problem.path.endswith(f"noise{suffix}") and problem.message == "binary file, not text: skipped"
+
+
 def test_invalid_utf8_is_decoded_with_replacement_and_a_warning(folder):
     """Latin-1 bytes in a text dump: the article is still read, with U+FFFD, and a warning names the line."""
     (folder / "latin1.txt").write_bytes("Caf\xe9 title\n\nThe caf\xe9 opened on Monday in Geneva.\n".encode("latin-1"))

@@ -18,7 +18,7 @@ cannot be read ("unreadable": one line each; the messages after it are still app
 read is remembered in the store (by a digest of its bytes), so a report is applied once, however often
 the mailbox is read: an hourly run never undoes a resubscription.
 
-Sources: an mbox file, a Maildir folder, or `imaps://USER@HOST[:PORT]/MAILBOX` (TLS always, `imap.ca_file`
+Sources: an mbox file (or one saved message, .eml), a Maildir folder, or `imaps://USER@HOST[:PORT]/MAILBOX` (TLS always, `imap.ca_file`
 for a private CA; the password from WEEKLY_IMAP__PASSWORD; opened read-only, fetched a hundred at a time).
 composer.deliver.report_parts cuts the messages into parts (the standard library's header parser reads
 their headers), and this module reads the report fields themselves (8-bit, folded or base64 encoded as
@@ -339,9 +339,16 @@ def _messages(source: str, password: str | None, ca_file: Path | None) -> Iterat
 
 def _mbox(path: Path) -> Iterator[bytes]:
     """The messages of an mbox file, read as they come (mailbox.mbox first indexes the whole file): each
-    starts after a line beginning "From ", the blank line before the next one is the separator."""
+    starts after a line beginning "From ", the blank line before the next one is the separator; text before
+    the first is skipped, as mailbox.mbox skips it. A file that opens with a header field instead is one
+    message (a report saved from a mail client, .eml); a file with neither is no mailbox, said in one line
+    rather than read as zero reports."""
     with path.open("rb") as handle:
-        lines: list[bytes] | None = None  # None: before the first From_ line
+        first = next((line for line in handle if line.strip()), b"")
+        if first and not first.startswith(b"From ") and _HEADER_LINE.match(first):
+            yield first + handle.read()
+            return
+        lines: list[bytes] | None = [] if first.startswith(b"From ") else None  # None: before the first From_
         for line in handle:
             if line.startswith(b"From "):
                 if lines is not None:
@@ -351,6 +358,12 @@ def _mbox(path: Path) -> Iterator[bytes]:
                 lines.append(line)
         if lines is not None:
             yield _message(lines)
+        elif first:
+            raise WeeklyError(f"{path}: neither an mbox file (no 'From ' line) nor a saved message (no header "
+                              "first): give an mbox file, a Maildir folder or a message file (.eml)")
+
+
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+:")  # a field name (RFC 5322 3.6.8: printable, no colon) and its colon
 
 
 def _message(lines: list[bytes]) -> bytes:

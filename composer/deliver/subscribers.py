@@ -179,7 +179,8 @@ def _columns(path: Path, header: list[str], given: dict[str, str]) -> dict[str, 
         hint = next((f"; its columns seem to be separated by {name}: save it with commas"
                      for mark, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if mark in shown), "")
         raise WeeklyError(f"{path}: the first line must name the columns, one of them `email` (or Email Address, "
-                          f"email_address …: name yours with --column email=COLUMN){hint}")
+                          f"email_address …: name yours with --column email=COLUMN on weekly send or weekly subscribers import, "
+                          f"or rename it email){hint}")
     return columns
 
 

@@ -94,6 +94,8 @@ def _read_file(path: Path, max_bytes: int) -> tuple[list[Item], list[PastIssue],
     else:
         text, problems = _decode(data, source)
         del data  # the text holds it all: a large file is not kept twice while it is parsed
+        if problems and _undecodable_share(text[:_SNIFF_BYTES]) > _BINARY_SHARE:
+            return [], [], [Problem(level="error", path=source, message="binary file, not text: skipped")]
         if kind == "text":
             items, past, text_problems = parse_text(text, source)
         else:
@@ -129,6 +131,17 @@ def _sniff(data: bytes) -> str:
         first_line = data.lstrip().split(b"\n", 1)[0].strip()
         return "jsonl" if first_line.endswith(b"}") else "json"
     return "text"
+
+
+# Text in a wrong encoding has a few undecodable bytes (accented letters); binary data without a NUL byte
+# (compressed, encrypted, an image's body) has them everywhere: about half of random bytes are not UTF-8.
+_BINARY_SHARE = 0.1
+_CONTROLS = re.compile(r"[\ufffd\x01-\x08\x0e-\x1f\x7f]")
+
+
+def _undecodable_share(text: str) -> float:
+    """The share of `text` that is replacement or control characters."""
+    return len(_CONTROLS.findall(text)) / max(len(text), 1)
 
 
 def _decode(data: bytes, source: str) -> tuple[str, list[Problem]]:
