@@ -16,6 +16,8 @@ import signal
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+MANY = 2000  # values (a week's items): fewer are mapped in this process alone (a fork costs more than it saves)
+
 Value = TypeVar("Value")
 Result = TypeVar("Result")
 

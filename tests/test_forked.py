@@ -12,9 +12,11 @@ import pytest
 from conftest import DATA, SEEDS
 
 import composer.curate
+import composer.curate.similarity
 import composer.ingest.jsonitems
 from composer.config import load_taxonomy
 from composer.curate import CurateRules, curate
+from composer.curate.similarity import duplicate_groups, tfidf
 from composer.forked import _cores, split_map
 from composer.ingest import load_items
 
@@ -98,7 +100,8 @@ def test_curate_forked_selects_and_explains_as_one_process(monkeypatch):
     rules = CurateRules(taxonomy=load_taxonomy(), issue_number=210, week_start=date(2025, 4, 25),
                         pins=(ingested.items[-1].id[:8],))
     alone = curate(ingested, rules)
-    monkeypatch.setattr(composer.curate, "_FORK_AT", 2)
+    monkeypatch.setattr(composer.curate, "MANY", 2)
+    monkeypatch.setattr(composer.curate.similarity, "MANY", 2)
     forked = curate(ingested, rules)
     assert forked == alone
     assert forked.radar and {left.group for left in forked.left_out} >= {"off_topic", "language"}
@@ -118,10 +121,22 @@ def test_json_lines_read_forked_are_the_items_of_one_process(tmp_path, monkeypat
     week = tmp_path / "week.jsonl"
     week.write_text("\n".join(lines) + "\n", encoding="utf-8")
     alone = load_items([week])
-    monkeypatch.setattr(composer.ingest.jsonitems, "_FORK_AT", 2)
+    monkeypatch.setattr(composer.ingest.jsonitems, "MANY", 2)
     forked = load_items([week])
     assert forked == alone
     positions = {item.title: item.position for item in forked.items}
     assert [positions[f"Story {n}"] for n in (0, 1, 2, 4, 6, 7, 9, 21)] == [0, 1, 2, 3, 4, 5, 6, 18]
     assert positions["Story 20"] == 99
     assert len(forked.past_issues) == 1 and len(forked.problems) == 2
+
+
+@two_cores
+def test_duplicate_groups_found_forked_are_those_of_one_process(seeds, monkeypatch):
+    """Each seed story told twice (once with a line more) and once alone: the same groups either way."""
+    texts = [" ".join(item.paragraphs) for item in seeds.items]
+    week = [*texts, *(f"{text} The agency said more details would follow." for text in texts[::2])]
+    vectors = tfidf(week)
+    alone = duplicate_groups(vectors, 0.5)
+    monkeypatch.setattr(composer.curate.similarity, "MANY", 2)
+    assert duplicate_groups(vectors, 0.5) == alone
+    assert sum(len(group) == 2 for group in alone) >= len(texts) // 2 - 2

@@ -36,7 +36,7 @@ from composer.curate.classify import Filing, Fit, TaxonomyPatterns, classify, fi
 from composer.curate.rank import ScoreParts, Signs, score_parts, signs
 from composer.curate.similarity import Counted, Vector, Vectors, centrality, cosine, counted, duplicate_groups, tfidf
 from composer.errors import WeeklyError
-from composer.forked import split_map
+from composer.forked import MANY, split_map
 from composer.language import STOPWORDS, guess_language
 from composer.models import (
     LEFT_OUT_GROUPS,
@@ -57,7 +57,6 @@ WEEK = timedelta(days=7)
 _BASKET_DISCOUNT = 0.12
 _TOP_TERMS, _SHARED_TERMS = 12, 4
 _LEAD_PARAGRAPHS = 3
-_FORK_AT = 2000  # items: a smaller week is judged in this process alone (a fork costs more than it saves)
 
 
 class CurateRules(Contract):
@@ -136,9 +135,9 @@ def curate(ingested: Ingested, rules: CurateRules) -> Selection:
     candidates = []
     # Each item is judged on its own (a pure function), so a big week is judged on two cores; its filing too,
     # which a small week leaves until its stories are known.
-    forked = len(ingested.items) >= _FORK_AT
+    forked = len(ingested.items) >= MANY
     judged = split_map(lambda item: _judge(item, rules, patterns, week_start, week_end, forked), ingested.items,
-                       _FORK_AT)
+                       MANY)
     for item, (reason, event, fitness, filing, found, words) in zip(ingested.items, judged, strict=True):
         if event is not None:
             ledger.events[id(item)] = event

@@ -21,10 +21,12 @@ import math
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from functools import partial
 from itertools import pairwise
 
 import numpy as np
 
+from composer.forked import MANY, split_map
 from composer.language import content_word_counts
 
 Vector = dict[str, float]
@@ -168,8 +170,10 @@ def centrality(vectors: Vectors) -> list[float]:
 
 def duplicate_groups(vectors: Vectors, threshold: float) -> list[list[int]]:
     """Groups of indices whose texts are about the same story (cosine >= threshold), in index order."""
+    # Each text's top terms, and then its near duplicates, are its own: found on two cores in a big week.
+    # The groups are the connected parts of "near", whatever order its pairs are joined in.
+    tops = split_map(partial(_top_terms, vectors), range(len(vectors)), MANY)
     postings: dict[str, list[int]] = defaultdict(list)
-    tops = _top_terms(vectors)
     for index, top in enumerate(tops):
         for term in top:
             postings[term].append(index)
@@ -181,34 +185,38 @@ def duplicate_groups(vectors: Vectors, threshold: float) -> list[list[int]]:
             index = parent[index]
         return index
 
-    for index, top in enumerate(tops):
-        shared: Counter = Counter()
-        for term in top:
-            members = postings[term]
-            if len(members) <= _MAX_POSTINGS:
-                shared.update(other for other in members if other > index)
-        candidates = [other for other, count in shared.items() if count >= _SHARED_TOP_TERMS]
-        near = vectors.might_reach(index, vectors.chosen(candidates), threshold) if candidates else []
-        for other in (other for other, close in zip(candidates, near, strict=True) if close):
-            if vectors.cosine(index, other) >= threshold:
-                parent[root(other)] = root(index)
+    near = split_map(partial(_near_after, vectors, tops, postings, threshold), range(len(vectors)), MANY)
+    for index, others in enumerate(near):
+        for other in others:
+            parent[root(other)] = root(index)
     groups: dict[int, list[int]] = defaultdict(list)
     for index in range(len(vectors)):
         groups[root(index)].append(index)
     return sorted(groups.values())
 
 
-def _top_terms(vectors: Vectors) -> list[list[str]]:
-    """Each vector's `_TOP_TERMS` highest-weighted terms, ties in alphabetical order."""
-    ids, weights = vectors._all()
+def _near_after(vectors: Vectors, tops: list[list[str]], postings: dict[str, list[int]], threshold: float,
+                index: int) -> list[int]:
+    """The texts after `index` sharing enough of its top terms whose cosine with it reaches `threshold`."""
+    shared: Counter = Counter()
+    for term in tops[index]:
+        members = postings[term]
+        if len(members) <= _MAX_POSTINGS:
+            shared.update(other for other in members if other > index)
+    candidates = [other for other, count in shared.items() if count >= _SHARED_TOP_TERMS]
+    near = vectors.might_reach(index, vectors.chosen(candidates), threshold) if candidates else []
+    return [other for other, close in zip(candidates, near, strict=True)
+            if close and vectors.cosine(index, other) >= threshold]
+
+
+def _top_terms(vectors: Vectors, index: int) -> list[str]:
+    """The vector's `_TOP_TERMS` highest-weighted terms, ties in alphabetical order."""
+    start, end = vectors._span(index)
+    weight_list = vectors.weights[start:end].tolist()
+    pairs = list(zip(weight_list, vectors.ids[start:end].tolist(), strict=True))
+    if len(pairs) > _TOP_TERMS:  # sort only the terms that weigh at least the tenth weight
+        least = heapq.nlargest(_TOP_TERMS, weight_list)[-1]
+        pairs = [pair for pair in pairs if pair[0] >= least]
     terms = vectors.terms
-    tops = []
-    for start, end in vectors._spans():
-        weight_list = weights[start:end].tolist()
-        pairs = list(zip(weight_list, ids[start:end].tolist(), strict=True))
-        if len(pairs) > _TOP_TERMS:  # sort only the terms that weigh at least the tenth weight
-            least = heapq.nlargest(_TOP_TERMS, weight_list)[-1]
-            pairs = [pair for pair in pairs if pair[0] >= least]
-        ranked = sorted((-weight, terms[term]) for weight, term in pairs)
-        tops.append([term for _, term in ranked[:_TOP_TERMS]])
-    return tops
+    ranked = sorted((-weight, terms[term]) for weight, term in pairs)
+    return [term for _, term in ranked[:_TOP_TERMS]]

@@ -14,62 +14,80 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from functools import partial
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
 from composer.errors import invalid_key
-from composer.forked import split_map
+from composer.forked import MANY, split_map
 from composer.ingest._boilerplate import article_text
 from composer.ingest._lines import body
 from composer.ingest.jsonfeed import is_json_feed, json_feed_records
 from composer.models import Item, PastIssue, Problem, content_id
-
-_FORK_AT = 2000  # records: fewer are read in this process alone (a fork costs more than it saves)
 
 
 def parse_json(text: str, source: str, json_lines: bool) -> tuple[list[Item], list[PastIssue], list[Problem]]:
     """The items and past issues of one JSON or JSON Lines document."""
     problems: list[Problem] = []
     # JSON Lines are read record by record: a record's dict goes as its item comes (10,000 at once held
-    # a copy of the whole text). Many records are read on two cores (each record's item is its own), so
-    # they are all read first.
-    records: Iterable[tuple[str, int | None, object]]
-    records = _records_jsonl(text, source, problems) if json_lines else _records_json(text, source, problems)
-    numbered: Iterable[tuple[int, tuple[str, int | None, object]]] = enumerate(records)
-    outcomes: Iterable[tuple[tuple[int, tuple[str, int | None, object]], Item | PastIssue | str]]
-    if (len(records) if isinstance(records, list) else text.count("\n")) >= _FORK_AT:
-        numbered = list(numbered)
-        outcomes = zip(numbered, split_map(partial(_read, source=source), numbered, _FORK_AT), strict=True)
+    # a copy of the whole text). Many records are read on two cores (each record's item is its own, and
+    # each line's record too), so their lines, or records, are all listed first.
+    entries: Iterable[_Entry]
+    if json_lines and text.count("\n") >= MANY:
+        lines = ((number, line) for number, line in enumerate(_lines(text), 1) if line.strip())
+        entries = [(index, "", number, _Line(line)) for index, (number, line) in enumerate(lines)]
     else:
-        outcomes = ((entry, _read(entry, source)) for entry in numbered)
+        records = _records_jsonl(text, source, problems) if json_lines else _records_json(text, source, problems)
+        entries = ((index, where, line, record) for index, (where, line, record) in enumerate(records))
+        if isinstance(records, list) and len(records) >= MANY:
+            entries = list(entries)
+    read = partial(_read, source=source)
+    outcomes = split_map(read, entries, MANY) if isinstance(entries, list) else map(read, entries)
     items: list[Item] = []
     past_issues: list[PastIssue] = []
-    for (_, (where, line, record)), outcome in outcomes:
-        if isinstance(outcome, Item):
+    for outcome in outcomes:
+        if isinstance(outcome, PastIssue):
+            past_issues.append(outcome)
+        elif isinstance(outcome, Problem):
+            problems.append(outcome)
+        else:
             # Read with its place among the records for a position (unless it gives its own); its position
             # is its place among the items.
-            items.append(outcome if outcome.position == len(items) or "position" in record  # type: ignore[operator]
-                         else outcome.model_copy(update={"position": len(items)}))
-        elif isinstance(outcome, PastIssue):
-            past_issues.append(outcome)
-        else:
-            prefix = f"{where}: " if where else ""
-            problems.append(Problem(level="error", path=source, line=line, message=prefix + outcome))
+            item, own_position = outcome
+            items.append(item if own_position or item.position == len(items)
+                         else item.model_copy(update={"position": len(items)}))
     problems.sort(key=lambda problem: problem.line or 0)
     return items, past_issues, problems
 
 
-def _read(numbered: tuple[int, tuple[str, int | None, object]], source: str) -> Item | PastIssue | str:
-    """The item or past issue of a record (numbered among the records), or why it is neither."""
-    index, (_, line, record) = numbered
+class _Line(NamedTuple):
+    """A line of JSON Lines, not parsed yet."""
+
+    text: str
+
+
+_Entry = tuple[int, str, int | None, object]  # a record's place among the records, where, line, the record
+
+
+def _read(entry: _Entry, source: str) -> tuple[Item, bool] | PastIssue | Problem:
+    """The item (and whether its record gave its position) or past issue of a record, or the problem."""
+    index, where, line, record = entry
+    if isinstance(record, _Line):
+        try:
+            record = json.loads(record.text)
+        except json.JSONDecodeError as err:
+            return Problem(level="error", path=source, line=line, message=f"not valid JSON: {err.msg}")
+        except RecursionError:
+            return Problem(level="error", path=source, line=line, message="nested too deeply to read")
     try:
         if not isinstance(record, dict):
             raise TypeError(f"expected an object, got {type(record).__name__}")
         if record.get("kind") == "past_issue":
             return PastIssue.model_validate({"source": source, "line": line, **record})
-        return _item(record, index, source, line)
+        return _item(record, index, source, line), "position" in record
     except (ValidationError, TypeError, ValueError) as err:
-        return _reason(err)
+        prefix = f"{where}: " if where else ""
+        return Problem(level="error", path=source, line=line, message=prefix + _reason(err))
 
 
 def _records_json(text: str, source: str, problems: list[Problem]) -> list[tuple[str, int | None, object]]:
