@@ -34,14 +34,15 @@ def parse_json(text: str, source: str, json_lines: bool) -> tuple[list[Item], li
     # each line's record too), so their lines, or records, are all listed first.
     entries: Iterable[_Entry]
     if json_lines and text.count("\n") >= MANY:
-        lines = ((number, line) for number, line in enumerate(_lines(text), 1) if line.strip())
-        entries = [(index, "", number, _Line(line)) for index, (number, line) in enumerate(lines)]
+        # Where each line is, not a copy of it: the text is there in both processes.
+        lines = ((number, span) for number, span in enumerate(_line_spans(text), 1) if text[slice(*span)].strip())
+        entries = [(index, "", number, _Line(*span)) for index, (number, span) in enumerate(lines)]
     else:
         records = _records_jsonl(text, source, problems) if json_lines else _records_json(text, source, problems)
         entries = ((index, where, line, record) for index, (where, line, record) in enumerate(records))
         if isinstance(records, list) and len(records) >= MANY:
             entries = list(entries)
-    read = partial(_read, source=source)
+    read = partial(_read, source=source, text=text)
     outcomes = split_map(read, entries, MANY) if isinstance(entries, list) else map(read, entries)
     items: list[Item] = []
     past_issues: list[PastIssue] = []
@@ -61,20 +62,22 @@ def parse_json(text: str, source: str, json_lines: bool) -> tuple[list[Item], li
 
 
 class _Line(NamedTuple):
-    """A line of JSON Lines, not parsed yet."""
+    """Where a line of JSON Lines is in the text, not parsed yet."""
 
-    text: str
+    start: int
+    end: int
 
 
 _Entry = tuple[int, str, int | None, object]  # a record's place among the records, where, line, the record
 
 
-def _read(entry: _Entry, source: str) -> tuple[Item, bool] | PastIssue | Problem:
-    """The item (and whether its record gave its position) or past issue of a record, or the problem."""
+def _read(entry: _Entry, source: str, text: str) -> tuple[Item, bool] | PastIssue | Problem:
+    """The item (and whether its record gave its position) or past issue of a record (a `_Line` of `text`),
+    or the problem."""
     index, where, line, record = entry
     if isinstance(record, _Line):
         try:
-            record = json.loads(record.text)
+            record = json.loads(text[record.start:record.end])
         except json.JSONDecodeError as err:
             return Problem(level="error", path=source, line=line, message=f"not valid JSON: {err.msg}")
         except RecursionError:
@@ -159,9 +162,14 @@ _LINE_END = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029](?:(?<=\r)\n)?
 
 def _lines(text: str) -> Iterator[str]:
     """`text.splitlines()`, one line at a time (not a second copy of a large file)."""
+    return (text[start:end] for start, end in _line_spans(text))
+
+
+def _line_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Where each line of `text.splitlines()` starts and ends."""
     start = 0
     for end in _LINE_END.finditer(text):
-        yield text[start:end.start()]
+        yield start, end.start()
         start = end.end()
     if start < len(text):
-        yield text[start:]
+        yield start, len(text)
