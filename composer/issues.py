@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,9 +24,11 @@ from email.parser import BytesHeaderParser
 from email.policy import default
 from functools import cached_property
 from pathlib import Path
+from typing import TextIO
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from composer import holders
 from composer.atomic import write_atomic
 from composer.draft import DraftError, read_draft, write_draft
 from composer.errors import WeeklyError
@@ -164,11 +164,10 @@ class IssueFolder:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
+                holder = holders.name_of(lambda: _reread(handle))
                 raise WeeklyError(f"{self.path} is being sent by {holder}; nothing was sent from here") from None
             handle.truncate(0)
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {datetime.now():%Y-%m-%d %H:%M:%S}")
+            handle.write(holders.this_process())
             handle.flush()
             yield
 
@@ -177,6 +176,11 @@ class IssueFolder:
             write_atomic(self.path / DELIVERY, json.dumps(delivery.model_dump(mode="json"), indent=2) + "\n")
         except OSError as err:
             raise WeeklyError(f"{self.path / DELIVERY}: cannot record the send: {err.strerror or err}") from err
+
+
+def _reread(handle: TextIO) -> str:
+    handle.seek(0)
+    return handle.read().strip()
 
 
 class Archive:

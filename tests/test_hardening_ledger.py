@@ -152,3 +152,30 @@ def test_a_store_lost_before_the_next_cron_run_sends_nothing_again(tmp_path, sto
     assert second.returncode == 1 and "has no record of it" in second.stderr, second.stderr
     assert second.stderr.count("error:") == 1 and "Traceback" not in second.stderr
     assert len(server.recorder.messages) == 5, "the issue went out again"
+
+
+def test_a_sender_refused_the_moment_the_other_took_the_lock_still_names_it(built, tmp_path, store_backend):
+    """The holder writes its name just after it takes the folder's lock; a second sender refused in between
+    waits for the name instead of saying "another process" (a race two real senders hit under load)."""
+    _sqlite_only(store_backend)
+    from composer.errors import WeeklyError
+    from composer.issues import SENDING, IssueFolder
+
+    folder = tmp_path / "210"
+    shutil.copytree(built, folder)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time\n"
+        f"handle = open({str(folder / SENDING)!r}, 'a+')\n"
+        "fcntl.flock(handle, fcntl.LOCK_EX)\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(0.4)\n"
+        "handle.write('pid 4242 on the other host'); handle.flush()\n"
+        "time.sleep(5)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        with pytest.raises(WeeklyError, match="is being sent by pid 4242 on the other host"), \
+                IssueFolder(folder).sending():
+            pass
+    finally:
+        holder.kill()
+        holder.wait()

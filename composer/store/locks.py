@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import re
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
 
+from composer import holders
 from composer.store.db import Db, StoreError
 
 
@@ -80,7 +78,7 @@ class Locks:
             yield acquired  # released with the session, when the connection closes
 
     def _record(self, name: str) -> None:
-        holder = f"pid {os.getpid()} on {socket.gethostname()}, since {datetime.now():%Y-%m-%d %H:%M:%S}"
+        holder = holders.this_process()
         self.db.execute("INSERT INTO lock_holders (name, holder, since) VALUES (?, ?, ?) ON CONFLICT (name) "
                         "DO UPDATE SET holder=excluded.holder, since=excluded.since", (name, holder, time.time()))
 
@@ -90,4 +88,4 @@ class Locks:
             self.db.execute("DELETE FROM lock_holders WHERE name=?", (name,))
 
     def _holder(self, name: str) -> str:
-        return self.db.scalar("SELECT holder FROM lock_holders WHERE name=?", (name,)) or "another process"
+        return holders.name_of(lambda: self.db.scalar("SELECT holder FROM lock_holders WHERE name=?", (name,)))
