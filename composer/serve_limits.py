@@ -90,6 +90,16 @@ class _Deadline:
             self._deadline.cancel()  # type: ignore[union-attr]
             self._deadline = None
 
+    # Both protocols end a response and lose a connection the same way; the mixin stands before them.
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        if not self.transport.is_closing():
+            self._start_deadline()  # a kept-alive connection's next request gets its own deadline
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_deadline()
+        super().connection_lost(exc)  # type: ignore[misc]
+
 
 def _h11_guarded(header_timeout: float, max_connections: int):
     from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -105,15 +115,6 @@ def _h11_guarded(header_timeout: float, max_connections: int):
             if self.cycle is not self._answered:  # a new request's headers are complete
                 self._answered = self.cycle
                 self._cancel_deadline()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self.transport.is_closing():
-                self._start_deadline()  # a kept-alive connection's next request gets its own deadline
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_deadline()
-            super().connection_lost(exc)
 
     Guarded.header_timeout, Guarded.max_connections = header_timeout, max_connections
     return Guarded
@@ -147,15 +148,6 @@ def _httptools_guarded(header_timeout: float, max_connections: int):
         def on_headers_complete(self) -> None:
             self._cancel_deadline()
             super().on_headers_complete()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self.transport.is_closing():
-                self._start_deadline()  # a kept-alive connection's next request gets its own deadline
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_deadline()
-            super().connection_lost(exc)
 
         def _count(self, size: int) -> None:
             """The parser turns this exception into uvicorn's 400 and a closed connection, as h11 does
