@@ -58,3 +58,20 @@ def test_the_draft_file_is_what_pyyaml_writes_whatever_the_text(tmp_path):
         expected = yaml.safe_dump(draft.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100)
         assert path.read_text(encoding="utf-8") == expected, trial
         assert odd or read_draft(path) == draft, trial
+
+
+def test_the_draft_reads_as_pyyamls_own_parser_reads_it(tmp_path):
+    """read_draft parses with libyaml when PyYAML has it; every random draft file, odd characters included,
+    gives the same data as PyYAML's own parser with the same (date-less) resolvers."""
+    from composer.draft import _DatesAsText
+
+    class PythonParser(yaml.SafeLoader):
+        yaml_implicit_resolvers = _DatesAsText.yaml_implicit_resolvers
+
+    assert _DatesAsText.__mro__[1] is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    rng = random.Random(25)
+    path = tmp_path / "issue.yaml"
+    for trial in range(300):
+        write_draft(_draft(rng, trial % 2 == 0), path)
+        text = path.read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=_DatesAsText) == yaml.load(text, Loader=PythonParser), trial
