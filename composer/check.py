@@ -70,6 +70,9 @@ def check_issue(issue: IssueFolder, gate: Gate) -> list[Problem]:
         found += [(TEXT, problem) for problem in _missing_entries(" ".join(text.split()), draft)]
         found += [(EMAIL, problem) for problem in _missing_entries(email.text(), draft, links=False)]
     problems = [Problem(level="error", path=str(issue.path / name), message=message) for name, message in found]
+    if issue.has(DRAFT):
+        problems += [Problem(level="error", path=str(issue.draft_path), message=message)
+                     for message in _untitled(issue.draft)]
     if issue.has(DRAFT) and len(issue.draft.sections.radar) < gate.min_radar:
         problems.append(Problem(level="error", path=str(issue.draft_path), code="thin",
                                 message=f"a thin issue: {len(issue.draft.sections.radar)} Radar entries, fewer than "
@@ -79,6 +82,13 @@ def check_issue(issue: IssueFolder, gate: Gate) -> list[Problem]:
         problems += [Problem(level="warning", path=str(issue.draft_path), message=message)
                      for message in (*_editorial_drift(issue.draft), *_unlinked(issue.draft, gate.fallback_url))]
     return problems
+
+
+def _untitled(draft: Draft) -> list[str]:
+    """Entries whose title is empty (a hand edit): a link with no words, a blank line in "In this issue"."""
+    return [f"{section.replace('_', ' ')} entry {index} has no title: give it one or delete the entry"
+            for section in ("radar", "reading_corner", "events")
+            for index, entry in enumerate(getattr(draft.sections, section), start=1) if not entry.title.strip()]
 
 
 def _unlinked(draft: Draft, fallback_url: str | None) -> list[str]:
@@ -110,6 +120,7 @@ class _Scan(HTMLParser):
         self.ids: set[str] = set()
         self.fragments: list[str] = []  # href="#id": a link within the page ("In this issue")
         self._hidden = 0  # inside <style>, <script> or <title>: not text a reader sees in the body
+        self._link: list[str | bool] | None = None  # inside <a href>: [its href, whether it has a name yet]
 
     def text(self) -> str:
         return " ".join(" ".join(self.words).split())
@@ -117,10 +128,17 @@ class _Scan(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._hidden:
             self.words.append(data)
+            if self._link is not None and data.strip():
+                self._link[1] = True
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("style", "script", "title"):
             self._hidden = max(0, self._hidden - 1)
+        elif tag == "a" and self._link is not None:
+            href, named = self._link
+            if not named:  # an empty field of the draft (a title) makes one: a screen reader reads out the URL
+                self.problems.append(f"a link to {str(href)[:80]!r} has no words, no alt text and no aria-label")
+            self._link = None
 
     def handle_comment(self, data: str) -> None:
         # Outlook reads the markup inside <!--[if mso | IE]> … <![endif]-->: scan it like the rest.
@@ -140,6 +158,10 @@ class _Scan(HTMLParser):
             self.problems.append('a layout table without role="presentation"')
         elif tag == "img" and not (values.get("alt") or "").strip():
             self.problems.append(f"image {values.get('src')!r} has no alt text")
+        elif tag == "img" and self._link is not None:
+            self._link[1] = True  # the image's alt text names the link
+        elif tag == "a" and values.get("href") and values.get("aria-hidden") != "true":
+            self._link = [values.get("href") or "", bool((values.get("aria-label") or "").strip())]
         if values.get("id"):
             self.ids.add(values["id"] or "")
         for name in ("href", "src"):

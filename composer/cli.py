@@ -173,7 +173,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="CSV of subscribers: an `email` column, optional `name` (default: list.subscribers; "
                                "unset, the subscriber store's readers: `weekly subscribers`)")
     audience.add_argument("--to", metavar="ADDRESS", help="one list address (Mailman, Sympa) instead of a CSV")
-    send.add_argument("--column", action="append", default=[], metavar="FIELD=NAME",
+    send.add_argument("--column", action="append", default=[], metavar="FIELD=NAME", type=_column_given,
                       help="with --list: the column holding FIELD (email, name, status …), when it is not found by "
                            "its name; repeatable")
     send.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
@@ -247,7 +247,7 @@ def _parser() -> argparse.ArgumentParser:
     imported = actions.add_parser("import", help="add the readers of a CSV file or export, keeping their statuses")
     imported.add_argument("file", type=Path, metavar="FILE",
                           help="weekly's export, or Mailchimp's, listmonk's, Buttondown's or Substack's")
-    imported.add_argument("--column", action="append", default=[], metavar="FIELD=NAME",
+    imported.add_argument("--column", action="append", default=[], metavar="FIELD=NAME", type=_column_given,
                           help="the column holding FIELD (email, name, first_name, last_name, status, created, "
                                "confirmed), when it is not found by its name; repeatable")
     listed = actions.add_parser("list", help="the readers, with status, since when and where from")
@@ -893,12 +893,18 @@ def _subscribers(args) -> int:
     return 0
 
 
-def _column(given: str) -> tuple[str, str]:
+def _column_given(given: str) -> str:
+    """--column FIELD=NAME for argparse: a FIELD weekly does not know is a usage error (exit 2)."""
     from composer.deliver.subscribers import FIELDS
 
     field, _, name = given.partition("=")
     if field not in FIELDS or not name:
-        raise WeeklyError(f"--column {given!r}: say FIELD=COLUMN, FIELD one of {', '.join(FIELDS)}")
+        raise argparse.ArgumentTypeError(f"{given!r}: say FIELD=COLUMN, FIELD one of {', '.join(FIELDS)}")
+    return given
+
+
+def _column(given: str) -> tuple[str, str]:
+    field, _, name = given.partition("=")
     return field, name
 
 
@@ -908,7 +914,8 @@ def _imported(path: Path, done) -> int:
     if done.invalid > len(done.problems):
         print(f"error: … and {done.invalid - len(done.problems)} more bad lines", file=sys.stderr)
     columns = ", ".join(f"{field}={name!r}" for field, name in done.columns.items())
-    print(f"{path}: {'a ' + done.kind + ' export' if done.kind != 'CSV' else 'a CSV list'} (columns: {columns})")
+    kind = {"CSV": "a CSV list", "weekly": "weekly's own export"}.get(done.kind, f"a {done.kind} export")
+    print(f"{path}: {kind} (columns: {columns})")
     words = {"added": "added", "updated": "updated", "unchanged": "already so", "kept": "kept as they are here (not "
              "subscribed again by an import)"}
     for outcome, word in words.items():

@@ -10,7 +10,7 @@ import io
 import pytest
 from conftest import DATA, open_test_store, run_weekly
 
-from composer.deliver.subscribers import read_subscribers
+from composer.deliver.subscribers import ListFile, read_subscribers
 from composer.models import Problem
 
 pytestmark = pytest.mark.both_backends
@@ -90,7 +90,8 @@ def test_columns_named_by_hand_and_statuses_weekly_does_not_know(tmp_path):
     with open_test_store() as store:
         ana = store.subscribers.get("ana@dw-readers.net")
     assert ana.name == "Ana S" and ana.fields == {"Region": "EU"} and _statuses() == {"ana@dw-readers.net": "subscribed"}
-    assert run_weekly("subscribers", "import", path, "--column", "mail=E-post").returncode == 1
+    unknown_field = run_weekly("subscribers", "import", path, "--column", "mail=E-post")
+    assert unknown_field.returncode == 2 and "FIELD one of email, name" in unknown_field.stderr  # a usage error
 
 
 def test_send_list_reads_an_export_and_skips_those_it_says_not_to_mail():
@@ -124,3 +125,48 @@ def test_add_remove_list_and_export_by_hand(tmp_path):
     (tmp_path / "again.csv").write_text(exported.stdout, encoding="utf-8")
     again = run_weekly("subscribers", "import", tmp_path / "again.csv")
     assert again.returncode == 0 and "already so: 1 subscribed, 1 unsubscribed" in again.stdout
+
+
+def test_weeklys_own_export_imports_again_as_it_is(tmp_path):
+    """The README: an export "imports again as it is". After Mailchimp's three files, a listmonk export
+    (its uuid and attributes kept) and a list with a `source` column of its own,
+    the export has one column per name and reads back as weekly's own: nobody's status changes, nobody is
+    suppressed, and a second export is the first byte for byte."""
+    for path in [*sorted(MAILCHIMP.glob("*.csv")), EXPORTS / "listmonk-subscribers.csv"]:
+        run_weekly("subscribers", "import", path)
+    sourced = tmp_path / "crm.csv"
+    sourced.write_text("email,name,source\nhugo.lind@dw-readers.net,Hugo,conference\n", encoding="utf-8")
+    assert run_weekly("subscribers", "import", sourced).returncode == 0
+    assert run_weekly("subscribers", "add", "ivo.ries@dw-readers.net").returncode == 0
+    before = _statuses()
+    with open_test_store() as store:
+        suppressed = {row.email for row in store.suppressions.all()}
+    first = tmp_path / "readers.csv"
+    assert run_weekly("subscribers", "export", "-o", first).returncode == 0
+    header = next(csv.reader(io.StringIO(first.read_text(encoding="utf-8"))))
+    assert len({name.lower() for name in header}) == len(header), header
+    assert "source (imported)" in header and "uuid" in header  # kept, and not taken for ours
+    again = run_weekly("subscribers", "import", first)
+    assert again.returncode == 0 and "weekly's own export" in again.stdout, again
+    assert _statuses() == before and "unsubscribed" in before.values() and "subscribed" in before.values()
+    with open_test_store() as store:
+        assert {row.email for row in store.suppressions.all()} == suppressed
+    second = tmp_path / "again.csv"
+    assert run_weekly("subscribers", "export", "-o", second).returncode == 0
+    assert second.read_bytes() == first.read_bytes()
+
+
+def test_a_row_is_what_its_own_cells_say(tmp_path):
+    """A status column says what a row is now; an empty UNSUB_TIME or CLEAN_TIME cell says nothing; a filled
+    one (Mailchimp's unsubscribed and cleaned files) does; Buttondown's paused readers are not mailed."""
+    path = tmp_path / "mixed.csv"
+    path.write_text("email,status,UNSUB_TIME,CLEAN_TIME\n"
+                    "stays@dw-readers.net,subscribed,2024-06-01 10:00:00,\n"
+                    "plain@dw-readers.net,,,\n"
+                    "left@dw-readers.net,,2024-06-01 10:00:00,\n"
+                    "gone@dw-readers.net,,,2024-06-02 11:00:00\n"
+                    "paused@dw-readers.net,paused,,\n", encoding="utf-8")
+    rows = {row.address: row.status.value for row in ListFile(path) if not isinstance(row, Problem)}
+    assert rows == {"stays@dw-readers.net": "subscribed", "plain@dw-readers.net": "subscribed",
+                    "left@dw-readers.net": "unsubscribed", "gone@dw-readers.net": "bounced",
+                    "paused@dw-readers.net": "unsubscribed"}

@@ -117,3 +117,43 @@ def test_an_erasure_is_lifted_only_with_force():
     assert refused.returncode == 1 and "erased on its owner's request" in refused.stderr
     assert run_weekly("suppressed", "--remove", GONE, "--force", env=env).returncode == 0
     assert run_weekly("subscribers", "add", GONE, env=env).returncode == 0
+
+
+def test_one_named_address_never_reaches_an_erased_or_suppressed_reader(tmp_path):
+    """`send --to` and `--test-to` name one address: an erased one is refused by name, as are a complaint and
+    a hard bounce (with --to, any suppression: it would be a send of nothing); an editor who unsubscribed
+    from the list still gets her test copy. Nothing reaches the refused ones, and the ledger keeps no row."""
+    out = tmp_path / "out"
+    with Server() as server:
+        env = _env(server, WEEKLY_OUTPUT__DIR=str(out))
+        assert run_weekly("subscribers", "add", GONE, env=env).returncode == 0
+        assert run_weekly("subscribers", "erase", GONE, "--yes", env=env).returncode == 0
+        with open_test_store() as store:
+            store.suppressions.add("spam@dw-readers.net", "complaint: abuse")
+            store.suppressions.add("editor@dw-readers.net", "unsubscribed: removed by hand")
+        write_draft(full_draft(), tmp_path / "210.yaml")
+        assert run_weekly("render", tmp_path / "210.yaml", "-o", out / "210", env=env).returncode == 0
+        for flag, address, why in (("--to", GONE, "erased on its owner's request"),
+                                   ("--test-to", GONE, "erased on its owner's request"),
+                                   ("--to", "spam@dw-readers.net", "(complaint: abuse)"),
+                                   ("--test-to", "spam@dw-readers.net", "(complaint: abuse)"),
+                                   ("--to", "editor@dw-readers.net", "(unsubscribed: removed by hand)")):
+            refused = run_weekly("send", out / "210", flag, address, "--yes", env=env)
+            assert refused.returncode == 1 and why in refused.stderr and "nothing sent" in refused.stderr, refused
+            assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+        assert server.recorder.received() == {}
+        test_copy = run_weekly("send", out / "210", "--test-to", "editor@dw-readers.net", "--yes", env=env)
+        assert test_copy.returncode == 0, test_copy.stderr
+        assert server.recorder.received() == {"editor@dw-readers.net": 1}
+    with open_test_store() as store:
+        assert sum(store.recipients.counts(210).values()) == 0  # refused before the ledger; a test copy keeps none
+    assert "gone.reader" not in _every_value_in_the_store().lower()
+
+
+def test_removing_an_address_the_store_does_not_hold_changes_nothing():
+    """`subscribers remove` of an unknown address says so (exit 1) and suppresses nothing behind that error."""
+    env = _env()
+    refused = run_weekly("subscribers", "remove", "ghost@dw-readers.net", env=env)
+    assert refused.returncode == 1 and "not in the subscriber store" in refused.stderr
+    with open_test_store() as store:
+        assert store.suppressions.get("ghost@dw-readers.net") is None

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from composer.commands.readers import _signing_key as _key
 from composer.commands.readers import _valid
 from composer.config import Settings
-from composer.deliver.subscribers import ListFile
+from composer.deliver.subscribers import EXPORT_COLUMNS, ListFile, name_problem
 from composer.deliver.tokens import keyed_hash
 from composer.errors import WeeklyError
 from composer.models import Problem
@@ -80,6 +80,9 @@ def listing(settings: Settings, status: Status | None) -> tuple[list[Reader], di
 def add(address: str, name: str, settings: Settings) -> Reader:
     """`weekly subscribers add`: subscribe `address` by hand; WeeklyError if it must not be mailed."""
     _valid(address)
+    problem = name_problem(name)
+    if problem:
+        raise WeeklyError(f"--name: {problem}")
     with open_settings_store(settings) as store:
         erased = _erased(store, settings)
         if erased and keyed_hash(address, settings.list.id, erased[0]) in erased[1]:
@@ -109,7 +112,9 @@ def export_all(out: TextIO, settings: Settings) -> int:
     with open_settings_store(settings) as store:
         extra = sorted({key for reader in store.subscribers.all() for key in reader.fields})
         writer = csv.writer(out)
-        writer.writerow(["email", "name", "status", "since", "source", "created", "confirmed", *extra])
+        # a kept column named as one of ours (a list's own "source") keeps its values under a name of its own
+        writer.writerow([*EXPORT_COLUMNS, *(f"{key} (imported)" if key.strip().lower() in EXPORT_COLUMNS else key
+                                            for key in extra)])
         count = 0
         for reader in store.subscribers.all():
             writer.writerow([reader.address, reader.name, reader.status, _stamp(reader.since), reader.source,

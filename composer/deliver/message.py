@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from email.charset import Charset
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP, EmailPolicy, Policy
@@ -23,6 +24,7 @@ from typing import Any, NamedTuple, NewType, Protocol
 
 from composer.config import MailSettings
 from composer.deliver.dkim import BodyHashes, Signer
+from composer.deliver.subscribers import MAX_NAME
 from composer.deliver.tokens import COPY, sign_id
 from composer.errors import WeeklyError
 from composer.web.paths import leave_url
@@ -203,12 +205,40 @@ class MessageTemplate:
         joiner = "&" if "?" in self.unsubscribe_url else "?"
         url = f"{self.unsubscribe_url}{joiner}token={token}" if token else self.bare_url
         return {
-            _TO_KEY: formataddr((name, address), charset="utf-8").encode(),
+            _TO_KEY: to_field(name, address).encode(),
             _MESSAGE_ID_KEY: message_id.encode(),
             _UNSUBSCRIBE_KEY: url.encode(),
             _UNSUBSCRIBE_HTML_KEY: html_escape(url).encode(),
             _TOKEN_KEY: (token or "").encode(),
         }
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+_WORD_BYTES = 45  # of UTF-8 text in one encoded word: its base64 with =?utf-8?b?…?= is 72 characters (≤ 75)
+_UTF8 = Charset("utf-8")
+
+
+def one_line_name(name: str) -> str:
+    """A reader's name as a To line carries it: control characters (a line break would start a header of
+    its own) as spaces, at most MAX_NAME characters. Names are checked where they come in (list files,
+    imports, `subscribers add`, the sign-up form); this holds for whatever a store already holds."""
+    return " ".join(_CONTROL.sub(" ", name).split())[:MAX_NAME]
+
+
+def to_field(name: str, address: str) -> str:
+    """One copy's To value, on one line: formataddr's, with a long non-ASCII name in several encoded words
+    of at most 75 characters each (RFC 2047 section 2) instead of one of hundreds."""
+    name = one_line_name(name)
+    if name.isascii():
+        return formataddr((name, address))
+    pieces, piece = [], ""
+    for char in name:
+        if len((piece + char).encode()) > _WORD_BYTES:
+            pieces.append(piece)
+            piece = ""
+        piece += char
+    pieces.append(piece)
+    return f"{' '.join(_UTF8.header_encode(piece) for piece in pieces)} <{address}>"
 
 
 _TO_KEY, _MESSAGE_ID_KEY, _TOKEN_KEY = _TO.encode(), _MESSAGE_ID.encode(), _TOKEN.encode()

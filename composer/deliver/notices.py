@@ -13,7 +13,7 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 from composer.config import MailSettings
 from composer.deliver.dkim import Signer
-from composer.deliver.message import MAIL_POLICY, Wire, on_the_wire
+from composer.deliver.message import MAIL_POLICY, Wire, on_the_wire, one_line_name
 from composer.deliver.smtp import Callbacks, Job, SendStopped, deliver
 from composer.models import RecipientState as State
 
@@ -27,7 +27,7 @@ def send_notice(mail: MailSettings, address: str, name: str, subject: str, text:
     worker thread (a Starlette background task), never from a running loop."""
     message = EmailMessage(policy=MAIL_POLICY)  # List-Unsubscribe plain, as an issue copy's
     message["From"] = mail.smtp.sender
-    message["To"] = formataddr((name, address))
+    message["To"] = formataddr((one_line_name(name), address))
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=parseaddr(mail.smtp.sender)[1].rpartition("@")[2] or None)

@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -65,6 +66,8 @@ def send_issue(built: IssueFolder, store: Store, mail: MailSettings, options: Se
         return _dry_run(issue, store, options, key, mail, subject, server)
     template = MessageTemplate(built, mail, issue, one_click=not options.to)
     if options.test_to:
+        # an editor who unsubscribed from the list still gets her test copy; a complaint or a bounce does not
+        _one_address(options.test_to, "--test-to", store, key, mail.list.id, mailable=("unsubscribed",))
         return _send_test(options.test_to, template, key, mail, issue, subject, server, confirm)
     invalid = _Invalid()
     audience = _audience(options, invalid, store, key, mail.list.id)  # nobody to send to: the ledger stays as it is
@@ -110,6 +113,7 @@ def _audience(options: SendOptions, invalid: _Invalid, store: Store, key: bytes,
     if options.to:
         if not valid_address(options.to):
             raise WeeklyError(f"--to {options.to!r} is not a valid address")
+        _one_address(options.to, "--to", store, key, list_id, mailable=())
         return iter([Subscriber(email=options.to)])
     if options.list_file:
         rows = _valid_rows(options.list_file, options.columns, invalid)
@@ -123,6 +127,23 @@ def _audience(options: SendOptions, invalid: _Invalid, store: Store, key: bytes,
         raise WeeklyError("nobody to send to: the subscriber store has no subscribed reader; import your list "
                           "(`weekly subscribers import FILE`) or send to a file with --list FILE")
     return store.subscribers.audience()
+
+
+def _one_address(address: str, flag: str, store: Store, key: bytes, list_id: str, mailable: tuple[str, ...]) -> None:
+    """--to and --test-to name one address: erased on request, or suppressed for a reason not in `mailable`,
+    it is refused by name (a list file's such row is left out; one address left out is a send of nothing)."""
+    erased = store.subscribers.erased()
+    if erased and not key:
+        raise WeeklyError("the suppression list holds erased readers, recognised only with the signing key: set "
+                          "WEEKLY_SIGNING_KEY")
+    if erased and keyed_hash(address, list_id, key) in erased:
+        raise WeeklyError(f"{flag} {address}: erased on its owner's request, never mailed again; nothing sent")
+    held = store.suppressions.get(address)
+    if held and held.reason.split(":")[0] not in mailable:
+        since = datetime.fromtimestamp(held.added, UTC)
+        raise WeeklyError(f"{flag} {address}: suppressed since {since:%Y-%m-%d} ({held.reason}); nothing sent "
+                          f"(`weekly suppressed` lists why; `weekly suppressed --remove {address}` if it may get "
+                          "mail again)")
 
 
 def _not_erased(rows: Iterator[Subscriber], path: Path, invalid: _Invalid, store: Store, key: bytes,

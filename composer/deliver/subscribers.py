@@ -4,7 +4,7 @@ A file is read as a stream, so a million rows never sit in memory at once; each 
 bad one reported with its line number. The columns are found by their names: the address (`email`,
 Mailchimp's `Email Address`, Buttondown's `email_address` …), the name (or first and last name), the
 status (listmonk's `status`, Buttondown's `subscriber_type`, Substack's `email_disabled`; a Mailchimp
-export says it in its columns: its unsubscribed file has UNSUB_TIME, its cleaned one CLEAN_TIME) and the
+row says it by its UNSUB_TIME or CLEAN_TIME, filled in its unsubscribed and cleaned files) and the
 sign-up date. `--column email=…` names a column the guess misses. Every other column is kept, by name.
 """
 
@@ -39,14 +39,21 @@ _NAMES = {
     "status": ("status", "subscriber_type", "email_disabled"),
     "created": ("created", "created_at", "creation_date", "optin_time", "subscribed_at", "subscription_created_at"),
     "confirmed": ("confirmed", "confirm_time"),
+    # Mailchimp's unsubscribed and cleaned exports say a row's status by when it changed
+    "unsubscribed": ("unsub_time",),
+    "cleaned": ("clean_time",),
 }
 FIELDS = tuple(_NAMES)
+# `weekly subscribers export` writes these first, then the columns kept from imports
+EXPORT_COLUMNS = ("email", "name", "status", "since", "source", "created", "confirmed")
 
 # Status words of the services (listmonk, Buttondown's subscriber types, Substack's email_disabled) and ours.
 _STATUSES = {
     Status.SUBSCRIBED: ("subscribed", "enabled", "active", "confirmed", "regular", "premium", "trialed", "unpaid",
-                        "gifted", "churning", "paused", "past_due", "false"),
-    Status.UNSUBSCRIBED: ("unsubscribed", "disabled", "blocklisted", "removed", "true"),
+                        "gifted", "churning", "past_due", "false"),
+    # Buttondown's "paused": the reader asked for no mail for now; weekly has no pause, and mailing is the
+    # mistake that cannot be taken back
+    Status.UNSUBSCRIBED: ("unsubscribed", "disabled", "blocklisted", "removed", "paused", "true"),
     Status.BOUNCED: ("bounced", "cleaned", "undeliverable"),
     Status.COMPLAINED: ("complained", "spammy", "spam"),
     Status.UNCONFIRMED: ("unconfirmed", "unactivated", "pending"),
@@ -70,6 +77,17 @@ def valid_address(address: str) -> bool:
     return len(address) <= 254 and address.isascii() and bool(_ADDRESS.match(address))
 
 
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a reader's name in a To line, or None: the one rule for list files, imports and
+    `weekly subscribers add`."""
+    if _CONTROL.search(name):
+        return "the name holds a control character (a line break would forge headers)"
+    if len(name) > MAX_NAME:
+        return (f"the name has {len(name)} characters, more than {MAX_NAME} (the To line must stay under SMTP's "
+                "998 bytes): shorten it")
+    return None
+
+
 class ListFile:
     """A CSV list of readers; `kind` says whose export it looks like, `columns` which column is which."""
 
@@ -82,10 +100,8 @@ class ListFile:
         if buttondown and "type" in found and "status" not in (columns or {}):
             columns = {**(columns or {}), "status": "type"}  # Buttondown's subscriber type, under its API's name
         self.columns = _columns(path, header, columns or {})
-        # Mailchimp exports a list as three files; only their columns say which one this is.
-        self.file_status = Status.UNSUBSCRIBED if "unsub_time" in found else \
-            Status.BOUNCED if "clean_time" in found else None
-        self.kind = ("Mailchimp" if "email address" in found and found & {"member_rating", "leid", "optin_time"}
+        self.kind = ("weekly" if [name.strip().lower() for name in header[:len(EXPORT_COLUMNS)]] == list(EXPORT_COLUMNS)
+                     else "Mailchimp" if "email address" in found and found & {"member_rating", "leid", "optin_time"}
                      else "listmonk" if {"uuid", "attributes", "status"} <= found
                      else "Buttondown" if buttondown
                      else "Substack" if "email_disabled" in found else "CSV")
@@ -96,7 +112,10 @@ class ListFile:
             reader = csv.reader(handle)
             header = next(reader, [])
             at = {field: header.index(column) for field, column in self.columns.items()}
-            kept = [index for index in range(len(header)) if index not in at.values()]
+            # weekly's own export: its since and source are the store's record of the row, not the reader's
+            ours = {"since", "source"} if self.kind == "weekly" else set()
+            kept = [index for index in range(len(header))
+                    if index not in at.values() and header[index].strip().lower() not in ours]
             line, errors_in_a_row = reader.line_num, 0
             while True:
                 try:
@@ -124,14 +143,15 @@ class ListFile:
         email = value("email")
         name = value("name") or " ".join(part for part in (value("first_name"), value("last_name")) if part)
         raw = value("status").lower()
-        status = self.file_status or (_STATUS_OF.get(raw) if raw else Status.SUBSCRIBED)
+        # A status column says what the row is now; else a Mailchimp row says it by the time it left (an
+        # empty cell, or the column kept in another file such as weekly's own export, says nothing)
+        status = _STATUS_OF.get(raw) if raw else Status.UNSUBSCRIBED if value("unsubscribed") else \
+            Status.BOUNCED if value("cleaned") else Status.SUBSCRIBED
         if not valid_address(email):
             return _bad(self.path, line, f"{email!r} is not a valid address" if email else "no address")
-        if _CONTROL.search(name):
-            return _bad(self.path, line, "the name holds a control character (a line break would forge headers)")
-        if len(name) > MAX_NAME:
-            return _bad(self.path, line, f"the name has {len(name)} characters, more than {MAX_NAME} (the To line "
-                        "must stay under SMTP's 998 bytes): shorten it")
+        problem = name_problem(name)
+        if problem:
+            return _bad(self.path, line, problem)
         if status is None:
             known = ", ".join(sorted(_STATUS_OF))
             return _bad(self.path, line, f"status {raw!r} is not one weekly knows ({known}); say which column holds "

@@ -130,9 +130,12 @@ class Subscribers:
         return found
 
     def remove(self, address: str, source: str) -> Reader | None:
-        """Unsubscribe `address` by hand: the status, and the suppression list so no list file mails it."""
+        """Unsubscribe `address` by hand: the status, and the suppression list so no list file mails it; None,
+        changing nothing, when the store does not hold it (the caller says how to suppress it instead)."""
         now = time.time()
         with self.db.transaction():
+            if self.get(address) is None:
+                return None
             self.db.execute("UPDATE subscribers SET status=?, changed=?, pending=NULL WHERE list_id=? AND email=?",
                             (Status.UNSUBSCRIBED, now, self.list_id, address.lower()))
             self._suppress(address, Status.UNSUBSCRIBED, source, now)
