@@ -186,3 +186,19 @@ def test_dkim_missing_unreadable_or_unaligned(good, gate, tmp_path, dkim_keys):
     assert (level, path) == ("warning", "dkim.domain") and "does not align with the sender's domain dig.watch" in message
     aligned = check_issue(IssueFolder(good), gate.model_copy(update={"sender": "DW <news@mail.dig.watch>"}))
     assert aligned == []  # d=dig.watch signs for its subdomain: relaxed alignment
+
+
+def test_an_entry_without_a_title_fails_the_gate(tmp_path, gate):
+    """An editor empties a Radar entry's title and renders: the email would carry a link with no words (a
+    screen reader reads out its URL) and a blank line in "In this issue": the gate names the entry, and the
+    link, in the draft and in the HTML."""
+    draft = full_draft()
+    radar = list(draft.sections.radar)
+    radar[1] = radar[1].model_copy(update={"title": "  "})
+    draft = draft.model_copy(update={"sections": draft.sections.model_copy(update={"radar": tuple(radar)})})
+    folder = tmp_path / "untitled"
+    write_draft(draft, folder / "issue.yaml")
+    render_draft(draft, folder, Settings())
+    problems = [f"{problem.path}: {problem.message}" for problem in check_issue(IssueFolder(folder), gate)]
+    assert f"{folder / 'issue.yaml'}: radar entry 2 has no title: give it one or delete the entry" in problems
+    assert any(re.search(r"index\.html: a link to '[^']+' has no words", problem) for problem in problems), problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from conftest import IDENTITY, KEY, SEEDS, open_test_store, run_weekly
@@ -157,3 +158,34 @@ def test_removing_an_address_the_store_does_not_hold_changes_nothing():
     assert refused.returncode == 1 and "not in the subscriber store" in refused.stderr
     with open_test_store() as store:
         assert store.suppressions.get("ghost@dw-readers.net") is None
+
+
+def test_a_readers_name_never_adds_a_header(tmp_path):
+    """`subscribers add --name` refuses a line break and a name over 100 characters, as imports do; and a
+    name a store already holds (written by an older weekly, or by hand) still gives each copy one To line:
+    no header of its own, encoded words of at most 75 characters (RFC 2047), the line under 998 bytes."""
+    from email.parser import BytesParser
+
+    out = tmp_path / "out"
+    with Server() as server:
+        env = _env(server, WEEKLY_OUTPUT__DIR=str(out))
+        forged = run_weekly("subscribers", "add", "nl@dw-readers.net", "--name", "Evil\r\nBcc: victim@dw-readers.net",
+                            env=env)
+        assert forged.returncode == 1 and "control character" in forged.stderr and forged.stderr.count("\n") == 1
+        long = run_weekly("subscribers", "add", "nl@dw-readers.net", "--name", "N" * 300, env=env)
+        assert long.returncode == 1 and "more than 100" in long.stderr
+        with open_test_store() as store:
+            store.subscribers.add("nl@dw-readers.net", "Evil\r\nBcc: victim@dw-readers.net", "by hand, unchecked")
+            store.subscribers.add("long@dw-readers.net", "Жанна " * 60, "by hand, unchecked")
+        write_draft(full_draft(), tmp_path / "210.yaml")
+        assert run_weekly("render", tmp_path / "210.yaml", "-o", out / "210", env=env).returncode == 0
+        sent = run_weekly("send", out / "210", "--yes", env=env)
+        assert sent.returncode == 0, sent.stderr
+        assert sorted(server.recorder.received()) == ["long@dw-readers.net", "nl@dw-readers.net"]
+        for _, _, raw in server.recorder.messages:
+            head = raw.split(b"\r\n\r\n", 1)[0]
+            message = BytesParser().parsebytes(raw, headersonly=True)
+            assert message.get_all("Bcc") is None and len(message.get_all("To")) == 1
+            to_line = next(line for line in head.split(b"\r\n") if line.startswith(b"To:"))
+            assert len(to_line) < 998 and all(len(word) <= 75 for word in re.findall(rb"=\?[^?]+\?[bBqQ]\?[^?]*\?=",
+                                                                                       to_line)), to_line
