@@ -606,6 +606,10 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
                 return CronOutcome(resumed=decision.issue.number, resumed_report=resumed.report,
                                    folder=decision.issue.record.folder)
             decision = _decide(store, ingested, settings, options, today, for_cron=True, sending=send)
+            if isinstance(decision, AlreadySent) and decision.issue.number == resumed.number:
+                # This week's issue was the one left part-way: finishing it was this run's send, not a second one.
+                return CronOutcome(resumed=resumed.number, resumed_report=resumed.report,
+                                   folder=decision.issue.record.folder)
         outcome = _this_week(decision, ingested, store, settings, options, log)
         if resumed is not None:
             outcome = outcome.model_copy(update={"resumed": resumed.number, "resumed_report": resumed.report})

@@ -202,6 +202,26 @@ def test_a_paused_issue_is_finished_before_the_next_one(tmp_path):
     assert [row[7] for row in _issues(env)] == ["sent", "sent"]
 
 
+def test_the_run_that_finishes_this_weeks_paused_issue_says_sent_and_exits_0(tmp_path):
+    """The server is down on Friday: #210 pauses. Once it is up, the same day's `weekly run --send` finishes
+    #210, says what it sent and exits 0 (it is this run's send, not "already sent"); a run after that is the
+    one that says "already sent"."""
+    port = free_port()
+    env = _env(tmp_path, port=port, WEEKLY_ISSUE__APPROVAL="auto")
+    friday = ["--today", FRIDAYS[0].isoformat()]
+    down = run_weekly("run", "--send", str(SEEDS), *friday, env=env)
+    assert down.returncode == 1 and "Resume with: weekly run --send" in down.stderr, down.stderr
+    with Server(port=port) as server:
+        finished = run_weekly("run", "--send", str(SEEDS), *friday, env=env)
+        assert finished.returncode == 0, finished.stderr
+        assert "finished #210" in finished.stdout and "sent 3 now" in finished.stdout, finished.stdout
+        assert "error:" not in finished.stderr, finished.stderr
+        again = run_weekly("run", "--send", str(SEEDS), *friday, env=env)
+    assert again.returncode == 1 and "#210 was already sent (3 sent" in again.stderr, again.stderr
+    assert len(server.recorder.messages) == 3
+    assert _issues(env)[0][7:] == ["sent", "no", "sent", "3"]
+
+
 def test_a_send_waiting_at_its_prompt_keeps_cron_from_rebuilding_the_issue(tmp_path):
     """`weekly send` asks on a terminal and waits; a cron run meanwhile may not rebuild that issue, so every
     reader gets the same issue, the editor's."""
