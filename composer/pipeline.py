@@ -333,9 +333,11 @@ def render_file(draft_path: Path, out_dir: Path | None, settings: Settings, repl
         delivered = record is not None and record.stored in (Stored.SENDING, Stored.SENT, Stored.STOPPED)
         sent_from = record.folder if record is not None and delivered else None
         if folder.delivery is not None or (sent_from is not None and sent_from.resolve() == folder.path.resolve()):
+            stopped = record is not None and record.stored in (Stored.SENDING, Stored.STOPPED)
+            rest = f"; the rest of its readers get these files too: `weekly send {folder.path} --yes`" if stopped else ""
             raise WeeklyError(f"{folder.path} holds #{draft.number} as it was sent ({record.stored if record else 'sent'}):"
-                              f" its files stay as readers got them; nothing written. To see a changed draft, render "
-                              f"it elsewhere: `weekly render {draft_path} -o DIR`")
+                              f" its files stay as readers got them; nothing written{rest}; "
+                              f"{_see_the_edit(folder, settings, draft_path)}")
         backup = None
         if folder.draft_path.resolve() != draft_path.resolve():
             backup = _guard_draft(folder.draft_path, record, draft_hash(draft), replace)
@@ -382,11 +384,12 @@ def _render_into(draft: Draft, folder: IssueFolder, settings: Settings, archive:
 # ---- the gate, approval and sending -------------------------------------------------------------------
 
 
-def gate(issue: IssueFolder, settings: Settings) -> list[Problem]:
-    """`weekly check`: what keeps the built issue from being sent (empty: it may go)."""
+def gate(issue: IssueFolder, settings: Settings, with_draft: bool = True) -> list[Problem]:
+    """`weekly check`: what keeps the built issue from being sent (empty: it may go). `with_draft` False:
+    the draft is not what the files show (check.check_issue)."""
     from composer.check import Gate, check_issue
 
-    return check_issue(issue, Gate.of(settings))
+    return check_issue(issue, Gate.of(settings), with_draft)
 
 
 class Approved(BaseModel):
@@ -491,10 +494,14 @@ def send_checked(issue: IssueFolder, settings: Settings, options: SendOptions, c
         refusal = (f"another `weekly` is sending or building issue {number} ({{holder}}); nothing was sent from "
                    f"here: follow it with `weekly status {issue.path}`")
         with store.lock(f"issue:{number}", refusal):
-            problems = [] if options.test_to else _errors(gate(issue, settings))
+            record = store.issues.get(number)
+            as_rendered = _edited_after_going_out(issue, record)  # the draft is not what is sent: not checked
+            problems = [] if options.test_to else _errors(gate(issue, settings, with_draft=not as_rendered))
             if problems and not force:
-                raise WeeklyError(f"{issue.path} fails `weekly check` ({len(problems)} problem(s)); nothing sent: fix "
-                                  "it and render it again, or send it anyway with --force", tuple(problems))
+                what = ("fix the settings it names: its files are what its first readers got and are not rendered "
+                        "again" if _went_out(issue, record) else "fix it and render it again")
+                raise WeeklyError(f"{issue.path} fails `weekly check` ({len(problems)} problem(s)); nothing sent: "
+                                  f"{what}, or send it anyway with --force", tuple(problems))
             if problems:
                 with _logged(settings.log.file) as log:
                     log.warning("sending #%s despite %s problem(s) (--force): %s", number, len(problems),
@@ -522,9 +529,15 @@ def _send_held(folder: IssueFolder, store: Store, settings: Settings, options: S
     _refuse_if_delivered(folder, store)
     current = draft_hash(folder.draft)
     record = store.issues.get(number)
+    warnings: tuple[Problem, ...] = ()
     if record is None:
         store.issues.rendered(number, folder.draft.week_start, folder.draft.week_end, folder.path, current,
                               _item_ids(folder.draft))
+    elif _edited_after_going_out(folder, record):
+        # Its first readers got the files as rendered: the rest get the same files, never the edit.
+        warnings = (Problem(level="warning", path=str(folder.draft_path), message=(
+            f"changed after #{number} began to go out; the edit is not sent: the rest of its readers get it as the "
+            f"first did, from {folder.path}'s rendered files; {_see_the_edit(folder, settings)}")),)
     elif record.folder == folder.path.resolve() and record.rendered_hash not in (None, current):
         raise WeeklyError(f"{folder.draft_path} changed since it was rendered; nothing sent: render it again "
                           f"(`weekly render {folder.draft_path}`) and check it")
@@ -547,7 +560,26 @@ def _send_held(folder: IssueFolder, store: Store, settings: Settings, options: S
         folder.remember(Delivery(store_id=store.id, store=store.where, list_id=store.list_id, started=started["at"],
                                  state="stopped" if stopped else "sent",
                                  counts={state.value: count for state, count in report.counts.items()}))
-    return report
+    return report.model_copy(update={"warnings": warnings}) if warnings else report
+
+
+def _went_out(folder: IssueFolder, record: IssueRecord | None) -> bool:
+    """The issue in `folder` began to go out (sending, stopped or sent): its files are what readers get."""
+    return (record is not None and record.stored in (Stored.SENDING, Stored.STOPPED, Stored.SENT)
+            and record.folder == folder.path.resolve())
+
+
+def _edited_after_going_out(folder: IssueFolder, record: IssueRecord | None) -> bool:
+    """The issue in `folder` went out (in part) and its draft was changed since it was rendered."""
+    return (_went_out(folder, record) and record is not None
+            and record.rendered_hash not in (None, draft_hash(folder.draft)))
+
+
+def _see_the_edit(folder: IssueFolder, settings: Settings, draft: Path | None = None) -> str:
+    """How to see an edit that will not be sent: rendered outside the archive (its index lists issue folders)."""
+    copy = settings.output.dir.parent / "edited" / folder.path.name
+    return (f"to see the edit: `weekly render {draft or folder.draft_path} -o {copy}`, then "
+            f"`diff {folder.path / 'issue.txt'} {copy / 'issue.txt'}`")
 
 
 def _refuse_if_delivered(folder: IssueFolder, store: Store) -> None:
@@ -638,6 +670,8 @@ def _resume(issue: Known, store: Store, settings: Settings, sending: SendOptions
     folder = IssueFolder(record.folder)
     with store.lock(f"issue:{record.number}", f"issue {record.number} is being sent by {{holder}}; not resumed"):
         report = _send(folder, store, settings, sending, lambda plan: True)
+    for warning in report.warnings:
+        log.warning("%s", warning)
     log.info("resumed #%s: sent %s now; ledger %s%s", record.number, report.sent_now, _plain(report.counts),
              f"; stopped: {report.stopped}" if report.stopped else "")
     return _Resumed(number=record.number, report=report)

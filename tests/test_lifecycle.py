@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
+import shlex
 import sys
 import time
 from datetime import date, timedelta
@@ -220,6 +222,42 @@ def test_the_run_that_finishes_this_weeks_paused_issue_says_sent_and_exits_0(tmp
     assert again.returncode == 1 and "#210 was already sent (3 sent" in again.stderr, again.stderr
     assert len(server.recorder.messages) == 3
     assert _issues(env)[0][7:] == ["sent", "no", "sent", "3"]
+
+
+def test_an_edit_after_an_issue_began_to_go_out_is_not_sent_and_never_blocks_the_rest(tmp_path):
+    """#210 went to 3 of 8 readers, then the editor changed its draft. The send goes on from the rendered
+    files (the other 5 get what the first 3 got), with a warning that the edit is not sent and how to see it;
+    `render` in place refuses, pointing to the send that goes on and to a copy that shows the edit; both
+    commands it names work."""
+    readers = str(write_list(tmp_path / "eight.csv", 8))
+    with Server() as server:
+        env = _env(tmp_path, server, WEEKLY_LIST__SUBSCRIBERS=readers)
+        assert run_weekly("build", str(SEEDS), env=env).returncode == 0
+        assert run_weekly("approve", "210", env=env).returncode == 0
+        folder = tmp_path / "out" / "210"
+        first = run_weekly("send", str(folder), "--limit", "3", "--yes", env=env)
+        assert first.returncode == 0 and "sent 3 now" in first.stdout, first.stderr
+        edit = "A teaser the editor wrote after three readers had the issue, which none of them will ever read."
+        _edit(folder / "issue.yaml", greeting="Hello readers,", teaser=(0, edit))
+        sent_files = {name: (folder / name).read_bytes() for name in ("index.html", "issue.txt", "issue.eml")}
+        refused = run_weekly("render", str(folder / "issue.yaml"), env=env)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert f"`weekly send {folder} --yes`" in refused.stderr, refused.stderr
+        shown = run_weekly(*shlex.split(re.search(r"`weekly (render [^`]+)`", refused.stderr)[1]), env=env)
+        assert shown.returncode == 0, shown.stderr
+        copy = Path(re.search(r"-o (\S+)`", refused.stderr)[1])
+        assert edit in " ".join((copy / "issue.txt").read_text(encoding="utf-8").split())
+        resumed = run_weekly("send", str(folder), "--limit", "2", "--yes", env=env)
+        assert resumed.returncode == 0 and "sent 2 now" in resumed.stdout, resumed.stderr
+        assert f"warning: {folder / 'issue.yaml'}: changed after #210 began to go out; the edit is not sent" \
+            in resumed.stderr
+        cron = run_weekly("run", "--send", str(SEEDS), "--today", FRIDAYS[0].isoformat(), env=env)
+        assert cron.returncode == 0 and "sent 3 now" in cron.stdout, cron.stderr
+        assert "the edit is not sent" in cron.stderr
+    assert {name: (folder / name).read_bytes() for name in sent_files} == sent_files
+    texts = [" ".join(message.get_body(("plain",)).get_content().split()) for _, _, message in _parsed(server)]
+    assert len(texts) == 8 and not any(edit in text or "Hello readers" in text for text in texts)
+    assert _issues(env)[0][7] == "sent"
 
 
 def test_a_send_waiting_at_its_prompt_keeps_cron_from_rebuilding_the_issue(tmp_path):
