@@ -32,7 +32,7 @@ from composer.curate import CurateRules, curate
 from composer.draft import DraftError, read_draft, write_draft
 from composer.errors import WeeklyError
 from composer.ingest import load_items
-from composer.issues import DELIVERY, Archive, Delivery, IssueFolder
+from composer.issues import DELIVERY, DRAFT, Archive, Delivery, IssueFolder
 from composer.lifecycle import (
     AlreadySent,
     Asked,
@@ -117,6 +117,8 @@ def compose_to_file(paths: list[Path], draft_path: Path, settings: Settings, opt
     with open_settings_store(settings) as store:
         decision = _slot(_decide(store, ingested, settings, options, today, for_cron=False))
         composed = _compose(ingested, decision.slot, store, settings, options)
+        if draft_path.name == DRAFT:  # an issue folder's own draft
+            _refuse_other_issue(draft_path.parent, decision.slot.number, store, Archive(settings.output.dir))
         record = store.issues.get(decision.slot.number)
         backup = _guard_draft(draft_path, record, draft_hash(composed.draft), options.replace)
         return composed.model_copy(update={"written": (write_draft(composed.draft, draft_path),), "backup": backup,
@@ -139,6 +141,7 @@ def _build(ingested: Ingested, decision: Compose, out_dir: Path | None, store: S
         composed = _compose(ingested, decision.slot, store, settings, options)
         archive = Archive(settings.output.dir)
         folder = _issue_folder(out_dir, archive, number)
+        _refuse_other_issue(folder.path, number, store, archive)
         _refuse_if_delivered(folder, store)
         record = store.issues.get(number)
         backup = _guard_draft(folder.draft_path, record, draft_hash(composed.draft), options.replace)
@@ -329,6 +332,11 @@ def render_file(draft_path: Path, out_dir: Path | None, settings: Settings, repl
     folder = _issue_folder(out_dir, archive, draft.number)
     with open_settings_store(settings) as store, \
             store.lock(f"issue:{draft.number}", f"issue {draft.number} is being sent by {{holder}}; not rendered"):
+        if draft_path.name == DRAFT:  # an issue folder's own draft: its number is the folder's issue
+            held = _holder(draft_path.parent, draft.number, store, archive)
+            if held is not None:
+                raise _stray_number(draft_path, draft.number, draft_path.parent, held, "nothing written")
+        _refuse_other_issue(folder.path, draft.number, store, archive)
         record = store.issues.get(draft.number)
         delivered = record is not None and record.stored in (Stored.SENDING, Stored.SENT, Stored.STOPPED)
         sent_from = record.folder if record is not None and delivered else None
@@ -353,6 +361,7 @@ def render_draft(draft: Draft, out_dir: Path | None, settings: Settings) -> list
     folder = _issue_folder(out_dir, archive, draft.number)
     with open_settings_store(settings) as store, \
             store.lock(f"issue:{draft.number}", f"issue {draft.number} is being sent by {{holder}}; not rendered"):
+        _refuse_other_issue(folder.path, draft.number, store, archive)
         return _render_recorded(draft, folder, settings, archive, store)
 
 
@@ -409,7 +418,7 @@ def approve(number: int | None, settings: Settings, by: str) -> Approved:
         n = issue.number
         with store.lock(f"issue:{n}", f"issue {n} is being sent or built by {{holder}}; try again when it ends"):
             assert issue.record.folder is not None
-            folder = IssueFolder(issue.record.folder)
+            folder = _as_held(IssueFolder(issue.record.folder), store, settings, "not approved")
             draft = folder.draft
             current = draft_hash(draft)
             rendered: list[Path] = []
@@ -436,8 +445,10 @@ def _issue_to_approve(store: Store, number: int | None) -> Known:
             raise WeeklyError("no unsent issue to approve: build one first (`weekly build`)")
         return max(unsent, key=lambda issue: issue.number)
     issue = next((issue for issue in issues if issue.number == number), None)
-    if issue is None or issue.record.folder is None:
-        raise WeeklyError(f"#{number} is not an issue built here: build it first (`weekly build --issue {number}`)")
+    if issue is None or issue.record.folder is None:  # a mistyped number: never suggest making that issue
+        there = ", ".join(f"#{known.number} ({known.state})" for known in issues if known.record.folder)
+        raise WeeklyError(f"#{number} is not an issue here; " + (f"the issues are {there} (`weekly issues` shows "
+                          "them)" if there else "there is none yet: `weekly build` makes the first"))
     if issue.state in (IssueState.SENT, IssueState.SENDING, IssueState.STOPPED):
         raise WeeklyError(f"#{number} was already sent ({issue.state}); there is nothing to approve")
     return issue
@@ -490,6 +501,7 @@ def send_checked(issue: IssueFolder, settings: Settings, options: SendOptions, c
     unless `force`, which is logged. A test copy (`options.test_to`) skips the gate: it is how an editor
     looks at the issue."""
     with open_settings_store(settings) as store:
+        issue = _as_held(issue, store, settings, "nothing sent")
         number = issue.number
         refusal = (f"another `weekly` is sending or building issue {number} ({{holder}}); nothing was sent from "
                    f"here: follow it with `weekly status {issue.path}`")
@@ -598,6 +610,51 @@ def _refuse_if_delivered(folder: IssueFolder, store: Store) -> None:
             f"{folder.path / DELIVERY}")
 
 
+# ---- which issue a folder holds -------------------------------------------------------------------------
+# The store says it (the issue built, rendered or sent there), else the archive's name for it (OUTPUT_DIR/N);
+# never the draft's `number:` alone, which an editor may mistype: trusted, a typo made a new issue of the
+# folder's files (render, approve) or sent them again to everyone as another issue's (send).
+
+
+def held_number(folder: IssueFolder, store: Store, settings: Settings) -> int:
+    """The issue `folder` holds (for reading it: `weekly status`)."""
+    held = _holder(folder.path, folder.draft.number, store, Archive(settings.output.dir))
+    return folder.draft.number if held is None else held
+
+
+def _holder(path: Path, number: int, store: Store, archive: Archive) -> int | None:
+    """The issue the folder at `path` holds when it is not #`number`; None when it holds #`number` or nothing."""
+    where = path.resolve()
+    claims = sorted(record.number for record in store.issues.all() if record.folder == where)
+    if not claims and archive.contains(IssueFolder(path)) and path.name.isdigit():
+        claims = [int(path.name)]
+    return None if not claims or number in claims else claims[0]
+
+
+def _as_held(folder: IssueFolder, store: Store, settings: Settings, nothing: str) -> IssueFolder:
+    """`folder` as the issue it holds. A draft whose number says another issue is refused while that issue is
+    unsent (put the number back); once it went out, its files go on as that issue (the edit is not sent)."""
+    held = _holder(folder.path, folder.draft.number, store, Archive(settings.output.dir))
+    if held is None:
+        return folder
+    if _went_out(folder, store.issues.get(held)):
+        return IssueFolder(folder.path, number=held)
+    raise _stray_number(folder.draft_path, folder.draft.number, folder.path, held, nothing)
+
+
+def _stray_number(draft_path: Path, number: int, folder: Path, held: int, nothing: str) -> WeeklyError:
+    return WeeklyError(f"{draft_path} says number: {number}, but {folder} holds #{held}; {nothing}: put "
+                       f"`number: {held}` back in it")
+
+
+def _refuse_other_issue(folder: Path, number: int, store: Store, archive: Archive) -> None:
+    """#`number` is never written into a folder that holds another issue: one folder, one issue."""
+    held = _holder(folder, number, store, archive)
+    if held is not None:
+        raise WeeklyError(f"{folder} holds #{held}, not #{number}; nothing written: #{number} goes in a folder of "
+                          f"its own ({archive.folder(number).path}, where it goes without -o)")
+
+
 # ---- cron ---------------------------------------------------------------------------------------------
 
 
@@ -667,7 +724,7 @@ def _resume(issue: Known, store: Store, settings: Settings, sending: SendOptions
         raise WeeklyError(f"#{record.number} was sent in part and is not finished ({record.reason or 'stopped'}; "
                           f"{counts[State.PENDING]} pending): finish it with `weekly run --send` before a new issue")
     log.info("resuming #%s in %s: %s still pending", record.number, record.folder, counts[State.PENDING])
-    folder = IssueFolder(record.folder)
+    folder = IssueFolder(record.folder, number=record.number)
     with store.lock(f"issue:{record.number}", f"issue {record.number} is being sent by {{holder}}; not resumed"):
         report = _send(folder, store, settings, sending, lambda plan: True)
     for warning in report.warnings:
@@ -689,7 +746,7 @@ def _this_week(decision, ingested: Ingested, store: Store, settings: Settings, o
             raise WeeklyError(reason)
         case Keep(issue=issue):
             assert issue.record.folder is not None
-            folder = IssueFolder(issue.record.folder)
+            folder = _as_held(IssueFolder(issue.record.folder), store, settings, "nothing done")
             log.info("kept #%s (%s by the editor) in %s", issue.number, issue.state, folder.path)
             return CronOutcome(composed=Composed(draft=folder.draft, problems=ingested.problems,
                                                  item_count=len(ingested.items), kept=issue.state),
@@ -705,6 +762,7 @@ def _this_week(decision, ingested: Ingested, store: Store, settings: Settings, o
 
 def _send_this_week(folder: IssueFolder, composed: Composed, store: Store, settings: Settings, sending: SendOptions,
                     log: logging.Logger) -> SendReport:
+    folder = _as_held(folder, store, settings, "nothing sent")
     number = folder.number
     with store.lock(f"issue:{number}", f"issue {number} is being sent by {{holder}}; not sent from here"):
         record = store.issues.get(number)

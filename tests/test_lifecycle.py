@@ -161,6 +161,48 @@ def test_a_sent_issue_is_never_rendered_again_in_its_folder(tmp_path):
     assert next_week.returncode == 0 and "#211" in next_week.stdout, (next_week.stdout, next_week.stderr)
 
 
+def test_a_stray_number_never_makes_another_issue_nor_takes_this_weeks(tmp_path):
+    """The folder out/210 holds #210: a draft there saying `number: 211` is refused by render, approve and
+    send, in one line naming both numbers, and makes no #211; #212 is never built into it. `approve 99` (no
+    such issue) lists the issues there are. Records built by hand (#99 below the pasted #209, #211 above
+    #210) never take this week's place: cron rebuilds #210, then sends the editor's #210. Once sent, the
+    folder is still #210's whatever its draft says."""
+    with Server() as server:
+        env = _env(tmp_path, server)
+        friday = ["--today", FRIDAYS[0].isoformat()]
+        assert run_weekly("build", str(SEEDS), env=env).returncode == 0
+        for number in ("99", "211"):
+            assert run_weekly("build", str(SEEDS), "--issue", number, env=env).returncode == 0
+        rebuilt = run_weekly("run", str(SEEDS), *friday, env=env)
+        assert rebuilt.returncode == 0 and "DW Weekly #210 (25 April – 2 May 2025) rebuilt in place" in rebuilt.stdout
+        draft = tmp_path / "out" / "210" / "issue.yaml"
+        machine = draft.read_bytes()
+        _edit(draft, number=212)
+        for command in (["render", str(draft)], ["approve", "210"], ["send", str(draft.parent), "--yes"]):
+            refused = run_weekly(*command, env=env)
+            assert refused.returncode == 1 and refused.stderr.count("\n") == 1, (command, refused.stderr)
+            assert "says number: 212, but" in refused.stderr and "holds #210" in refused.stderr, refused.stderr
+            assert "put `number: 210` back" in refused.stderr
+        into = run_weekly("build", str(SEEDS), "--issue", "212", "-o", str(draft.parent), env=env)
+        assert into.returncode == 1 and "holds #210, not #212; nothing written" in into.stderr, into.stderr
+        assert not (tmp_path / "out" / "212").exists() and "212" not in [row[0] for row in _issues(env)]
+        draft.write_bytes(machine)
+        _edit(draft, greeting="Hello readers,")
+        unknown = run_weekly("approve", "98", env=env)
+        assert unknown.returncode == 1 and "build" not in unknown.stderr, unknown.stderr
+        assert "#98 is not an issue here; the issues are #211 (composed), #210 (edited), #99 (composed)" \
+            in unknown.stderr
+        assert run_weekly("approve", "210", env=env).returncode == 0
+        sent = run_weekly("run", "--send", str(SEEDS), *friday, env=env)
+        assert sent.returncode == 0 and "sent 3 now" in sent.stdout, sent.stderr
+        _edit(draft, number=211)
+        status = run_weekly("status", str(draft.parent), env=env)
+        assert status.returncode == 0 and status.stdout.startswith("DW Weekly #210: "), status.stdout
+    assert {message["Subject"].split(" – ")[0] for _, _, message in _parsed(server)} == {"DW Weekly #210"}
+    assert all("Hello readers," in message.get_body(("plain",)).get_content() for _, _, message in _parsed(server))
+    assert [row[:1] + row[7:8] for row in _issues(env)] == [["211", "composed"], ["210", "sent"], ["99", "composed"]]
+
+
 def test_rebuilding_an_unsent_week_keeps_its_number_and_picks(tmp_path):
     """A second build of an unsent issue is the same issue: same number, the same draft byte for byte, and
     none of its stories "published"."""
