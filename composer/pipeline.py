@@ -34,6 +34,7 @@ from composer.errors import WeeklyError
 from composer.ingest import load_items
 from composer.issues import DELIVERY, DRAFT, Archive, Delivery, IssueFolder
 from composer.lifecycle import (
+    UNSENT,
     AlreadySent,
     Asked,
     Compose,
@@ -269,10 +270,8 @@ def _guard_draft(path: Path, record: IssueRecord | None, new_hash: str, replace:
 
 
 def _hash_of(path: Path) -> str:
-    try:
-        return draft_hash(read_draft(path))
-    except DraftError:
-        return _UNREADABLE
+    draft = _draft_or_none(path)
+    return _UNREADABLE if draft is None else draft_hash(draft)
 
 
 def _item_ids(draft: Draft) -> list[str]:
@@ -280,13 +279,27 @@ def _item_ids(draft: Draft) -> list[str]:
 
 
 def known_issues(store: Store) -> list[Known]:
-    """Every issue of the store with the state it is in now (its draft on disk read and hashed)."""
+    """Every issue of the store with the state it is in now (its draft on disk read and hashed). The week of
+    an unsent issue is its draft's: the draft any render takes next (approve, run --send, a rebuild of the
+    machine's own draft), not the last one rendered, which an editor may have reverted since; once the issue
+    went out, the week is the store's, the one its readers got."""
     found = []
     for record in store.issues.all():
-        draft = record.folder / "issue.yaml" if record.folder else None
-        current = _hash_of(draft) if draft and draft.is_file() else None
-        found.append(Known(record=record, state=state_of(record, current)))
+        path = record.folder / "issue.yaml" if record.folder else None
+        draft = _draft_or_none(path) if path and path.is_file() else None
+        current = (draft_hash(draft) if draft else _UNREADABLE) if path and path.is_file() else None
+        state = state_of(record, current)
+        if draft is not None and state in UNSENT:
+            record = record.model_copy(update={"week_start": draft.week_start, "week_end": draft.week_end})
+        found.append(Known(record=record, state=state))
     return found
+
+
+def _draft_or_none(path: Path) -> Draft | None:
+    try:
+        return read_draft(path)
+    except DraftError:
+        return None
 
 
 def style_for(issue: IssueSettings, taxonomy: Taxonomy) -> Style:

@@ -217,6 +217,24 @@ def test_rebuilding_an_unsent_week_keeps_its_number_and_picks(tmp_path):
     assert b"published in #" not in draft
 
 
+def test_the_week_of_an_unsent_issue_follows_its_draft_when_an_edit_is_reverted(tmp_path):
+    """The editor renders a wrong week, then puts the draft back as weekly wrote it: `weekly issues` shows
+    the draft's week again, and a rebuild is of the issue's own week, not of the week she reverted."""
+    env = _env(tmp_path)
+    assert run_weekly("build", str(SEEDS), env=env).returncode == 0
+    draft = tmp_path / "out" / "210" / "issue.yaml"
+    machine = draft.read_bytes()
+    _edit(draft, week_start="2025-12-02", week_end="2025-12-10")
+    assert run_weekly("render", str(draft), env=env).returncode == 0
+    assert _issues(env)[0][1:7] == ["02", "Dec", "–", "10", "Dec", "2025"]
+    draft.write_bytes(machine)
+    assert _issues(env)[0][1:9] == ["25", "Apr", "–", "02", "May", "2025", "composed", "no"]
+    rebuilt = run_weekly("build", str(SEEDS), env=env)
+    assert rebuilt.returncode == 0 and "DW Weekly #210 (25 April – 2 May 2025) rebuilt in place" in rebuilt.stdout
+    assert draft.read_bytes() == machine
+    assert _issues(env)[0][1:7] == ["25", "Apr", "–", "02", "May", "2025"]
+
+
 def test_auto_approval_sends_what_cron_built(tmp_path):
     """issue.approval = "auto": `weekly run --send` sends the issue it built, with no approval."""
     with Server() as server:
