@@ -53,9 +53,10 @@ class Gate(Contract):
                    fallback_url=settings.brand.fallback_url)
 
 
-def check_issue(issue: IssueFolder, gate: Gate) -> list[Problem]:
+def check_issue(issue: IssueFolder, gate: Gate, with_draft: bool = True) -> list[Problem]:
     """Every problem found in the built issue and the identity it would be sent with; an empty list means
-    it may be sent."""
+    it may be sent. `with_draft` False leaves the draft out: it is not what the files show (an issue edited
+    after it began to go out, whose files are sent as they are)."""
     html, text, mjml = issue.html, issue.text, issue.mjml
     email = _scan(html)
     found = [(EMAIL, problem) for problem in _check_html(html, email)]
@@ -65,20 +66,21 @@ def check_issue(issue: IssueFolder, gate: Gate) -> list[Problem]:
               for match in sorted(set(_TEMPLATE_SYNTAX.findall(content)))]
     found += [(MJML, problem) for problem in _check_mjml(mjml)]
     found += [(name, problem) for name, problem in _check_unsubscribe(html, text, gate.unsubscribe_url)]
-    if issue.has(DRAFT):
+    with_draft = with_draft and issue.has(DRAFT)
+    if with_draft:
         draft = issue.draft
         found += [(TEXT, problem) for problem in _missing_entries(" ".join(text.split()), draft)]
         found += [(EMAIL, problem) for problem in _missing_entries(email.text(), draft, links=False)]
     problems = [Problem(level="error", path=str(issue.path / name), message=message) for name, message in found]
-    if issue.has(DRAFT):
+    if with_draft:
         problems += [Problem(level="error", path=str(issue.draft_path), message=message)
                      for message in _untitled(issue.draft)]
-    if issue.has(DRAFT) and len(issue.draft.sections.radar) < gate.min_radar:
+    if with_draft and len(issue.draft.sections.radar) < gate.min_radar:
         problems.append(Problem(level="error", path=str(issue.draft_path), code="thin",
                                 message=f"a thin issue: {len(issue.draft.sections.radar)} Radar entries, fewer than "
                                         f"issue.min_radar ({gate.min_radar})"))
     problems += _check_identity(gate)
-    if issue.has(DRAFT):
+    if with_draft:
         problems += [Problem(level="warning", path=str(issue.draft_path), message=message)
                      for message in (*_editorial_drift(issue.draft), *_unlinked(issue.draft, gate.fallback_url))]
     return problems

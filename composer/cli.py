@@ -678,7 +678,7 @@ def _send(args) -> int:
 def _send_summary(folder: Path | None, report, options, resume: str) -> int:
     from composer.models import RecipientState as State
 
-    for row in report.invalid_rows:
+    for row in (*report.warnings, *report.invalid_rows):
         print(f"warning: {row}", file=sys.stderr)
     if report.plan and report.plan.invalid > len(report.invalid_rows):
         print(f"warning: … and {report.plan.invalid - len(report.invalid_rows)} more invalid rows", file=sys.stderr)

@@ -60,10 +60,13 @@ class Delivery(BaseModel):
 
 
 class IssueFolder:
-    """One built issue: its draft (read once) and its rendered files (read when asked for)."""
+    """One built issue: its draft (read once) and its rendered files (read when asked for). `number`, when
+    given, is the issue the folder holds by the store's record, whatever its draft now says (an issue that
+    went out: the number in its draft may have been edited since, its files were not)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, number: int | None = None) -> None:
         self.path = path
+        self._number = number
 
     def __repr__(self) -> str:
         return f"IssueFolder({str(self.path)!r})"
@@ -81,7 +84,7 @@ class IssueFolder:
 
     @property
     def number(self) -> int:
-        return self.draft.number
+        return self.draft.number if self._number is None else self._number
 
     @property
     def html(self) -> str:

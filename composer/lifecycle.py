@@ -186,11 +186,14 @@ def decide(issues: list[Known], past_issues: tuple[PastIssue, ...], today: date,
         return Resume(issue=max(part_sent, key=lambda issue: issue.number))
     sent = [issue for issue in issues if issue.state is IssueState.SENT]
     newest_sent = max(sent, key=lambda issue: issue.number, default=None)
-    floor = newest_sent.number if newest_sent else 0
-    unsent = [issue for issue in issues if issue.state in UNSENT and issue.number > floor]
     newest_past = max(past_issues, key=lambda issue: issue.number, default=None)
+    floor = max(newest_sent.number if newest_sent else 0, newest_past.number if newest_past else 0)
+    # Issues go out in order, after the newest one sent or pasted: an unsent record at or below it (a stray
+    # `--issue 99`) is not this week's, and of those above it the editor's goes first, then the lowest number
+    # (a stray #211 beside #210 waits its turn; it never takes #210's week).
+    unsent = [issue for issue in issues if issue.state in UNSENT and issue.number > floor]
     if unsent:
-        open_issue = max(unsent, key=lambda issue: issue.number)
+        open_issue = min(unsent, key=lambda issue: (issue.state is IssueState.COMPOSED, issue.number))
         if open_issue.state is not IssueState.COMPOSED:
             return Keep(issue=open_issue)
         week_start = open_issue.record.week_start or _week_after(newest_sent, newest_past, today, asked.for_cron)
@@ -201,7 +204,7 @@ def decide(issues: list[Known], past_issues: tuple[PastIssue, ...], today: date,
             and (newest_past is None or newest_sent.number >= newest_past.number)
             and today < newest_sent.record.week_end + DUE):
         return AlreadySent(issue=newest_sent, next_due=newest_sent.record.week_end + DUE)
-    number = max(floor, newest_past.number if newest_past else 0)
+    number = floor
     if number == 0:
         if asked.first_number is None:
             return Refused(reason="no past issue to number this one from (none in the inputs, none sent from this "

@@ -281,6 +281,7 @@ class SendReport(BaseModel):
     stopped: str | None = None
     interrupted: bool = False  # stopped by Ctrl-C or SIGTERM
     cancelled: bool = False
+    warnings: tuple[Problem, ...] = ()  # what was sent is not what the user may think (an edit made too late)
 
 
 def content_id(title: str | None, paragraphs: tuple[str, ...] | list[str]) -> str:

@@ -32,8 +32,9 @@ from composer.curate import CurateRules, curate
 from composer.draft import DraftError, read_draft, write_draft
 from composer.errors import WeeklyError
 from composer.ingest import load_items
-from composer.issues import DELIVERY, Archive, Delivery, IssueFolder
+from composer.issues import DELIVERY, DRAFT, Archive, Delivery, IssueFolder
 from composer.lifecycle import (
+    UNSENT,
     AlreadySent,
     Asked,
     Compose,
@@ -117,6 +118,8 @@ def compose_to_file(paths: list[Path], draft_path: Path, settings: Settings, opt
     with open_settings_store(settings) as store:
         decision = _slot(_decide(store, ingested, settings, options, today, for_cron=False))
         composed = _compose(ingested, decision.slot, store, settings, options)
+        if draft_path.name == DRAFT:  # an issue folder's own draft
+            _refuse_other_issue(draft_path.parent, decision.slot.number, store, Archive(settings.output.dir))
         record = store.issues.get(decision.slot.number)
         backup = _guard_draft(draft_path, record, draft_hash(composed.draft), options.replace)
         return composed.model_copy(update={"written": (write_draft(composed.draft, draft_path),), "backup": backup,
@@ -139,6 +142,7 @@ def _build(ingested: Ingested, decision: Compose, out_dir: Path | None, store: S
         composed = _compose(ingested, decision.slot, store, settings, options)
         archive = Archive(settings.output.dir)
         folder = _issue_folder(out_dir, archive, number)
+        _refuse_other_issue(folder.path, number, store, archive)
         _refuse_if_delivered(folder, store)
         record = store.issues.get(number)
         backup = _guard_draft(folder.draft_path, record, draft_hash(composed.draft), options.replace)
@@ -266,10 +270,8 @@ def _guard_draft(path: Path, record: IssueRecord | None, new_hash: str, replace:
 
 
 def _hash_of(path: Path) -> str:
-    try:
-        return draft_hash(read_draft(path))
-    except DraftError:
-        return _UNREADABLE
+    draft = _draft_or_none(path)
+    return _UNREADABLE if draft is None else draft_hash(draft)
 
 
 def _item_ids(draft: Draft) -> list[str]:
@@ -277,13 +279,27 @@ def _item_ids(draft: Draft) -> list[str]:
 
 
 def known_issues(store: Store) -> list[Known]:
-    """Every issue of the store with the state it is in now (its draft on disk read and hashed)."""
+    """Every issue of the store with the state it is in now (its draft on disk read and hashed). The week of
+    an unsent issue is its draft's: the draft any render takes next (approve, run --send, a rebuild of the
+    machine's own draft), not the last one rendered, which an editor may have reverted since; once the issue
+    went out, the week is the store's, the one its readers got."""
     found = []
     for record in store.issues.all():
-        draft = record.folder / "issue.yaml" if record.folder else None
-        current = _hash_of(draft) if draft and draft.is_file() else None
-        found.append(Known(record=record, state=state_of(record, current)))
+        path = record.folder / "issue.yaml" if record.folder else None
+        draft = _draft_or_none(path) if path and path.is_file() else None
+        current = (draft_hash(draft) if draft else _UNREADABLE) if path and path.is_file() else None
+        state = state_of(record, current)
+        if draft is not None and state in UNSENT:
+            record = record.model_copy(update={"week_start": draft.week_start, "week_end": draft.week_end})
+        found.append(Known(record=record, state=state))
     return found
+
+
+def _draft_or_none(path: Path) -> Draft | None:
+    try:
+        return read_draft(path)
+    except DraftError:
+        return None
 
 
 def style_for(issue: IssueSettings, taxonomy: Taxonomy) -> Style:
@@ -329,13 +345,20 @@ def render_file(draft_path: Path, out_dir: Path | None, settings: Settings, repl
     folder = _issue_folder(out_dir, archive, draft.number)
     with open_settings_store(settings) as store, \
             store.lock(f"issue:{draft.number}", f"issue {draft.number} is being sent by {{holder}}; not rendered"):
+        if draft_path.name == DRAFT:  # an issue folder's own draft: its number is the folder's issue
+            held = _holder(draft_path.parent, draft.number, store, archive)
+            if held is not None:
+                raise _stray_number(draft_path, draft.number, draft_path.parent, held, "nothing written")
+        _refuse_other_issue(folder.path, draft.number, store, archive)
         record = store.issues.get(draft.number)
         delivered = record is not None and record.stored in (Stored.SENDING, Stored.SENT, Stored.STOPPED)
         sent_from = record.folder if record is not None and delivered else None
         if folder.delivery is not None or (sent_from is not None and sent_from.resolve() == folder.path.resolve()):
+            stopped = record is not None and record.stored in (Stored.SENDING, Stored.STOPPED)
+            rest = f"; the rest of its readers get these files too: `weekly send {folder.path} --yes`" if stopped else ""
             raise WeeklyError(f"{folder.path} holds #{draft.number} as it was sent ({record.stored if record else 'sent'}):"
-                              f" its files stay as readers got them; nothing written. To see a changed draft, render "
-                              f"it elsewhere: `weekly render {draft_path} -o DIR`")
+                              f" its files stay as readers got them; nothing written{rest}; "
+                              f"{_see_the_edit(folder, settings, draft_path)}")
         backup = None
         if folder.draft_path.resolve() != draft_path.resolve():
             backup = _guard_draft(folder.draft_path, record, draft_hash(draft), replace)
@@ -351,6 +374,7 @@ def render_draft(draft: Draft, out_dir: Path | None, settings: Settings) -> list
     folder = _issue_folder(out_dir, archive, draft.number)
     with open_settings_store(settings) as store, \
             store.lock(f"issue:{draft.number}", f"issue {draft.number} is being sent by {{holder}}; not rendered"):
+        _refuse_other_issue(folder.path, draft.number, store, archive)
         return _render_recorded(draft, folder, settings, archive, store)
 
 
@@ -382,11 +406,12 @@ def _render_into(draft: Draft, folder: IssueFolder, settings: Settings, archive:
 # ---- the gate, approval and sending -------------------------------------------------------------------
 
 
-def gate(issue: IssueFolder, settings: Settings) -> list[Problem]:
-    """`weekly check`: what keeps the built issue from being sent (empty: it may go)."""
+def gate(issue: IssueFolder, settings: Settings, with_draft: bool = True) -> list[Problem]:
+    """`weekly check`: what keeps the built issue from being sent (empty: it may go). `with_draft` False:
+    the draft is not what the files show (check.check_issue)."""
     from composer.check import Gate, check_issue
 
-    return check_issue(issue, Gate.of(settings))
+    return check_issue(issue, Gate.of(settings), with_draft)
 
 
 class Approved(BaseModel):
@@ -406,7 +431,7 @@ def approve(number: int | None, settings: Settings, by: str) -> Approved:
         n = issue.number
         with store.lock(f"issue:{n}", f"issue {n} is being sent or built by {{holder}}; try again when it ends"):
             assert issue.record.folder is not None
-            folder = IssueFolder(issue.record.folder)
+            folder = _as_held(IssueFolder(issue.record.folder), store, settings, "not approved")
             draft = folder.draft
             current = draft_hash(draft)
             rendered: list[Path] = []
@@ -433,8 +458,10 @@ def _issue_to_approve(store: Store, number: int | None) -> Known:
             raise WeeklyError("no unsent issue to approve: build one first (`weekly build`)")
         return max(unsent, key=lambda issue: issue.number)
     issue = next((issue for issue in issues if issue.number == number), None)
-    if issue is None or issue.record.folder is None:
-        raise WeeklyError(f"#{number} is not an issue built here: build it first (`weekly build --issue {number}`)")
+    if issue is None or issue.record.folder is None:  # a mistyped number: never suggest making that issue
+        there = ", ".join(f"#{known.number} ({known.state})" for known in issues if known.record.folder)
+        raise WeeklyError(f"#{number} is not an issue here; " + (f"the issues are {there} (`weekly issues` shows "
+                          "them)" if there else "there is none yet: `weekly build` makes the first"))
     if issue.state in (IssueState.SENT, IssueState.SENDING, IssueState.STOPPED):
         raise WeeklyError(f"#{number} was already sent ({issue.state}); there is nothing to approve")
     return issue
@@ -487,14 +514,19 @@ def send_checked(issue: IssueFolder, settings: Settings, options: SendOptions, c
     unless `force`, which is logged. A test copy (`options.test_to`) skips the gate: it is how an editor
     looks at the issue."""
     with open_settings_store(settings) as store:
+        issue = _as_held(issue, store, settings, "nothing sent")
         number = issue.number
         refusal = (f"another `weekly` is sending or building issue {number} ({{holder}}); nothing was sent from "
                    f"here: follow it with `weekly status {issue.path}`")
         with store.lock(f"issue:{number}", refusal):
-            problems = [] if options.test_to else _errors(gate(issue, settings))
+            record = store.issues.get(number)
+            as_rendered = _edited_after_going_out(issue, record)  # the draft is not what is sent: not checked
+            problems = [] if options.test_to else _errors(gate(issue, settings, with_draft=not as_rendered))
             if problems and not force:
-                raise WeeklyError(f"{issue.path} fails `weekly check` ({len(problems)} problem(s)); nothing sent: fix "
-                                  "it and render it again, or send it anyway with --force", tuple(problems))
+                what = ("fix the settings it names: its files are what its first readers got and are not rendered "
+                        "again" if _went_out(issue, record) else "fix it and render it again")
+                raise WeeklyError(f"{issue.path} fails `weekly check` ({len(problems)} problem(s)); nothing sent: "
+                                  f"{what}, or send it anyway with --force", tuple(problems))
             if problems:
                 with _logged(settings.log.file) as log:
                     log.warning("sending #%s despite %s problem(s) (--force): %s", number, len(problems),
@@ -522,9 +554,15 @@ def _send_held(folder: IssueFolder, store: Store, settings: Settings, options: S
     _refuse_if_delivered(folder, store)
     current = draft_hash(folder.draft)
     record = store.issues.get(number)
+    warnings: tuple[Problem, ...] = ()
     if record is None:
         store.issues.rendered(number, folder.draft.week_start, folder.draft.week_end, folder.path, current,
                               _item_ids(folder.draft))
+    elif _edited_after_going_out(folder, record):
+        # Its first readers got the files as rendered: the rest get the same files, never the edit.
+        warnings = (Problem(level="warning", path=str(folder.draft_path), message=(
+            f"changed after #{number} began to go out; the edit is not sent: the rest of its readers get it as the "
+            f"first did, from {folder.path}'s rendered files; {_see_the_edit(folder, settings)}")),)
     elif record.folder == folder.path.resolve() and record.rendered_hash not in (None, current):
         raise WeeklyError(f"{folder.draft_path} changed since it was rendered; nothing sent: render it again "
                           f"(`weekly render {folder.draft_path}`) and check it")
@@ -547,7 +585,26 @@ def _send_held(folder: IssueFolder, store: Store, settings: Settings, options: S
         folder.remember(Delivery(store_id=store.id, store=store.where, list_id=store.list_id, started=started["at"],
                                  state="stopped" if stopped else "sent",
                                  counts={state.value: count for state, count in report.counts.items()}))
-    return report
+    return report.model_copy(update={"warnings": warnings}) if warnings else report
+
+
+def _went_out(folder: IssueFolder, record: IssueRecord | None) -> bool:
+    """The issue in `folder` began to go out (sending, stopped or sent): its files are what readers get."""
+    return (record is not None and record.stored in (Stored.SENDING, Stored.STOPPED, Stored.SENT)
+            and record.folder == folder.path.resolve())
+
+
+def _edited_after_going_out(folder: IssueFolder, record: IssueRecord | None) -> bool:
+    """The issue in `folder` went out (in part) and its draft was changed since it was rendered."""
+    return (_went_out(folder, record) and record is not None
+            and record.rendered_hash not in (None, draft_hash(folder.draft)))
+
+
+def _see_the_edit(folder: IssueFolder, settings: Settings, draft: Path | None = None) -> str:
+    """How to see an edit that will not be sent: rendered outside the archive (its index lists issue folders)."""
+    copy = settings.output.dir.parent / "edited" / folder.path.name
+    return (f"to see the edit: `weekly render {draft or folder.draft_path} -o {copy}`, then "
+            f"`diff {folder.path / 'issue.txt'} {copy / 'issue.txt'}`")
 
 
 def _refuse_if_delivered(folder: IssueFolder, store: Store) -> None:
@@ -564,6 +621,51 @@ def _refuse_if_delivered(folder: IssueFolder, store: Store) -> None:
             f"{delivery.store}, and this store ({store.where}) has no record of it: going on could mail its readers "
             f"twice. Use the store it was sent with (store.url), or, only if you are sure nobody got it, delete "
             f"{folder.path / DELIVERY}")
+
+
+# ---- which issue a folder holds -------------------------------------------------------------------------
+# The store says it (the issue built, rendered or sent there), else the archive's name for it (OUTPUT_DIR/N);
+# never the draft's `number:` alone, which an editor may mistype: trusted, a typo made a new issue of the
+# folder's files (render, approve) or sent them again to everyone as another issue's (send).
+
+
+def held_number(folder: IssueFolder, store: Store, settings: Settings) -> int:
+    """The issue `folder` holds (for reading it: `weekly status`)."""
+    held = _holder(folder.path, folder.draft.number, store, Archive(settings.output.dir))
+    return folder.draft.number if held is None else held
+
+
+def _holder(path: Path, number: int, store: Store, archive: Archive) -> int | None:
+    """The issue the folder at `path` holds when it is not #`number`; None when it holds #`number` or nothing."""
+    where = path.resolve()
+    claims = sorted(record.number for record in store.issues.all() if record.folder == where)
+    if not claims and archive.contains(IssueFolder(path)) and path.name.isdigit():
+        claims = [int(path.name)]
+    return None if not claims or number in claims else claims[0]
+
+
+def _as_held(folder: IssueFolder, store: Store, settings: Settings, nothing: str) -> IssueFolder:
+    """`folder` as the issue it holds. A draft whose number says another issue is refused while that issue is
+    unsent (put the number back); once it went out, its files go on as that issue (the edit is not sent)."""
+    held = _holder(folder.path, folder.draft.number, store, Archive(settings.output.dir))
+    if held is None:
+        return folder
+    if _went_out(folder, store.issues.get(held)):
+        return IssueFolder(folder.path, number=held)
+    raise _stray_number(folder.draft_path, folder.draft.number, folder.path, held, nothing)
+
+
+def _stray_number(draft_path: Path, number: int, folder: Path, held: int, nothing: str) -> WeeklyError:
+    return WeeklyError(f"{draft_path} says number: {number}, but {folder} holds #{held}; {nothing}: put "
+                       f"`number: {held}` back in it")
+
+
+def _refuse_other_issue(folder: Path, number: int, store: Store, archive: Archive) -> None:
+    """#`number` is never written into a folder that holds another issue: one folder, one issue."""
+    held = _holder(folder, number, store, archive)
+    if held is not None:
+        raise WeeklyError(f"{folder} holds #{held}, not #{number}; nothing written: #{number} goes in a folder of "
+                          f"its own ({archive.folder(number).path}, where it goes without -o)")
 
 
 # ---- cron ---------------------------------------------------------------------------------------------
@@ -606,6 +708,10 @@ def run_for_cron(paths: list[Path], settings: Settings, options: ComposeOptions,
                 return CronOutcome(resumed=decision.issue.number, resumed_report=resumed.report,
                                    folder=decision.issue.record.folder)
             decision = _decide(store, ingested, settings, options, today, for_cron=True, sending=send)
+            if isinstance(decision, AlreadySent) and decision.issue.number == resumed.number:
+                # This week's issue was the one left part-way: finishing it was this run's send, not a second one.
+                return CronOutcome(resumed=resumed.number, resumed_report=resumed.report,
+                                   folder=decision.issue.record.folder)
         outcome = _this_week(decision, ingested, store, settings, options, log)
         if resumed is not None:
             outcome = outcome.model_copy(update={"resumed": resumed.number, "resumed_report": resumed.report})
@@ -631,9 +737,11 @@ def _resume(issue: Known, store: Store, settings: Settings, sending: SendOptions
         raise WeeklyError(f"#{record.number} was sent in part and is not finished ({record.reason or 'stopped'}; "
                           f"{counts[State.PENDING]} pending): finish it with `weekly run --send` before a new issue")
     log.info("resuming #%s in %s: %s still pending", record.number, record.folder, counts[State.PENDING])
-    folder = IssueFolder(record.folder)
+    folder = IssueFolder(record.folder, number=record.number)
     with store.lock(f"issue:{record.number}", f"issue {record.number} is being sent by {{holder}}; not resumed"):
         report = _send(folder, store, settings, sending, lambda plan: True)
+    for warning in report.warnings:
+        log.warning("%s", warning)
     log.info("resumed #%s: sent %s now; ledger %s%s", record.number, report.sent_now, _plain(report.counts),
              f"; stopped: {report.stopped}" if report.stopped else "")
     return _Resumed(number=record.number, report=report)
@@ -651,7 +759,7 @@ def _this_week(decision, ingested: Ingested, store: Store, settings: Settings, o
             raise WeeklyError(reason)
         case Keep(issue=issue):
             assert issue.record.folder is not None
-            folder = IssueFolder(issue.record.folder)
+            folder = _as_held(IssueFolder(issue.record.folder), store, settings, "nothing done")
             log.info("kept #%s (%s by the editor) in %s", issue.number, issue.state, folder.path)
             return CronOutcome(composed=Composed(draft=folder.draft, problems=ingested.problems,
                                                  item_count=len(ingested.items), kept=issue.state),
@@ -667,6 +775,7 @@ def _this_week(decision, ingested: Ingested, store: Store, settings: Settings, o
 
 def _send_this_week(folder: IssueFolder, composed: Composed, store: Store, settings: Settings, sending: SendOptions,
                     log: logging.Logger) -> SendReport:
+    folder = _as_held(folder, store, settings, "nothing sent")
     number = folder.number
     with store.lock(f"issue:{number}", f"issue {number} is being sent by {{holder}}; not sent from here"):
         record = store.issues.get(number)

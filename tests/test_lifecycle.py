@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
+import shlex
 import sys
 import time
 from datetime import date, timedelta
@@ -159,6 +161,48 @@ def test_a_sent_issue_is_never_rendered_again_in_its_folder(tmp_path):
     assert next_week.returncode == 0 and "#211" in next_week.stdout, (next_week.stdout, next_week.stderr)
 
 
+def test_a_stray_number_never_makes_another_issue_nor_takes_this_weeks(tmp_path):
+    """The folder out/210 holds #210: a draft there saying `number: 211` is refused by render, approve and
+    send, in one line naming both numbers, and makes no #211; #212 is never built into it. `approve 99` (no
+    such issue) lists the issues there are. Records built by hand (#99 below the pasted #209, #211 above
+    #210) never take this week's place: cron rebuilds #210, then sends the editor's #210. Once sent, the
+    folder is still #210's whatever its draft says."""
+    with Server() as server:
+        env = _env(tmp_path, server)
+        friday = ["--today", FRIDAYS[0].isoformat()]
+        assert run_weekly("build", str(SEEDS), env=env).returncode == 0
+        for number in ("99", "211"):
+            assert run_weekly("build", str(SEEDS), "--issue", number, env=env).returncode == 0
+        rebuilt = run_weekly("run", str(SEEDS), *friday, env=env)
+        assert rebuilt.returncode == 0 and "DW Weekly #210 (25 April – 2 May 2025) rebuilt in place" in rebuilt.stdout
+        draft = tmp_path / "out" / "210" / "issue.yaml"
+        machine = draft.read_bytes()
+        _edit(draft, number=212)
+        for command in (["render", str(draft)], ["approve", "210"], ["send", str(draft.parent), "--yes"]):
+            refused = run_weekly(*command, env=env)
+            assert refused.returncode == 1 and refused.stderr.count("\n") == 1, (command, refused.stderr)
+            assert "says number: 212, but" in refused.stderr and "holds #210" in refused.stderr, refused.stderr
+            assert "put `number: 210` back" in refused.stderr
+        into = run_weekly("build", str(SEEDS), "--issue", "212", "-o", str(draft.parent), env=env)
+        assert into.returncode == 1 and "holds #210, not #212; nothing written" in into.stderr, into.stderr
+        assert not (tmp_path / "out" / "212").exists() and "212" not in [row[0] for row in _issues(env)]
+        draft.write_bytes(machine)
+        _edit(draft, greeting="Hello readers,")
+        unknown = run_weekly("approve", "98", env=env)
+        assert unknown.returncode == 1 and "build" not in unknown.stderr, unknown.stderr
+        assert "#98 is not an issue here; the issues are #211 (composed), #210 (edited), #99 (composed)" \
+            in unknown.stderr
+        assert run_weekly("approve", "210", env=env).returncode == 0
+        sent = run_weekly("run", "--send", str(SEEDS), *friday, env=env)
+        assert sent.returncode == 0 and "sent 3 now" in sent.stdout, sent.stderr
+        _edit(draft, number=211)
+        status = run_weekly("status", str(draft.parent), env=env)
+        assert status.returncode == 0 and status.stdout.startswith("DW Weekly #210: "), status.stdout
+    assert {message["Subject"].split(" – ")[0] for _, _, message in _parsed(server)} == {"DW Weekly #210"}
+    assert all("Hello readers," in message.get_body(("plain",)).get_content() for _, _, message in _parsed(server))
+    assert [row[:1] + row[7:8] for row in _issues(env)] == [["211", "composed"], ["210", "sent"], ["99", "composed"]]
+
+
 def test_rebuilding_an_unsent_week_keeps_its_number_and_picks(tmp_path):
     """A second build of an unsent issue is the same issue: same number, the same draft byte for byte, and
     none of its stories "published"."""
@@ -171,6 +215,24 @@ def test_rebuilding_an_unsent_week_keeps_its_number_and_picks(tmp_path):
     assert sorted(path.name for path in (tmp_path / "out").iterdir() if path.is_dir()) == ["210"]
     assert (tmp_path / "out" / "210" / "issue.yaml").read_bytes() == draft
     assert b"published in #" not in draft
+
+
+def test_the_week_of_an_unsent_issue_follows_its_draft_when_an_edit_is_reverted(tmp_path):
+    """The editor renders a wrong week, then puts the draft back as weekly wrote it: `weekly issues` shows
+    the draft's week again, and a rebuild is of the issue's own week, not of the week she reverted."""
+    env = _env(tmp_path)
+    assert run_weekly("build", str(SEEDS), env=env).returncode == 0
+    draft = tmp_path / "out" / "210" / "issue.yaml"
+    machine = draft.read_bytes()
+    _edit(draft, week_start="2025-12-02", week_end="2025-12-10")
+    assert run_weekly("render", str(draft), env=env).returncode == 0
+    assert _issues(env)[0][1:7] == ["02", "Dec", "–", "10", "Dec", "2025"]
+    draft.write_bytes(machine)
+    assert _issues(env)[0][1:9] == ["25", "Apr", "–", "02", "May", "2025", "composed", "no"]
+    rebuilt = run_weekly("build", str(SEEDS), env=env)
+    assert rebuilt.returncode == 0 and "DW Weekly #210 (25 April – 2 May 2025) rebuilt in place" in rebuilt.stdout
+    assert draft.read_bytes() == machine
+    assert _issues(env)[0][1:7] == ["25", "Apr", "–", "02", "May", "2025"]
 
 
 def test_auto_approval_sends_what_cron_built(tmp_path):
@@ -200,6 +262,62 @@ def test_a_paused_issue_is_finished_before_the_next_one(tmp_path):
     subjects = sorted(message["Subject"].split(" – ")[0] for message in server.recorder.parsed("reader1@example.org"))
     assert subjects == ["DW Weekly #210", "DW Weekly #211"]
     assert [row[7] for row in _issues(env)] == ["sent", "sent"]
+
+
+def test_the_run_that_finishes_this_weeks_paused_issue_says_sent_and_exits_0(tmp_path):
+    """The server is down on Friday: #210 pauses. Once it is up, the same day's `weekly run --send` finishes
+    #210, says what it sent and exits 0 (it is this run's send, not "already sent"); a run after that is the
+    one that says "already sent"."""
+    port = free_port()
+    env = _env(tmp_path, port=port, WEEKLY_ISSUE__APPROVAL="auto")
+    friday = ["--today", FRIDAYS[0].isoformat()]
+    down = run_weekly("run", "--send", str(SEEDS), *friday, env=env)
+    assert down.returncode == 1 and "Resume with: weekly run --send" in down.stderr, down.stderr
+    with Server(port=port) as server:
+        finished = run_weekly("run", "--send", str(SEEDS), *friday, env=env)
+        assert finished.returncode == 0, finished.stderr
+        assert "finished #210" in finished.stdout and "sent 3 now" in finished.stdout, finished.stdout
+        assert "error:" not in finished.stderr, finished.stderr
+        again = run_weekly("run", "--send", str(SEEDS), *friday, env=env)
+    assert again.returncode == 1 and "#210 was already sent (3 sent" in again.stderr, again.stderr
+    assert len(server.recorder.messages) == 3
+    assert _issues(env)[0][7:] == ["sent", "no", "sent", "3"]
+
+
+def test_an_edit_after_an_issue_began_to_go_out_is_not_sent_and_never_blocks_the_rest(tmp_path):
+    """#210 went to 3 of 8 readers, then the editor changed its draft. The send goes on from the rendered
+    files (the other 5 get what the first 3 got), with a warning that the edit is not sent and how to see it;
+    `render` in place refuses, pointing to the send that goes on and to a copy that shows the edit; both
+    commands it names work."""
+    readers = str(write_list(tmp_path / "eight.csv", 8))
+    with Server() as server:
+        env = _env(tmp_path, server, WEEKLY_LIST__SUBSCRIBERS=readers)
+        assert run_weekly("build", str(SEEDS), env=env).returncode == 0
+        assert run_weekly("approve", "210", env=env).returncode == 0
+        folder = tmp_path / "out" / "210"
+        first = run_weekly("send", str(folder), "--limit", "3", "--yes", env=env)
+        assert first.returncode == 0 and "sent 3 now" in first.stdout, first.stderr
+        edit = "A teaser the editor wrote after three readers had the issue, which none of them will ever read."
+        _edit(folder / "issue.yaml", greeting="Hello readers,", teaser=(0, edit))
+        sent_files = {name: (folder / name).read_bytes() for name in ("index.html", "issue.txt", "issue.eml")}
+        refused = run_weekly("render", str(folder / "issue.yaml"), env=env)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert f"`weekly send {folder} --yes`" in refused.stderr, refused.stderr
+        shown = run_weekly(*shlex.split(re.search(r"`weekly (render [^`]+)`", refused.stderr)[1]), env=env)
+        assert shown.returncode == 0, shown.stderr
+        copy = Path(re.search(r"-o (\S+)`", refused.stderr)[1])
+        assert edit in " ".join((copy / "issue.txt").read_text(encoding="utf-8").split())
+        resumed = run_weekly("send", str(folder), "--limit", "2", "--yes", env=env)
+        assert resumed.returncode == 0 and "sent 2 now" in resumed.stdout, resumed.stderr
+        assert f"warning: {folder / 'issue.yaml'}: changed after #210 began to go out; the edit is not sent" \
+            in resumed.stderr
+        cron = run_weekly("run", "--send", str(SEEDS), "--today", FRIDAYS[0].isoformat(), env=env)
+        assert cron.returncode == 0 and "sent 3 now" in cron.stdout, cron.stderr
+        assert "the edit is not sent" in cron.stderr
+    assert {name: (folder / name).read_bytes() for name in sent_files} == sent_files
+    texts = [" ".join(message.get_body(("plain",)).get_content().split()) for _, _, message in _parsed(server)]
+    assert len(texts) == 8 and not any(edit in text or "Hello readers" in text for text in texts)
+    assert _issues(env)[0][7] == "sent"
 
 
 def test_a_send_waiting_at_its_prompt_keeps_cron_from_rebuilding_the_issue(tmp_path):

@@ -12,7 +12,7 @@ from composer.config import Settings
 from composer.errors import WeeklyError
 from composer.issues import IssueFolder
 from composer.models import RecipientState as State
-from composer.pipeline import open_settings_store
+from composer.pipeline import held_number, open_settings_store
 from composer.store.recipients import Trouble
 from composer.store.suppressions import Suppression
 
@@ -27,8 +27,8 @@ class Status(BaseModel):
 
 def status(folder: Path, settings: Settings) -> Status:
     """`weekly status DIR`: the issue's ledger counts, and the failed or unknown recipients with the reply."""
-    number = IssueFolder(folder).number
     with open_settings_store(settings) as store:
+        number = held_number(IssueFolder(folder), store, settings)
         return Status(number=number, counts=store.recipients.counts(number),
                       problems=tuple(store.recipients.problems(number)))
 
