@@ -132,22 +132,22 @@ def test_one_named_address_never_reaches_an_erased_or_suppressed_reader(tmp_path
         with open_test_store() as store:
             store.suppressions.add("spam@dw-readers.net", "complaint: abuse")
             store.suppressions.add("editor@dw-readers.net", "unsubscribed: removed by hand")
-        write_draft(full_draft(), tmp_path / "210.yaml")
-        assert run_weekly("render", tmp_path / "210.yaml", "-o", out / "210", env=env).returncode == 0
+        write_draft(full_draft(), tmp_path / "211.yaml")
+        assert run_weekly("render", tmp_path / "211.yaml", "-o", out / "211", env=env).returncode == 0
         for flag, address, why in (("--to", GONE, "erased on its owner's request"),
                                    ("--test-to", GONE, "erased on its owner's request"),
                                    ("--to", "spam@dw-readers.net", "(complaint: abuse)"),
                                    ("--test-to", "spam@dw-readers.net", "(complaint: abuse)"),
                                    ("--to", "editor@dw-readers.net", "(unsubscribed: removed by hand)")):
-            refused = run_weekly("send", out / "210", flag, address, "--yes", env=env)
+            refused = run_weekly("send", out / "211", flag, address, "--yes", env=env)
             assert refused.returncode == 1 and why in refused.stderr and "nothing sent" in refused.stderr, refused
             assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
         assert server.recorder.received() == {}
-        test_copy = run_weekly("send", out / "210", "--test-to", "editor@dw-readers.net", "--yes", env=env)
+        test_copy = run_weekly("send", out / "211", "--test-to", "editor@dw-readers.net", "--yes", env=env)
         assert test_copy.returncode == 0, test_copy.stderr
         assert server.recorder.received() == {"editor@dw-readers.net": 1}
     with open_test_store() as store:
-        assert sum(store.recipients.counts(210).values()) == 0  # refused before the ledger; a test copy keeps none
+        assert sum(store.recipients.counts(211).values()) == 0  # refused before the ledger; a test copy keeps none
     assert "gone.reader" not in _every_value_in_the_store().lower()
 
 
@@ -177,9 +177,9 @@ def test_a_readers_name_never_adds_a_header(tmp_path):
         with open_test_store() as store:
             store.subscribers.add("nl@dw-readers.net", "Evil\r\nBcc: victim@dw-readers.net", "by hand, unchecked")
             store.subscribers.add("long@dw-readers.net", "Жанна " * 60, "by hand, unchecked")
-        write_draft(full_draft(), tmp_path / "210.yaml")
-        assert run_weekly("render", tmp_path / "210.yaml", "-o", out / "210", env=env).returncode == 0
-        sent = run_weekly("send", out / "210", "--yes", env=env)
+        write_draft(full_draft(), tmp_path / "211.yaml")
+        assert run_weekly("render", tmp_path / "211.yaml", "-o", out / "211", env=env).returncode == 0
+        sent = run_weekly("send", out / "211", "--yes", env=env)
         assert sent.returncode == 0, sent.stderr
         assert sorted(server.recorder.received()) == ["long@dw-readers.net", "nl@dw-readers.net"]
         for _, _, raw in server.recorder.messages:
