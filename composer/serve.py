@@ -29,15 +29,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from email.parser import BytesParser
-from email.policy import default
 from html import escape
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from composer.config import Settings
 from composer.deliver.readers import address_of, addresses_of
@@ -57,13 +54,13 @@ from composer.serve_limits import (
 )
 from composer.store import Store, StoreError, open_store
 from composer.unsubscribe_queue import RESUBSCRIBE, UNSUBSCRIBE, UnsubscribeQueue
+from composer.web.forms import form_fields
 from composer.web.routes import routes as web_routes
 from composer.web.store_thread import StoreThread
 
 log = logging.getLogger("weekly.serve")
 RESUBSCRIBE_SECONDS = 24 * 3600  # how long the page's resubscribe form works
 _REQUEST_LINE = "%s %s %s %s %.0fms%s%s"  # client, method, path, status, time, the address's digest, drops
-_BOUNDARY = re.compile(r'boundary="?([^";]{1,200})"?', re.IGNORECASE)
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"
 content="width=device-width, initial-scale=1"><title>{title}</title><style>body{{font-family:Helvetica,Arial,
 sans-serif;max-width:34em;margin:3em auto;padding:0 1em;color:#1f2933;line-height:1.5}}button{{font-size:1em;
@@ -135,7 +132,7 @@ def create_app(settings: Settings):
         link = request.query_params.get("token", "")
         try:
             if request.method == "POST":
-                if (await _form(request)).get("List-Unsubscribe") != ["One-Click"]:
+                if (await form_fields(request)).get("List-Unsubscribe") != ["One-Click"]:
                     return refused(request, PlainTextResponse("expected List-Unsubscribe=One-Click", status_code=400))
                 # The token's address is found by the queue's writer, on its own connection, with those of the
                 # requests waiting beside this one, in one query: a burst costs the store one round trip a
@@ -163,7 +160,7 @@ def create_app(settings: Settings):
         if not _same_site(request):
             return refused(request, page("Not from here", "<p>Resubscribe from the page of the link in the "
                                          "newsletter.</p>", status=403))
-        fields = await _form(request)
+        fields = await form_fields(request)
         link, form = fields.get("token", [""])[0], fields.get("form", [""])[0]
         try:
             if verify_id(form, key, list_id, (RESUBSCRIBE_FORM,)).ident != _fingerprint(link):
@@ -248,28 +245,6 @@ class Guard:
 
 def _client(request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-async def _form(request) -> dict[str, list[str]]:
-    """The fields of a form body, application/x-www-form-urlencoded or multipart/form-data (RFC 7578)."""
-    body = await request.body()
-    kind = request.headers.get("content-type", "")
-    if kind.lower().startswith("multipart/form-data"):
-        fields: dict[str, list[str]] = {}
-        boundary = _BOUNDARY.search(kind)
-        if not boundary:
-            return fields
-        # Quoted again: clients leave out the quotes a boundary with "=" needs, which the email parser wants.
-        head = f'Content-Type: multipart/form-data; boundary="{boundary[1]}"\r\n\r\n'
-        parsed = BytesParser(policy=default).parsebytes(head.encode() + body)
-        for part in parsed.iter_parts() if parsed.is_multipart() else ():
-            name = part.get_param("name", header="content-disposition")
-            if isinstance(name, str):
-                value = part.get_payload(decode=True)
-                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else ""
-                fields.setdefault(name, []).append(text.strip())
-        return fields
-    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
 
 
 def _same_site(request) -> bool:

@@ -162,3 +162,19 @@ def test_the_form_says_the_same_whoever_asks_and_refuses_abuse(issue, tmp_path):
     received = smtp.recorder.received()
     assert "known@dw-readers.net" not in received and "bot@dw-readers.net" not in received
     assert _status("bot@dw-readers.net") is None and _status("fifth@dw-readers.net") is None
+
+
+def test_the_form_posted_as_multipart_signs_up_as_a_urlencoded_one_does(issue, tmp_path):
+    """`curl -F email=…` (multipart/form-data, as a site's own copy of the form may post it): the same answer
+    as the urlencoded form, the confirmation mail, and the reader subscribed once the link is posted to."""
+    with Server() as smtp, _Web(_settings(tmp_path, smtp.port)) as web:
+        answer = web.post("/newsletter/subscribe", files={"email": (None, READER), "name": (None, "Zoe Reader"),
+                                                           "website": (None, "")})
+        assert answer.request.headers["content-type"].startswith("multipart/form-data; boundary=")
+        assert answer.status_code == 200 and "Check your inbox" in answer.text
+        (confirmation,) = _mail(smtp, READER)
+        assert web.post(_local(_link(confirmation))).status_code == 200
+    with open_test_store() as store:
+        reader = store.subscribers.get(READER)
+    assert (reader.status.value, reader.name) == ("subscribed", "Zoe Reader")
+

@@ -1,6 +1,7 @@
 """The reader-facing pages of `weekly serve`, as Starlette routes that composer.serve mounts.
 
-- Sign-up with double opt-in at brand.subscribe_url's path: GET the form, POST it. The answer is the same
+- Sign-up with double opt-in at brand.subscribe_url's path: GET the form, POST it (urlencoded or multipart,
+  forms.py). The answer is the same
   whether or not the address is known, and comes before any work is done (the store and the mail happen
   in a background task, so its time says nothing either); a filled-in honeypot field gets that answer and
   nothing else; `signup.per_hour` sign-ups per client and per address, then 429. A new reader is stored as
@@ -20,7 +21,6 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 from composer.config import Settings
 from composer.deliver.notices import send_notice
@@ -31,6 +31,7 @@ from composer.render import page
 from composer.render.strings import strings_for
 from composer.serve_limits import register_issue_number
 from composer.store import Store
+from composer.web.forms import form_fields
 from composer.web.paths import FEED, archive_url, confirm_url, leave_url, path_of
 
 _MAX_FORM = 4096  # bytes: an address, a name and a honeypot
@@ -77,11 +78,10 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
     async def subscribe(request: Request) -> Response:
         if request.method == "GET":
             return form()
-        body = await request.body()
-        if len(body) > _MAX_FORM:
+        if len(await request.body()) > _MAX_FORM:
             return form(413)
-        fields = parse_qs(body.decode("utf-8", "replace"))
-        email, name, trap = (fields.get(field, [""])[0].strip() for field in ("email", "name", "website"))
+        fields = await form_fields(request)
+        email, name, trap = ((fields.get(field) or [""])[0].strip() for field in ("email", "name", "website"))
         name = _CONTROL.sub("", name)[:100]
         if not valid_address(email):
             return form(400, error=web.invalid_address, email=email, reader_name=name)
