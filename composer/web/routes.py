@@ -1,7 +1,8 @@
 """The reader-facing pages of `weekly serve`, as Starlette routes that composer.serve mounts.
 
 - Sign-up with double opt-in at brand.subscribe_url's path: GET the form, POST it (urlencoded or multipart,
-  forms.py). The answer is the same
+  forms.py; a name over MAX_NAME characters, as an import refuses it, gets the form again with the error and
+  the address). The answer is the same
   whether or not the address is known, and comes before any work is done (the store and the mail happen
   in a background task, so its time says nothing either); a filled-in honeypot field gets that answer and
   nothing else; `signup.per_hour` sign-ups per client and per address, then 429. A new reader is stored as
@@ -24,7 +25,7 @@ from typing import Any
 
 from composer.config import Settings
 from composer.deliver.notices import send_notice
-from composer.deliver.subscribers import valid_address
+from composer.deliver.subscribers import MAX_ADDRESS, MAX_NAME, valid_address
 from composer.deliver.tokens import CONFIRM, READER, TokenError, keyed_hash, sign_id, verify_id
 from composer.issues import ARCHIVE_FEED, ARCHIVE_INDEX, WEB
 from composer.render import page
@@ -34,7 +35,6 @@ from composer.store import Store
 from composer.web.forms import form_fields
 from composer.web.paths import FEED, archive_url, confirm_url, leave_url, path_of
 
-_MAX_FORM = 4096  # bytes: an address, a name and a honeypot
 _RESEND_AFTER = 600  # seconds before a second confirmation mail may go to one address
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SOURCE = "sign-up form"
@@ -61,7 +61,8 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
     per_address = _Throttle(settings.signup.per_hour, 3600)
 
     def html(title: str, paragraphs: tuple[str, ...] = (), status: int = 200, background=None, **extra) -> HTMLResponse:
-        context = {"form": None, "action": "", "link": None, "email": "", "reader_name": "", "error": None, **extra}
+        context = {"form": None, "action": "", "link": None, "email": "", "reader_name": "", "error": None,
+                   "name_error": None, **extra}
         return HTMLResponse(page("page.html.j2", strings, brand=brand, title=title, paragraphs=paragraphs, **context),
                             status_code=status, background=background,
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
@@ -78,13 +79,15 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
     async def subscribe(request: Request) -> Response:
         if request.method == "GET":
             return form()
-        if len(await request.body()) > _MAX_FORM:
-            return form(413)
         fields = await form_fields(request)
         email, name, trap = ((fields.get(field) or [""])[0].strip() for field in ("email", "name", "website"))
-        name = _CONTROL.sub("", name)[:100]
+        name = _CONTROL.sub("", name)
+        # The fields as typed go back into the form, within the sizes the form's inputs take.
+        kept = {"email": email[:MAX_ADDRESS], "reader_name": name[:MAX_NAME]}
         if not valid_address(email):
-            return form(400, error=web.invalid_address, email=email, reader_name=name)
+            return form(400, error=web.invalid_address, **kept)
+        if len(name) > MAX_NAME:  # as an import refuses it: the To line must stay under SMTP's 998 bytes
+            return form(400, name_error=web.name_too_long.format(count=len(name), limit=MAX_NAME), **kept)
         client = request.client.host if request.client else "unknown"
         if not (per_client.allow(client) and per_address.allow(email.lower())):
             return html(web.too_many, status=429)
