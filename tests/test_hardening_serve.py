@@ -346,3 +346,36 @@ def test_a_port_in_use_is_one_line_and_nothing_claims_to_serve(tmp_path):
     assert done.returncode == 1, (done.returncode, done.stderr)
     assert done.stderr == f"error: 127.0.0.1:{port}: cannot listen: Address already in use\n"
     assert "serving" not in done.stdout
+
+
+def test_every_page_a_get_answers_answers_head_as_its_get(tmp_path):
+    """Each GET route of the app (the sign-up form, a confirmation link, the unsubscribe page, leaving a list, the
+    archive, its issues and feed), with a good and a bad token where it takes one: HEAD gets the GET's status and
+    no body, and a HEAD on a confirmation link (a link scanner's) confirms nothing."""
+    from composer.config import load_settings
+    from composer.deliver.tokens import CONFIRM, sign_id
+    from composer.web.routes import routes
+
+    settings = load_settings(ROOT / "config" / "weekly.toml", None)
+    for name, text in {"index.html": "<h1>Archive</h1>", "feed.xml": "<feed/>", "210/web.html": "<h1>#210</h1>"}.items():
+        (tmp_path / "out" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "out" / name).write_text(text, encoding="utf-8")
+    with open_test_store() as store:
+        pending = store.subscribers.begin_signup("zoe@example.org", "", "sign-up form", 600)
+    confirm = sign_id(CONFIRM, pending, settings.list.id, KEY.encode(), expires=time.time() + 3600)
+    tokens = {"/newsletter/confirm": (confirm, "damaged"), PATH: (_token("reader@example.org"), "damaged")}
+    pages = [PATH, *(route.path for route in routes(settings, KEY.encode(), None) if "GET" in route.methods)]
+    urls = [url for path in pages for url in ([f"{path}?token={token}" for token in tokens[path]] if path in tokens
+                                              else [path.replace("{number:issue}", "210")])]
+    with WebServer(tmp_path) as web:
+        answers = {url: (web.client.get(url), web.client.head(url)) for url in urls}
+    assert len(urls) >= 14
+    assert {url: get.status_code for url, (get, _) in answers.items() if url.endswith("damaged")} == {
+        url: 400 for url in urls if url.endswith("damaged")}
+    assert {url for url, (get, _) in answers.items() if get.status_code >= 400} == {
+        url for url in urls if url.endswith("damaged")}  # the others are pages, or /newsletter's 301 to /newsletter/
+    assert {url: head.status_code for url, (_, head) in answers.items()} == {
+        url: get.status_code for url, (get, _) in answers.items()}
+    assert all(head.content == b"" for _, head in answers.values())
+    with open_test_store() as store:
+        assert store.subscribers.get("zoe@example.org").status.value == "unconfirmed"

@@ -2,7 +2,7 @@
 
 - Sign-up with double opt-in at brand.subscribe_url's path: GET the form, POST it (urlencoded or multipart,
   forms.py; a name over MAX_NAME characters, as an import refuses it, gets the form again with the error and
-  the address). The answer is the same
+  the address; only a POST acts, a HEAD answers as the GET). The answer is the same
   whether or not the address is known, and comes before any work is done (the store and the mail happen
   in a background task, so its time says nothing either); a filled-in honeypot field gets that answer and
   nothing else; `signup.per_hour` sign-ups per client and per address, then 429. A new reader is stored as
@@ -77,7 +77,7 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
                     link={"url": brand.subscribe_url, "text": web.subscribe_title.format(name=brand.name)})
 
     async def subscribe(request: Request) -> Response:
-        if request.method == "GET":
+        if request.method != "POST":  # GET, and HEAD as its GET
             return form()
         fields = await form_fields(request)
         email, name, trap = ((fields.get(field) or [""])[0].strip() for field in ("email", "name", "website"))
@@ -120,7 +120,7 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
             pending = verify_id(token, key, list_id, (CONFIRM,)).ident
         except TokenError:
             return not_valid()
-        if request.method == "GET":
+        if request.method != "POST":  # GET and HEAD only ask: link scanners fetch every URL in a mail
             return html(web.confirm_title, (web.confirm_question.format(name=brand.name),), form="confirm",
                         action=f"{confirm_path}?token={token}")
         reader = await run_in_threadpool(with_store, lambda store: store.subscribers.confirm(pending, lifetime))
