@@ -11,6 +11,9 @@ uvicorn.
   its own expires in a day, posted to `…/resubscribe`, refused from another site (Origin,
   Sec-Fetch-Site). Resubscribing undoes only the reader's own unsubscription, never a complaint, a bounce
   or an editor's suppression.
+- A genuine link of a reader erased on request since (`weekly subscribers erase`) is an unsubscribe already
+  done: 200 to a GET and to the one-click, and nothing recorded (the address is suppressed by its keyed
+  hash; a token from before that names the address never brings it back in clear).
 - Sign-up with double opt-in, the archive (index, web versions, Atom feed) and the page readers of a list
   address leave by: composer.web.routes, mounted here.
 It listens on 127.0.0.1 by default, for a reverse proxy (nginx, Caddy) that terminates TLS; it answers
@@ -37,7 +40,7 @@ from html import escape
 from urllib.parse import urlsplit
 
 from composer.config import Settings
-from composer.deliver.readers import address_of, addresses_of
+from composer.deliver.readers import Gone, address_of, addresses_of
 from composer.deliver.tokens import RESUBSCRIBE as RESUBSCRIBE_FORM
 from composer.deliver.tokens import TokenError, sign_id, verify_id
 from composer.errors import WeeklyError
@@ -141,6 +144,12 @@ def create_app(settings: Settings):
                 return page("You are unsubscribed", "<p>You will receive no more issues. Changed your mind?</p>"
                             + resubscribe_form(link))
             email = await whose(link)
+        except Gone:
+            # The reader's own link, their data erased on request since: the address is suppressed by its keyed
+            # hash, so the unsubscribe is done; a provider must see it so, and nothing is recorded to say it.
+            log.info("a link of a reader erased on request: answered as unsubscribed, nothing recorded")
+            return page("You are unsubscribed", "<p>You will receive no more issues: nothing is kept about the "
+                        "reader of this link any more.</p>")
         except TokenError:
             return refused(request, page("Link not valid", "<p>This unsubscribe link is damaged or not ours. "
                                          "Please use the link in the newsletter you received.</p>", status=400))
@@ -166,6 +175,9 @@ def create_app(settings: Settings):
             if verify_id(form, key, list_id, (RESUBSCRIBE_FORM,)).ident != _fingerprint(link):
                 raise TokenError("the form's token is for another link")
             email = await whose(link)
+        except Gone:
+            return page("Not resubscribed", "<p>Nothing is kept about the reader of this link any more, at their "
+                        "request. Write to us to receive the issue again.</p>", status=403)
         except TokenError:
             return refused(request, page("Link not valid", "<p>This form has expired or is not ours: open the "
                                          "unsubscribe link in the newsletter again.</p>", status=400))
