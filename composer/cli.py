@@ -332,11 +332,14 @@ def _inputs(paths: list[Path], settings, today: date, online: bool, since: date 
 
 
 def _print_fetch_problems(fetched) -> None:
+    from composer.sources import Outcome
+
     for outcome in fetched.outcomes:
         if outcome.reason:
             kept = (f"its copy of {outcome.copied_at:%Y-%m-%d %H:%M} UTC is read instead" if outcome.copied_at
                     else "nothing of it is read")
-            print(f"error: source {outcome.name} ({outcome.url}): {outcome.reason}; {kept}", file=sys.stderr)
+            level = "warning" if outcome.outcome is Outcome.KEPT else "error"
+            print(f"{level}: source {outcome.name} ({outcome.url}): {outcome.reason}; {kept}", file=sys.stderr)
         if outcome.moved_to:
             print(f"warning: source {outcome.name}: {outcome.url} moved permanently to {outcome.moved_to}; set that "
                   "URL in sources.fetch", file=sys.stderr)
@@ -367,7 +370,7 @@ def _fetch(args) -> int:
     for outcome in fetched.outcomes:
         if outcome.outcome is Outcome.FAILED:
             continue
-        how = "not modified" if outcome.outcome is Outcome.NOT_MODIFIED else "fetched"
+        how = {Outcome.NOT_MODIFIED: "not modified", Outcome.KEPT: "copy kept"}.get(outcome.outcome, "fetched")
         answers = f"{outcome.requests} request{'s' if outcome.requests > 1 else ''}, " + (
             f"{outcome.not_modified} not modified (304)" if outcome.not_modified else f"{outcome.size / 1024:,.0f} KB")
         print(f"{outcome.name}: {how}, {outcome.items} items ({outcome.week_items} of the last week); {answers}"

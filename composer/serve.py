@@ -11,6 +11,9 @@ uvicorn.
   its own expires in a day, posted to `…/resubscribe`, refused from another site (Origin,
   Sec-Fetch-Site). Resubscribing undoes only the reader's own unsubscription, never a complaint, a bounce
   or an editor's suppression.
+- A genuine link of a reader erased on request since (`weekly subscribers erase`) is an unsubscribe already
+  done: 200 to a GET and to the one-click, and nothing recorded (the address is suppressed by its keyed
+  hash; a token from before that names the address never brings it back in clear).
 - Sign-up with double opt-in, the archive (index, web versions, Atom feed) and the page readers of a list
   address leave by: composer.web.routes, mounted here.
 It listens on 127.0.0.1 by default, for a reverse proxy (nginx, Caddy) that terminates TLS; it answers
@@ -29,18 +32,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from email.parser import BytesParser
-from email.policy import default
 from html import escape
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from composer.config import Settings
-from composer.deliver.readers import address_of, addresses_of
+from composer.deliver.readers import Gone, address_of, addresses_of
 from composer.deliver.tokens import RESUBSCRIBE as RESUBSCRIBE_FORM
 from composer.deliver.tokens import TokenError, sign_id, verify_id
 from composer.errors import WeeklyError
@@ -57,13 +57,13 @@ from composer.serve_limits import (
 )
 from composer.store import Store, StoreError, open_store
 from composer.unsubscribe_queue import RESUBSCRIBE, UNSUBSCRIBE, UnsubscribeQueue
+from composer.web.forms import form_fields
 from composer.web.routes import routes as web_routes
 from composer.web.store_thread import StoreThread
 
 log = logging.getLogger("weekly.serve")
 RESUBSCRIBE_SECONDS = 24 * 3600  # how long the page's resubscribe form works
 _REQUEST_LINE = "%s %s %s %s %.0fms%s%s"  # client, method, path, status, time, the address's digest, drops
-_BOUNDARY = re.compile(r'boundary="?([^";]{1,200})"?', re.IGNORECASE)
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"
 content="width=device-width, initial-scale=1"><title>{title}</title><style>body{{font-family:Helvetica,Arial,
 sans-serif;max-width:34em;margin:3em auto;padding:0 1em;color:#1f2933;line-height:1.5}}button{{font-size:1em;
@@ -135,7 +135,7 @@ def create_app(settings: Settings):
         link = request.query_params.get("token", "")
         try:
             if request.method == "POST":
-                if (await _form(request)).get("List-Unsubscribe") != ["One-Click"]:
+                if (await form_fields(request)).get("List-Unsubscribe") != ["One-Click"]:
                     return refused(request, PlainTextResponse("expected List-Unsubscribe=One-Click", status_code=400))
                 # The token's address is found by the queue's writer, on its own connection, with those of the
                 # requests waiting beside this one, in one query: a burst costs the store one round trip a
@@ -144,6 +144,12 @@ def create_app(settings: Settings):
                 return page("You are unsubscribed", "<p>You will receive no more issues. Changed your mind?</p>"
                             + resubscribe_form(link))
             email = await whose(link)
+        except Gone:
+            # The reader's own link, their data erased on request since: the address is suppressed by its keyed
+            # hash, so the unsubscribe is done; a provider must see it so, and nothing is recorded to say it.
+            log.info("a link of a reader erased on request: answered as unsubscribed, nothing recorded")
+            return page("You are unsubscribed", "<p>You will receive no more issues: nothing is kept about the "
+                        "reader of this link any more.</p>")
         except TokenError:
             return refused(request, page("Link not valid", "<p>This unsubscribe link is damaged or not ours. "
                                          "Please use the link in the newsletter you received.</p>", status=400))
@@ -163,12 +169,15 @@ def create_app(settings: Settings):
         if not _same_site(request):
             return refused(request, page("Not from here", "<p>Resubscribe from the page of the link in the "
                                          "newsletter.</p>", status=403))
-        fields = await _form(request)
+        fields = await form_fields(request)
         link, form = fields.get("token", [""])[0], fields.get("form", [""])[0]
         try:
             if verify_id(form, key, list_id, (RESUBSCRIBE_FORM,)).ident != _fingerprint(link):
                 raise TokenError("the form's token is for another link")
             email = await whose(link)
+        except Gone:
+            return page("Not resubscribed", "<p>Nothing is kept about the reader of this link any more, at their "
+                        "request. Write to us to receive the issue again.</p>", status=403)
         except TokenError:
             return refused(request, page("Link not valid", "<p>This form has expired or is not ours: open the "
                                          "unsubscribe link in the newsletter again.</p>", status=400))
@@ -248,28 +257,6 @@ class Guard:
 
 def _client(request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-async def _form(request) -> dict[str, list[str]]:
-    """The fields of a form body, application/x-www-form-urlencoded or multipart/form-data (RFC 7578)."""
-    body = await request.body()
-    kind = request.headers.get("content-type", "")
-    if kind.lower().startswith("multipart/form-data"):
-        fields: dict[str, list[str]] = {}
-        boundary = _BOUNDARY.search(kind)
-        if not boundary:
-            return fields
-        # Quoted again: clients leave out the quotes a boundary with "=" needs, which the email parser wants.
-        head = f'Content-Type: multipart/form-data; boundary="{boundary[1]}"\r\n\r\n'
-        parsed = BytesParser(policy=default).parsebytes(head.encode() + body)
-        for part in parsed.iter_parts() if parsed.is_multipart() else ():
-            name = part.get_param("name", header="content-disposition")
-            if isinstance(name, str):
-                value = part.get_payload(decode=True)
-                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else ""
-                fields.setdefault(name, []).append(text.strip())
-        return fields
-    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
 
 
 def _same_site(request) -> bool:

@@ -12,7 +12,9 @@
         server.url("/fail/500") …                        the failures: see FAILURES
         server.requests                                   every request: path, query, headers, status
 
-A route can be broken (500) while a test runs: `server.broken.add("/wp-json/wp/v2/updates")`.
+A route can be broken (500) while a test runs: `server.broken.add("/wp-json/wp/v2/updates")`; its answers
+cut off after N bytes, as `head -c N` leaves a file: `server.cut["/feeds/guardian-us-2018.rss"] = 3000`; or
+given a body of the test's own: `server.bodies["/feeds/wire.rss"] = (body, content_type)`.
 With `tls=(cert, key)` the server speaks HTTPS with that certificate.
 """
 
@@ -87,6 +89,8 @@ class FeedServer:
         self.posts = posts if posts is not None else seed_posts(datetime(2025, 5, 1, 18, tzinfo=UTC))
         self.requests: list[Seen] = []
         self.broken: set[str] = set()
+        self.cut: dict[str, int] = {}
+        self.bodies: dict[str, tuple[bytes, str]] = {}
         self.counts: dict[str, int] = {}
         self.in_flight = 0
         self.most_in_flight = 0
@@ -152,6 +156,8 @@ def _handler(server: FeedServer):
         def _route(self, path: str, query: dict[str, str]) -> int:
             if path in server.broken:
                 return self._send(500, b"<html><body>Internal Server Error</body></html>", "text/html")
+            if path in server.bodies:
+                return self._cached(*server.bodies[path])
             if path.startswith("/feeds/"):
                 file = CORPUS / path.removeprefix("/feeds/")
                 if not file.is_file():
@@ -172,7 +178,8 @@ def _handler(server: FeedServer):
 
         def _cached(self, body: bytes, kind: str, extra: dict[str, str] | None = None) -> int:
             """`body` as a careful server sends it: a strong ETag, Last-Modified, 304 to a matching
-            conditional request, gzip when the client accepts it."""
+            conditional request, gzip when the client accepts it (cut off first if the test says so)."""
+            body = body[:server.cut.get(urlsplit(self.path).path)]
             etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
             if self.headers.get("If-None-Match") == etag:
                 return self._send(304, b"", None, {"ETag": etag, "Last-Modified": LAST_MODIFIED})

@@ -5,6 +5,7 @@ connections, the file limit and the log held within bounds."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import resource
@@ -18,10 +19,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import KEY, ROOT, open_test_store
+from conftest import KEY, ROOT, open_test_store, run_weekly
 from smtp_server import free_port
 
-from composer.deliver.tokens import sign
+from composer.config import load_settings
+from composer.deliver.tokens import CONFIRM, COPY, READER, sign, sign_id
+from composer.models import Subscriber
+from composer.web.routes import routes
 
 pytestmark = pytest.mark.both_backends
 
@@ -346,3 +350,65 @@ def test_a_port_in_use_is_one_line_and_nothing_claims_to_serve(tmp_path):
     assert done.returncode == 1, (done.returncode, done.stderr)
     assert done.stderr == f"error: 127.0.0.1:{port}: cannot listen: Address already in use\n"
     assert "serving" not in done.stdout
+
+
+def test_every_page_a_get_answers_answers_head_as_its_get(tmp_path):
+    """Each GET route of the app (the sign-up form, a confirmation link, the unsubscribe page, leaving a list, the
+    archive, its issues and feed), with a good and a bad token where it takes one: HEAD gets the GET's status and
+    no body, and a HEAD on a confirmation link (a link scanner's) confirms nothing."""
+    settings = load_settings(ROOT / "config" / "weekly.toml", None)
+    for name, text in {"index.html": "<h1>Archive</h1>", "feed.xml": "<feed/>", "210/web.html": "<h1>#210</h1>"}.items():
+        (tmp_path / "out" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "out" / name).write_text(text, encoding="utf-8")
+    with open_test_store() as store:
+        pending = store.subscribers.begin_signup("zoe@example.org", "", "sign-up form", 600)
+    confirm = sign_id(CONFIRM, pending, settings.list.id, KEY.encode(), expires=time.time() + 3600)
+    tokens = {"/newsletter/confirm": (confirm, "damaged"), PATH: (_token("reader@example.org"), "damaged")}
+    pages = [PATH, *(route.path for route in routes(settings, KEY.encode(), None) if "GET" in route.methods)]
+    urls = [url for path in pages for url in ([f"{path}?token={token}" for token in tokens[path]] if path in tokens
+                                              else [path.replace("{number:issue}", "210")])]
+    with WebServer(tmp_path) as web:
+        answers = {url: (web.client.get(url), web.client.head(url)) for url in urls}
+    assert len(urls) >= 14
+    assert {url: get.status_code for url, (get, _) in answers.items() if url.endswith("damaged")} == {
+        url: 400 for url in urls if url.endswith("damaged")}
+    assert {url for url, (get, _) in answers.items() if get.status_code >= 400} == {
+        url for url in urls if url.endswith("damaged")}  # the others are pages, or /newsletter's 301 to /newsletter/
+    assert {url: head.status_code for url, (_, head) in answers.items()} == {
+        url: get.status_code for url, (get, _) in answers.items()}
+    assert all(head.content == b"" for _, head in answers.values())
+    with open_test_store() as store:
+        assert store.subscribers.get("zoe@example.org").status.value == "unconfirmed"
+
+
+def test_the_links_of_a_reader_erased_on_request_unsubscribe_as_done(tmp_path):
+    """After `weekly subscribers erase`, the reader's own links (a copy's token, a reader's, and one from before
+    that names the address) are unsubscribes already done: 200 to a GET and to the one-click in both encodings,
+    a forged token still 400; nothing recorded names the address (the store, the queue, the log)."""
+    gone = "Gone.Reader@dw-readers.net"
+    with open_test_store() as store:
+        sid = store.subscribers.add(gone, "Gone Reader", "added by hand").sid
+        store.recipients.add(210, [Subscriber(email=gone)])
+        (row,) = store.recipients.pending(210)
+    tokens = [sign_id(COPY, str(row.id), "dw-weekly.dig.watch", KEY.encode()),
+              sign_id(READER, sid, "dw-weekly.dig.watch", KEY.encode()), _token(gone)]
+    erased = run_weekly("subscribers", "erase", gone, "--yes", env={**os.environ, "WEEKLY_SIGNING_KEY": KEY})
+    assert erased.returncode == 0, erased.stderr
+    multipart = {"content": "--b\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b--\r\n",
+                 "headers": {"Content-Type": "multipart/form-data; boundary=b"}}
+    with WebServer(tmp_path) as web:
+        answers = [answer for token in tokens for answer in (
+            web.client.get(f"{PATH}?token={token}"), web.client.post(f"{PATH}?token={token}", **ONE_CLICK),
+            web.client.post(f"{PATH}?token={token}", **multipart))]
+        forged = web.client.post(f"{PATH}?token={tokens[1][:-4]}AAAA", **ONE_CLICK)
+        queued = (tmp_path / "queue.jsonl").read_text()
+    assert [answer.status_code for answer in answers] == [200] * 9
+    assert all("You are unsubscribed" in answer.text and "gone" not in answer.text.lower() for answer in answers)
+    assert forged.status_code == 400
+    assert queued == ""
+    assert list(_suppressed().values()) == ["erased on request"]
+    with open_test_store() as store:
+        assert all(rows == [] for rows in store.subscribers.held(gone).values())
+    log = web.log.read_text()
+    assert "gone" not in log.lower() and hashlib.sha256(gone.lower().encode()).hexdigest()[:12] not in log
+    assert log.count("erased on request: answered as unsubscribed") == 9

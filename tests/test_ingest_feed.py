@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from conftest import DATA
+from corpus_metrics import corpus_files
 
-from composer.ingest import load_items
+from composer.ingest import MALFORMED, load_items
+from composer.ingest.feed import parse_feed
 
 
 def test_wordpress_rss_content_categories_images_and_trailer():
@@ -51,3 +53,49 @@ def test_feed_that_is_not_xml_is_one_error_and_others_still_read():
     assert [p.path for p in errors] == [str(DATA / "garbage.rss"), str(DATA / "not_a_feed.xml")]
     assert all("not a valid RSS or Atom feed" in p.message for p in errors)
     assert len(result.items) == 1
+
+
+# A whole feed of three entries, and what real feeds do to it: quirks that leave it whole, and faults.
+WHOLE = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wire</title>' + "".join(
+    f"<item><title>Story {n}</title><link>https://example.org/{n}</link><description>&lt;p&gt;Regulators fined "
+    f"platform {n} for breaching the data protection rules.&lt;/p&gt;</description></item>" for n in range(3))
+    + "</channel></rss>").encode()
+QUIRKS = {
+    "blank lines before the declaration": b"\n\n" + WHOLE,
+    "an entity of HTML's": WHOLE.replace(b"<title>Story 1", b"<title>Story&nbsp;1"),
+    "a bare ampersand": WHOLE.replace(b"<title>Story 1", b"<title>AT&T story 1"),
+    "an undeclared prefix": WHOLE.replace(b"<title>Story 1", b"<media:credit>AP</media:credit><title>Story 1"),
+    "a wrong declared encoding": WHOLE.replace(b"Story 1", "Störy 1".encode("latin-1")),
+}
+FAULTS = {
+    "cut mid-description (head -c)": (WHOLE[:WHOLE.rindex(b"breaching")], "no element found at line 1"),
+    "cut mid-tag": (WHOLE[:-3], "unclosed token at line 1"),
+    "an entity of HTML's, then cut": (WHOLE.replace(b"Story 0", b"Story&nbsp;0")[:-40], "no element found"),
+    "junk after the feed": (WHOLE + b"<b>Warning</b>: mysql_connect()", "junk after document element"),
+    "a tag not closed": (WHOLE.replace(b"</title><link>https://example.org/1", b"<link>https://example.org/1"),
+                         "mismatched tag"),
+}
+
+
+def test_real_feeds_and_their_quirks_are_whole():
+    """No feed of the corpus (3 of 17 bozo to feedparser: two for a blank line before the XML declaration, one for
+    its encoding) and none of the quirks real feeds carry is taken for a cut-off or damaged one."""
+    corpus = [path for path in corpus_files() if path.suffix != ".json"]
+    assert len(corpus) == 17
+    ingested = load_items(corpus)
+    assert [problem for problem in ingested.problems if problem.code == MALFORMED] == []
+    for quirk, data in QUIRKS.items():
+        items, problems = parse_feed(data, quirk)
+        assert (len(items), [problem for problem in problems if problem.level == "error"]) == (3, []), quirk
+
+
+def test_a_cut_off_or_damaged_feed_is_an_error_naming_the_fault():
+    """A feed cut off or damaged is read up to the fault (a file on disk has nothing better), with an error of
+    code MALFORMED saying where and what (a source's answer like that is refused: test_sources)."""
+    for fault, (data, words) in FAULTS.items():
+        items, problems = parse_feed(data, "wire.rss")
+        errors = [problem for problem in problems if problem.level == "error"]
+        assert [problem.code for problem in errors] == [MALFORMED], fault
+        assert errors[0].message.startswith("not well-formed XML: " + words), (fault, errors[0].message)
+        assert errors[0].message.endswith("(cut off or damaged?)")
+        assert 1 <= len(items) <= 3

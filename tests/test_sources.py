@@ -205,6 +205,64 @@ def test_a_failure_keeps_the_last_good_copy_and_it_is_still_read(tmp_path):
     assert mended.outcome is Outcome.NOT_MODIFIED
 
 
+# A source of each kind, what cuts its answer off, and what empties it: (the source, the path its answers come
+# from, the bytes they are cut to, a reason's words, how to empty the source).
+EMPTY_RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Guardian</title></channel></rss>'
+EMPTY_JSON_FEED = b'{"version": "https://jsonfeed.org/version/1.1", "title": "JSON Feed", "items": []}'
+KINDS = {
+    "RSS": (lambda server: feed(server, "Guardian", "/feeds/guardian-us-2018.rss"), "/feeds/guardian-us-2018.rss",
+            20000, "not well-formed XML: no element found at line ",
+            lambda server: server.bodies.update({"/feeds/guardian-us-2018.rss": (EMPTY_RSS, "application/rss+xml")})),
+    "JSON Feed": (lambda server: feed(server, "JSON Feed", "/feeds/jsonfeed-example.json"),
+                  "/feeds/jsonfeed-example.json", 3000, "not valid JSON",
+                  lambda server: server.bodies.update({"/feeds/jsonfeed-example.json": (EMPTY_JSON_FEED,
+                                                                                         "application/feed+json")})),
+    "WordPress": (wordpress, "/wp-json/wp/v2/updates", 5000, "the WordPress REST API's posts are not valid JSON "
+                  "(Unterminated string", lambda server: setattr(server, "posts", [])),
+}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_cut_off_answer_fails_and_never_replaces_the_copy(kind, tmp_path):
+    """An answer cut off mid-way (`head -c`, as a proxy or a full disk leaves it) is a failure of the source, though
+    the entries before the cut could be read: the last good copy is kept whole and read, and once the site mends,
+    the conditional request for it is answered 304."""
+    source, path, cut, reason, _ = KINDS[kind]
+    with FeedServer() as server:
+        settings = settings_for(tmp_path, source(server), retries=0)
+        good = fetch(settings, TODAY).outcomes[0]
+        copy = good.path.read_bytes()
+        server.cut[path] = cut
+        failed = fetch(settings, TODAY).outcomes[0]
+        server.cut.clear()
+        mended = fetch(settings, TODAY).outcomes[0]
+    assert (failed.outcome, failed.failure) == (Outcome.FAILED, Failure.NOT_A_FEED)
+    assert reason in failed.reason
+    assert failed.path == good.path and failed.path.read_bytes() == copy
+    assert len(load_items([failed.path]).items) == good.items
+    assert mended.outcome is Outcome.NOT_MODIFIED and mended.items == good.items
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_an_empty_answer_keeps_a_copy_that_had_items(kind, tmp_path):
+    """A valid answer with no items where the copy had some (a feed emptied by a fault on the site) keeps the
+    copy, read as before, with the reason for a warning; a source whose first answer is empty has an empty copy."""
+    source, _, _, _, empty = KINDS[kind]
+    with FeedServer() as server:
+        settings = settings_for(tmp_path, source(server), retries=0)
+        good = fetch(settings, TODAY).outcomes[0]
+        copy = good.path.read_bytes()
+        empty(server)
+        emptied = fetch(settings, TODAY).outcomes[0]
+        new = fetch(settings_for(tmp_path / "new", source(server)), TODAY).outcomes[0]
+    assert (emptied.outcome, emptied.failure, emptied.reason) == (Outcome.KEPT, None,
+                                                                  f"the answer has no items (the copy has {good.items})")
+    assert emptied.path == good.path and emptied.path.read_bytes() == copy
+    assert (emptied.items, emptied.week_items) == (good.items, good.week_items)
+    assert abs(emptied.copied_at - good.copied_at).total_seconds() < 1  # the copy's date, not the empty answer's
+    assert (new.outcome, new.items) == (Outcome.FETCHED, 0)
+
+
 def test_a_wordpress_url_that_is_no_api_says_so(tmp_path):
     """The site's home page where the API's root should be: an HTML page, and the root it should be."""
     with FeedServer() as server:

@@ -226,3 +226,47 @@ def test_the_readme_shows_sources_settings_that_load(tmp_path):
         ("dig.watch", "feed", "https://dig.watch/feed")]
     assert sources.fetch[0].post_type == "updates"
     assert "## Sources" in readme and "A source that fails" in readme.split("### From cron", 1)[1]
+
+
+def wire_feed(stories: int) -> bytes:
+    """An RSS feed of `stories` stories of 1 May 2025, on one line as many sites write them."""
+    items = "".join(f"<item><title>Regulator fines platform {n} over data transfers</title><link>https://example.org/"
+                    f"wire/{n}</link><pubDate>Thu, 01 May 2025 {n:02d}:00:00 GMT</pubDate><description>&lt;p&gt;The "
+                    f"data protection authority fined platform {n} for transferring personal data abroad without "
+                    "safeguards, after a two-year investigation.&lt;/p&gt;</description></item>"
+                    for n in range(stories))
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wire</title>'
+            f"<link>https://example.org/</link>{items}</channel></rss>").encode()
+
+
+def test_fetch_never_replaces_a_copy_by_a_cut_off_or_empty_feed(tmp_path):
+    """The trial's feed of 12 stories, then cut off by `head -c 3000`: one `error:` line naming the source and the
+    fault, exit 1, the copy kept whole and read; then a valid feed with an empty channel: a `warning:`, exit 0,
+    the copy's 12 stories still read."""
+    with FeedServer() as server:
+        url = server.url("/feeds/wire.rss")
+        env = sources_env(tmp_path, [{"name": "Wire", "url": url}], WEEKLY_SOURCES__RETRIES="0")
+        server.bodies["/feeds/wire.rss"] = (wire_feed(12), "application/rss+xml")
+        good = run_weekly("fetch", "--today", TODAY, env=env, cwd=tmp_path)
+        copy = (tmp_path / "sources" / "wire.xml").read_bytes()
+        server.cut["/feeds/wire.rss"] = 3000
+        cut = run_weekly("fetch", "--today", TODAY, env=env, cwd=tmp_path)
+        server.cut.clear()
+        server.bodies["/feeds/wire.rss"] = (wire_feed(0), "application/rss+xml")
+        emptied = run_weekly("fetch", "--today", TODAY, env=env, cwd=tmp_path)
+        items = run_weekly("items", "--json", env=env, cwd=tmp_path)
+    path = tmp_path / "sources" / "wire.xml"
+    assert (good.returncode, good.stdout.split(";")[0]) == (0, "Wire: fetched, 12 items (12 of the last week)")
+    assert cut.returncode == 1 and cut.stdout == ""
+    error, *shortfall = cut.stderr.splitlines()
+    assert shortfall == ["warning: the sources that failed (Wire) carried 100% of the last week's items, more than "
+                         "sources.max_failed_share (50%)", "error: `weekly run --send` would send nothing"]
+    assert error.startswith(f"error: source Wire ({url}): not well-formed XML: no element found at line 1, column "
+                            "3001 (cut off or damaged?); its copy of ")
+    assert error.endswith(" UTC is read instead")
+    assert emptied.returncode == 0
+    assert emptied.stderr.splitlines() == [f"warning: source Wire ({url}): the answer has no items (the copy has 12); "
+                                           f"{error.split('; ', 1)[1]}"]
+    assert emptied.stdout == f"Wire: copy kept, 12 items (12 of the last week); 1 request, 0 KB -> {path}\n"
+    assert path.read_bytes() == copy
+    assert len(json.loads(items.stdout)) == 12

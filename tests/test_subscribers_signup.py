@@ -162,3 +162,44 @@ def test_the_form_says_the_same_whoever_asks_and_refuses_abuse(issue, tmp_path):
     received = smtp.recorder.received()
     assert "known@dw-readers.net" not in received and "bot@dw-readers.net" not in received
     assert _status("bot@dw-readers.net") is None and _status("fifth@dw-readers.net") is None
+
+
+def test_the_form_posted_as_multipart_signs_up_as_a_urlencoded_one_does(issue, tmp_path):
+    """`curl -F email=…` (multipart/form-data, as a site's own copy of the form may post it): the same answer
+    as the urlencoded form, the confirmation mail, and the reader subscribed once the link is posted to."""
+    with Server() as smtp, _Web(_settings(tmp_path, smtp.port)) as web:
+        answer = web.post("/newsletter/subscribe", files={"email": (None, READER), "name": (None, "Zoe Reader"),
+                                                           "website": (None, "")})
+        assert answer.request.headers["content-type"].startswith("multipart/form-data; boundary=")
+        assert answer.status_code == 200 and "Check your inbox" in answer.text
+        (confirmation,) = _mail(smtp, READER)
+        assert web.post(_local(_link(confirmation))).status_code == 200
+    with open_test_store() as store:
+        reader = store.subscribers.get(READER)
+    assert (reader.status.value, reader.name) == ("subscribed", "Zoe Reader")
+
+
+def test_an_over_long_name_gets_the_form_again_with_the_error_and_the_address(issue, tmp_path):
+    """A name over 100 characters (refused by an import too: the To line must stay under SMTP's 998 bytes),
+    typed or posted multipart: 400 with the form again, an alert on the name saying the limit, the address
+    kept; nothing stored or mailed. A name of 100 goes through whole; a body over serve.max_body_bytes (64 KB,
+    for every request) gets 413 unread."""
+    with Server() as smtp, _Web(_settings(tmp_path, smtp.port)) as web:
+        long = _form(web, READER, "N" * 5000)
+        multipart = web.post("/newsletter/subscribe", files={"email": (None, READER), "name": (None, "é" * 101)})
+        whole = _form(web, "hundred@dw-readers.net", "Ana " + "a" * 96)
+        huge = _form(web, "huge@dw-readers.net", "N" * 70_000)
+        assert len(_mail(smtp, "hundred@dw-readers.net")) == 1
+    assert (long.status_code, multipart.status_code, whole.status_code) == (400, 400, 200)
+    assert '<p id="dw-name-error" role="alert">This name has 5000 characters: please shorten it to 100 at most.</p>' \
+        in long.text
+    assert "This name has 101 characters" in multipart.text
+    for page in (long, multipart):
+        assert f'name="email" type="email" autocomplete="email" required maxlength="254" value="{READER}"' in page.text
+        assert 'aria-invalid="true" aria-describedby="dw-name-error"' in page.text
+        assert 'aria-describedby="dw-email-error"' not in page.text
+    assert f'value="{"N" * 100}"' in long.text and f'value="{"N" * 101}' not in long.text
+    assert huge.status_code == 413 and huge.text == "a request body may have at most 65536 bytes\n"
+    assert _status(READER) is None and READER not in smtp.recorder.received()
+    with open_test_store() as store:
+        assert store.subscribers.get("hundred@dw-readers.net").name == "Ana " + "a" * 96

@@ -27,6 +27,7 @@ from composer.wide_text import wide_encoding
 _ADDRESS = re.compile(r"^[^@\s\x00-\x1f\x7f<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+MAX_ADDRESS = 254  # characters: RFC 5321's path of 256 octets, less its angle brackets
 MAX_NAME = 100  # characters: even 4-byte ones encoded (RFC 2047), "Name" <address> stays under 998 bytes
 _MAX_BAD_ROWS_IN_A_ROW = 1000  # more in a row than this, and the file is not a CSV list at all
 
@@ -74,7 +75,7 @@ class Row(NamedTuple):
 
 
 def valid_address(address: str) -> bool:
-    return len(address) <= 254 and address.isascii() and bool(_ADDRESS.match(address))
+    return len(address) <= MAX_ADDRESS and address.isascii() and bool(_ADDRESS.match(address))
 
 
 def name_problem(name: str) -> str | None:

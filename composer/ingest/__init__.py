@@ -5,7 +5,8 @@ recursively below it, in name order: .txt (text dumps), .xml .rss .atom (feeds),
 .jsonl (items). A file named explicitly is read whatever its name, its format told by its
 extension or, failing that, by its first character. Every problem with one input is reported
 with its path and the others are still read; only a path that does not exist, or a folder with
-no inputs, is fatal for that path alone.
+no inputs, is fatal for that path alone. A feed cut off or damaged is read up to the fault, with an error
+whose `code` is MALFORMED (a source's answer like that is refused).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import re
 from pathlib import Path
 
 from composer.ingest._tidy import tidy
+from composer.ingest._wellformed import MALFORMED
 from composer.ingest.feed import parse_feed
 from composer.ingest.jsonitems import parse_json
 from composer.ingest.text import parse_text
 from composer.models import Ingested, Item, PastIssue, Problem
 from composer.wide_text import wide_encoding
+
+__all__ = ["MALFORMED", "load_items"]
 
 _FORMATS = {
     ".txt": "text", ".text": "text",

@@ -17,6 +17,7 @@ from composer.ingest._boilerplate import article_text
 from composer.ingest._html import Body, Image, read_html
 from composer.ingest._lines import body, clean, with_final_stop
 from composer.ingest._urls import clean_url
+from composer.ingest._wellformed import MALFORMED, malformed
 from composer.models import Item, ItemKind, Problem, content_id
 
 # Category names WordPress sites use for posts that are not news.
@@ -27,7 +28,8 @@ def parse_feed(data: bytes, source: str) -> tuple[list[Item], list[Problem]]:
     """The entries of one feed document as items."""
     import feedparser  # deferred: it costs a tenth of a second at start-up
 
-    parsed = feedparser.parse(_xml_safe(data))
+    safe = _xml_safe(data)
+    parsed = feedparser.parse(safe)
     if not parsed.entries:
         if parsed.bozo or not parsed.version:
             reason = parsed.get("bozo_exception") or "no RSS or Atom root element"
@@ -42,6 +44,11 @@ def parse_feed(data: bytes, source: str) -> tuple[list[Item], list[Problem]]:
             problems.append(Problem(level="warning", path=source, message=f"{label}: no text, skipped"))
         else:
             items.append(item)
+    fault = malformed(safe, parsed.get("encoding"))
+    if fault:
+        # The entries before the fault are read all the same: a file on disk has nothing better to offer.
+        problems.append(Problem(level="error", path=source, code=MALFORMED,
+                                message=f"not well-formed XML: {fault} (cut off or damaged?)"))
     return items, problems
 
 

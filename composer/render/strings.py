@@ -52,6 +52,7 @@ class WebStrings(_Table):
     honeypot_label: str
     subscribe_button: str
     invalid_address: str
+    name_too_long: str = Field(description="{count}, {limit}")
     too_many: str
     check_inbox_title: str
     check_inbox: str = Field(description="{address}, {name}, {hours}")

@@ -7,9 +7,11 @@
 Each source's last good answer is kept in `sources.cache_dir` (cache.py) as a file ingest reads: a feed
 as it came, a WordPress API as the RSS WordPress would publish (wordpress.py). A fetch asks each URL
 only for what changed (http.py: conditional GET, gzip, redirects, retries, limits). An answer that is
-not what the source should give (an HTML page, a feed ingest cannot read) is a failure and never
-replaces the good copy. A source that fails is one outcome with its reason, and its last good copy (if
-any) is still read: the others are fetched and the issue is built. `Fetched.shortfall` says when the
+not what the source should give (an HTML page, a feed ingest cannot read, a feed cut off or damaged
+mid-way) is a failure and never replaces the good copy; nor does an answer with no items where the copy
+had some (a site's fault more often than a quiet week), which keeps the copy with a warning. A source
+that fails is one outcome with its reason, and its last good copy (if any) is still read: the others
+are fetched and the issue is built. `Fetched.shortfall` says when the
 sources that failed carried more than `sources.max_failed_share` of the last week's items, the typed
 reason `weekly run --send` sends nothing.
 
@@ -30,7 +32,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict
 
 from composer.config import Settings, SourceSettings, SourcesSettings, source_slug
-from composer.ingest import load_items
+from composer.ingest import MALFORMED, load_items
 from composer.models import Item
 from composer.sources.cache import Copies, SourceRecord
 from composer.sources.http import Answer, Client, Failure, FetchFailed
@@ -48,6 +50,7 @@ class Outcome(StrEnum):
     FETCHED = "fetched"  # a new answer, read and kept
     NOT_MODIFIED = "not_modified"  # every URL answered 304: the copy is current
     FAILED = "failed"  # `reason` says why; the last good copy, if any, is still read
+    KEPT = "kept"  # an answer with no items where the copy had some: `reason` says so, the copy is read
     OFFLINE = "offline"  # not fetched (--offline): the copy kept from before
 
 
@@ -177,9 +180,16 @@ def _settle(source: SourceSettings, got: _Got, copies: Copies, max_file_mb: floa
     finally:
         trial.unlink(missing_ok=True)
     errors = [problem for problem in ingested.problems if problem.level == "error"]
+    damaged = next((problem for problem in errors if problem.code == MALFORMED), None)
+    if damaged is not None:  # the entries before the fault are no week's feed: the copy holds more
+        return base.model_copy(update={"failure": Failure.NOT_A_FEED, "reason": damaged.message}), ()
     if not ingested.items and errors:
         return base.model_copy(update={"failure": Failure.NOT_A_FEED,
                                        "reason": _not_a_feed(got, errors[0].message)}), ()
+    if not ingested.items and kept is not None and record.items:
+        # A feed emptied by a fault on the site reads as a quiet week; the copy's stories are still the latest.
+        return base.model_copy(update={"outcome": Outcome.KEPT, "items": record.items, "week_items": record.week_items,
+                                       "reason": f"the answer has no items (the copy has {record.items})"}), ()
     name = copies.keep(source.name, got.body, suffix)
     for answer in got.answers:
         if not answer.not_modified:
@@ -211,6 +221,8 @@ def _record_items(outcome: SourceOutcome, items: tuple[Item, ...], store: Store,
 
 def _updated(record: SourceRecord, outcome: SourceOutcome, answers: tuple[Answer, ...]) -> SourceRecord:
     now = time.time()
+    if outcome.outcome is Outcome.KEPT:
+        return record
     if outcome.outcome is Outcome.FAILED:
         return record.model_copy(update={"failed_at": now, "reason": outcome.reason})
     assert outcome.path is not None

@@ -96,6 +96,9 @@ def _objects(answer: Answer, what: str) -> list[dict]:
     try:
         data = json.loads(answer.body)
     except ValueError as err:
+        if answer.body.lstrip()[:1] in (b"[", b"{"):  # the API's answer, cut off: the root is right
+            raise FetchFailed(Failure.NOT_A_FEED, f"the WordPress REST API's {what} are not valid JSON ({err}): cut "
+                              "off or damaged?") from err
         shape = "an HTML page" if answer.body.lstrip()[:1] == b"<" else "not JSON"
         raise FetchFailed(Failure.NOT_A_FEED, f"{shape} ({content_type}), not the WordPress REST API's {what}: is "
                           "the URL the API's root (https://SITE/wp-json/wp/v2)?") from err

@@ -1,6 +1,8 @@
 """The reader-facing pages of `weekly serve`, as Starlette routes that composer.serve mounts.
 
-- Sign-up with double opt-in at brand.subscribe_url's path: GET the form, POST it. The answer is the same
+- Sign-up with double opt-in at brand.subscribe_url's path: GET the form, POST it (urlencoded or multipart,
+  forms.py; a name over MAX_NAME characters, as an import refuses it, gets the form again with the error and
+  the address; only a POST acts, a HEAD answers as the GET). The answer is the same
   whether or not the address is known, and comes before any work is done (the store and the mail happen
   in a background task, so its time says nothing either); a filled-in honeypot field gets that answer and
   nothing else; `signup.per_hour` sign-ups per client and per address, then 429. A new reader is stored as
@@ -20,20 +22,19 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 from composer.config import Settings
 from composer.deliver.notices import send_notice
-from composer.deliver.subscribers import valid_address
+from composer.deliver.subscribers import MAX_ADDRESS, MAX_NAME, valid_address
 from composer.deliver.tokens import CONFIRM, READER, TokenError, keyed_hash, sign_id, verify_id
 from composer.issues import ARCHIVE_FEED, ARCHIVE_INDEX, WEB
 from composer.render import page
 from composer.render.strings import strings_for
 from composer.serve_limits import register_issue_number
 from composer.store import Store
+from composer.web.forms import form_fields
 from composer.web.paths import FEED, archive_url, confirm_url, leave_url, path_of
 
-_MAX_FORM = 4096  # bytes: an address, a name and a honeypot
 _RESEND_AFTER = 600  # seconds before a second confirmation mail may go to one address
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SOURCE = "sign-up form"
@@ -60,7 +61,8 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
     per_address = _Throttle(settings.signup.per_hour, 3600)
 
     def html(title: str, paragraphs: tuple[str, ...] = (), status: int = 200, background=None, **extra) -> HTMLResponse:
-        context = {"form": None, "action": "", "link": None, "email": "", "reader_name": "", "error": None, **extra}
+        context = {"form": None, "action": "", "link": None, "email": "", "reader_name": "", "error": None,
+                   "name_error": None, **extra}
         return HTMLResponse(page("page.html.j2", strings, brand=brand, title=title, paragraphs=paragraphs, **context),
                             status_code=status, background=background,
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
@@ -75,16 +77,17 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
                     link={"url": brand.subscribe_url, "text": web.subscribe_title.format(name=brand.name)})
 
     async def subscribe(request: Request) -> Response:
-        if request.method == "GET":
+        if request.method != "POST":  # GET, and HEAD as its GET
             return form()
-        body = await request.body()
-        if len(body) > _MAX_FORM:
-            return form(413)
-        fields = parse_qs(body.decode("utf-8", "replace"))
-        email, name, trap = (fields.get(field, [""])[0].strip() for field in ("email", "name", "website"))
-        name = _CONTROL.sub("", name)[:100]
+        fields = await form_fields(request)
+        email, name, trap = ((fields.get(field) or [""])[0].strip() for field in ("email", "name", "website"))
+        name = _CONTROL.sub("", name)
+        # The fields as typed go back into the form, within the sizes the form's inputs take.
+        kept = {"email": email[:MAX_ADDRESS], "reader_name": name[:MAX_NAME]}
         if not valid_address(email):
-            return form(400, error=web.invalid_address, email=email, reader_name=name)
+            return form(400, error=web.invalid_address, **kept)
+        if len(name) > MAX_NAME:  # as an import refuses it: the To line must stay under SMTP's 998 bytes
+            return form(400, name_error=web.name_too_long.format(count=len(name), limit=MAX_NAME), **kept)
         client = request.client.host if request.client else "unknown"
         if not (per_client.allow(client) and per_address.allow(email.lower())):
             return html(web.too_many, status=429)
@@ -117,7 +120,7 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
             pending = verify_id(token, key, list_id, (CONFIRM,)).ident
         except TokenError:
             return not_valid()
-        if request.method == "GET":
+        if request.method != "POST":  # GET and HEAD only ask: link scanners fetch every URL in a mail
             return html(web.confirm_title, (web.confirm_question.format(name=brand.name),), form="confirm",
                         action=f"{confirm_path}?token={token}")
         reader = await run_in_threadpool(with_store, lambda store: store.subscribers.confirm(pending, lifetime))
