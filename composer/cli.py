@@ -804,7 +804,10 @@ def _unsubscribe(args) -> int:
     from composer.commands.readers import unsubscribe
 
     done = unsubscribe(args.token, _settings(args))
-    print(f"{done.email} unsubscribed from {done.list_id}" if done.new else f"{done.email} was already unsubscribed")
+    if done.email is None:
+        print("the reader of this link was erased on request: never mailed again, and nothing is kept about them")
+    else:
+        print(f"{done.email} unsubscribed from {done.list_id}" if done.new else f"{done.email} was already unsubscribed")
     return 0
 
 

@@ -51,6 +51,8 @@ def test_export_then_erase_leaves_no_address_and_the_reader_is_never_mailed_agai
         sent = run_weekly("run", "--send", str(SEEDS), "--today", "2025-05-09", env=env)
         assert sent.returncode == 0, sent.stderr
         assert sorted(server.recorder.received()) == [GONE, "stays@dw-readers.net"]
+        gone_copy = next(raw for _, to, raw in server.recorder.messages if to == [GONE])
+        gone_link = re.search(rb"List-Unsubscribe: <(https?://[^>]+)>", gone_copy)[1].decode()
         with open_test_store() as store:
             store.suppressions.soft_bounce(GONE, 210)
         held = json.loads(run_weekly("subscribers", "export", GONE, env=env).stdout)
@@ -64,6 +66,10 @@ def test_export_then_erase_leaves_no_address_and_the_reader_is_never_mailed_agai
         assert "gone.reader" not in dump and "stays@dw-readers.net" in dump
         listed = run_weekly("suppressed", env=env)
         assert "erased:" in listed.stdout and "erased on request" in listed.stdout
+        # The reader's own link, handed to the operator by a forwarded mail: an unsubscribe already done
+        done = run_weekly("unsubscribe", gone_link, env=env)
+        assert done.returncode == 0 and "erased on request" in done.stdout, done
+        assert "gone.reader" not in _every_value_in_the_store().lower()
         server.recorder.messages.clear()
         write_draft(full_draft(), tmp_path / "211.yaml")
         assert run_weekly("render", tmp_path / "211.yaml", "-o", out / "211", env=env).returncode == 0

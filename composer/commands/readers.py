@@ -36,7 +36,7 @@ def status(folder: Path, settings: Settings) -> Status:
 class Unsubscribed(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    email: str
+    email: str | None  # None: a reader erased on request, never mailed again, of whom nothing is kept
     list_id: str
     new: bool
 
@@ -44,12 +44,16 @@ class Unsubscribed(BaseModel):
 def unsubscribe(token: str, settings: Settings) -> Unsubscribed:
     """`weekly unsubscribe TOKEN`: verify the token (or the unsubscribe link that carries it) and suppress its
     address. Every kind of token a copy carries is taken, as `weekly serve` takes them: a copy's, a reader's,
-    and those of mail sent before tokens named a row."""
-    from composer.deliver.readers import address_of
+    and those of mail sent before tokens named a row. A genuine token of a reader erased since is an
+    unsubscribe already done, as `weekly serve` answers it."""
+    from composer.deliver.readers import Gone, address_of
 
     key = _signing_key(settings, "the key the issue was sent with")
     with open_settings_store(settings) as store:
-        email = address_of(_token_of(token), key, settings.list.id, store)
+        try:
+            email = address_of(_token_of(token), key, settings.list.id, store)
+        except Gone:
+            return Unsubscribed(email=None, list_id=settings.list.id, new=False)
         return Unsubscribed(email=email, list_id=settings.list.id, new=store.suppressions.add(email, "unsubscribed"))
 
 
