@@ -355,6 +355,10 @@ def _failed(fetched) -> int:
 
 
 def _shortfall(shortfall) -> str:
+    if shortfall.never_fetched:  # an estimate, and said to be one
+        return (f"the sources that failed ({', '.join(shortfall.sources)}) would carry about {shortfall.share:.0%} of "
+                f"the week's items, more than sources.max_failed_share ({shortfall.limit:.0%}); "
+                f"{', '.join(shortfall.never_fetched)} never answered yet, so each is counted as an average source")
     return (f"the sources that failed ({', '.join(shortfall.sources)}) carried {shortfall.share:.0%} of the last "
             f"week's items, more than sources.max_failed_share ({shortfall.limit:.0%})")
 

@@ -313,6 +313,7 @@ def test_what_failed_sources_carried_decides_the_shortfall(tmp_path):
     assert big_failed.shortfall.share == pytest.approx(29 / 31)
     # A source that never answered weighs as much as the others do on average.
     assert never.shortfall is not None and never.shortfall.sources == ("new",) and never.shortfall.share == 0.5
+    assert never.shortfall.never_fetched == ("new",) and big_failed.shortfall.never_fetched == ()  # an estimate, said
 
 
 def test_offline_makes_no_request_and_names_the_copies(tmp_path):

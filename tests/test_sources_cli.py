@@ -270,3 +270,18 @@ def test_fetch_never_replaces_a_copy_by_a_cut_off_or_empty_feed(tmp_path):
     assert emptied.stdout == f"Wire: copy kept, 12 items (12 of the last week); 1 request, 0 KB -> {path}\n"
     assert path.read_bytes() == copy
     assert len(json.loads(items.stdout)) == 12
+
+
+def test_a_source_that_never_answered_is_weighed_as_an_estimate_and_said_so(tmp_path):
+    """On a first fetch a source that fails has carried nothing yet: it counts as an average source, and the
+    shortfall line says that its share is an estimate and why, instead of stating it as a fact."""
+    with FeedServer() as server:
+        server.bodies["/feeds/wire.rss"] = (wire_feed(12), "application/rss+xml")
+        env = sources_env(tmp_path, [{"name": "Wire", "url": server.url("/feeds/wire.rss")},
+                                     {"name": "New", "url": server.url("/fail/500")}],
+                          WEEKLY_SOURCES__RETRIES="0", WEEKLY_SOURCES__MAX_FAILED_SHARE="0.4")
+        first = run_weekly("fetch", "--today", TODAY, env=env, cwd=tmp_path)
+    assert first.returncode == 1
+    assert ("warning: the sources that failed (New) would carry about 50% of the week's items, more than "
+            "sources.max_failed_share (40%); New never answered yet, so each is counted as an average source"
+            ) in first.stderr.splitlines(), first.stderr

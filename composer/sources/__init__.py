@@ -81,6 +81,7 @@ class Shortfall(BaseModel):
     sources: tuple[str, ...]
     share: float  # of the last week's items, as the sources' last good copies carried them
     limit: float
+    never_fetched: tuple[str, ...] = ()  # failed sources with no copy yet: weighed as an average source
 
 
 class Fetched(BaseModel):
@@ -240,12 +241,12 @@ def _shortfall(outcomes: list[SourceOutcome], weights: dict[str, int], limit: fl
     known = [weight for weight in weights.values() if weight > 0]
     average = sum(known) / len(known) if known else 1.0
     weight = {name: float(value) if known else 1.0 for name, value in weights.items()}
-    for outcome in outcomes:  # never fetched: what it carries is unknown
-        if outcome.outcome is Outcome.FAILED and outcome.path is None:
-            weight[outcome.name] = average
+    never = tuple(outcome.name for outcome in outcomes if outcome.outcome is Outcome.FAILED and outcome.path is None)
+    for name in never:  # what it carries is unknown
+        weight[name] = average
     total = sum(weight.values())
     share = sum(weight[name] for name in failed) / total if total else 1.0
-    return Shortfall(sources=tuple(failed), share=share, limit=limit) if share > limit else None
+    return Shortfall(sources=tuple(failed), share=share, limit=limit, never_fetched=never) if share > limit else None
 
 
 def _offline(source: SourceSettings, copies: Copies) -> SourceOutcome:
