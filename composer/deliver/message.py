@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, NewType, Protocol
 
 from composer.config import MailSettings
 from composer.deliver.dkim import BodyHashes, Signer
-from composer.deliver.subscribers import MAX_NAME
+from composer.deliver.subscribers import CONTROL, MAX_NAME
 from composer.deliver.tokens import COPY, sign_id
 from composer.errors import WeeklyError
 from composer.web.paths import leave_url
@@ -213,7 +213,6 @@ class MessageTemplate:
         }
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 _WORD_BYTES = 45  # of UTF-8 text in one encoded word: its base64 with =?utf-8?b?…?= is 72 characters (≤ 75)
 _UTF8 = Charset("utf-8")
 
@@ -222,7 +221,7 @@ def one_line_name(name: str) -> str:
     """A reader's name as a To line carries it: control characters (a line break would start a header of
     its own) as spaces, at most MAX_NAME characters. Names are checked where they come in (list files,
     imports, `subscribers add`, the sign-up form); this holds for whatever a store already holds."""
-    return " ".join(_CONTROL.sub(" ", name).split())[:MAX_NAME]
+    return " ".join(CONTROL.sub(" ", name).split())[:MAX_NAME]
 
 
 def to_field(name: str, address: str) -> str:

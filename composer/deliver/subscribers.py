@@ -26,7 +26,7 @@ from composer.wide_text import wide_encoding
 # Deliberately plain: one @, no spaces or control characters, a dotted domain. SMTP decides the rest.
 _ADDRESS = re.compile(r"^[^@\s\x00-\x1f\x7f<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")  # never in a name: a line break would forge headers
 MAX_ADDRESS = 254  # characters: RFC 5321's path of 256 octets, less its angle brackets
 MAX_NAME = 100  # characters: even 4-byte ones encoded (RFC 2047), "Name" <address> stays under 998 bytes
 _MAX_BAD_ROWS_IN_A_ROW = 1000  # more in a row than this, and the file is not a CSV list at all
@@ -81,7 +81,7 @@ def valid_address(address: str) -> bool:
 def name_problem(name: str) -> str | None:
     """Why `name` cannot be a reader's name in a To line, or None: the one rule for list files, imports and
     `weekly subscribers add`."""
-    if _CONTROL.search(name):
+    if CONTROL.search(name):
         return "the name holds a control character (a line break would forge headers)"
     if len(name) > MAX_NAME:
         return (f"the name has {len(name)} characters, more than {MAX_NAME} (the To line must stay under SMTP's "

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from typing import Any
 
 from composer.config import Settings
 from composer.deliver.notices import send_notice
-from composer.deliver.subscribers import MAX_ADDRESS, MAX_NAME, valid_address
+from composer.deliver.subscribers import CONTROL, MAX_ADDRESS, MAX_NAME, valid_address
 from composer.deliver.tokens import CONFIRM, READER, TokenError, keyed_hash, sign_id, verify_id
 from composer.issues import ARCHIVE_FEED, ARCHIVE_INDEX, WEB
 from composer.render import page
@@ -36,7 +35,6 @@ from composer.web.forms import form_fields
 from composer.web.paths import FEED, archive_url, confirm_url, leave_url, path_of
 
 _RESEND_AFTER = 600  # seconds before a second confirmation mail may go to one address
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SOURCE = "sign-up form"
 
 WithStore = Callable[[Callable[[Store], Any]], Any]
@@ -81,7 +79,7 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
             return form()
         fields = await form_fields(request)
         email, name, trap = ((fields.get(field) or [""])[0].strip() for field in ("email", "name", "website"))
-        name = _CONTROL.sub("", name)
+        name = " ".join(CONTROL.sub(" ", name).split())  # a line break typed or pasted: never a header
         # The fields as typed go back into the form, within the sizes the form's inputs take.
         kept = {"email": email[:MAX_ADDRESS], "reader_name": name[:MAX_NAME]}
         if not valid_address(email):
