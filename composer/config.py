@@ -161,6 +161,12 @@ class StoreSettings(Section):
         if "://" in url and "@" in url.split("://", 1)[1].split("/", 1)[0] and \
                 ":" in url.split("://", 1)[1].split("@", 1)[0]:
             raise ValueError("holds a password: leave it out of the URL and set WEEKLY_STORE__PASSWORD")
+        # Anything else with a scheme would be taken for a file name: a new, empty store, which mails the
+        # readers the real one has suppressed.
+        scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", url)
+        if scheme and not url.startswith(("postgresql://", "postgres://", "sqlite:///")):
+            raise ValueError(f"a URL of scheme {scheme.group(0)[:-1]!r} is no store weekly knows: give a file path "
+                             "(state/ledger.sqlite3, or sqlite:///path) or postgresql://USER@HOST/DB")
         return url
 
 

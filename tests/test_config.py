@@ -98,3 +98,16 @@ def test_config_errors_exit_1_with_one_line(tmp_path):
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("error: setting smtp.security")
+
+
+@pytest.mark.parametrize("url", ["mysql://weekly@db.dig.watch/weekly", "sqlite:state/ledger.sqlite3",
+                                 "file:state/ledger.sqlite3", "postgresq://weekly@db/weekly"])
+def test_a_store_url_weekly_does_not_know_is_refused_not_taken_for_a_file(tmp_path, url):
+    """A store URL of another scheme (or a misspelt one) was a file name: a new, empty store, whose send
+    mailed readers the real one had suppressed. It is one line naming the setting; nothing is created."""
+    done = run_weekly("suppressed", cwd=tmp_path, env={**os.environ, "WEEKLY_STORE__URL": url})
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done
+    assert "store.url" in done.stderr and "is no store weekly knows" in done.stderr
+    assert not any(tmp_path.rglob("*")), list(tmp_path.rglob("*"))
+    for good in ("sqlite:///" + str(tmp_path / "a.sqlite3"), str(tmp_path / "b.sqlite3")):
+        assert run_weekly("suppressed", cwd=tmp_path, env={**os.environ, "WEEKLY_STORE__URL": good}).returncode == 0
