@@ -205,6 +205,9 @@ def create_app(settings: Settings):
                                too_many=too_many, unavailable=unavailable)],
         lifespan=_lifespan(store, queue),
     )
+    # Starlette would answer a path with or without a final slash by redirecting to a whole URL of the scheme
+    # it sees (http behind a TLS proxy); the routes that need it redirect by path (web.routes.with_slash).
+    app.router.redirect_slashes = False
     return BodyLimit(app, settings.serve.max_body_bytes)
 
 

@@ -161,3 +161,22 @@ def test_the_sign_up_form_and_the_archive_index_pass_axe(archive, tmp_path):
     for name, html in (("form", form), ("index", (archive / "index.html").read_text(encoding="utf-8"))):
         (tmp_path / name).mkdir()
         assert _run_in_frame(html, script, 600, tmp_path / name) == [], name
+
+
+@pytest.mark.parametrize("proxy", ["nginx", "caddy"])
+def test_a_path_without_its_final_slash_redirects_by_path_never_to_http(archive, proxy):
+    """Behind the README's proxy (TLS ends there; no X-Forwarded-Proto) the server sees http: a reader who
+    types /newsletter/210 gets a redirect by path, which keeps https, and lands on the page (/newsletter
+    itself nginx and Caddy redirect before it reaches weekly)."""
+    through = _proxies()[proxy]
+    settings = Settings(signing_key=KEY, output={"dir": str(archive)})
+    with _Web(settings) as web:
+        for public in ("/newsletter/210", "/newsletter/211"):
+            answer = web.get(through(public), headers={"Host": SITE}, follow_redirects=False)
+            assert answer.status_code in (301, 307, 308), (public, answer.status_code)
+            location = answer.headers["location"]
+            assert not location.startswith("http:"), (public, location)
+            assert urljoin(f"https://{SITE}{public}", location) == f"https://{SITE}{public}/"
+            landed = web.get(through(urlsplit(urljoin(f"https://{SITE}{public}", location)).path),
+                             headers={"Host": SITE})
+            assert landed.status_code == 200, (public, location)

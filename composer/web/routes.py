@@ -162,7 +162,9 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
         return served(archive / ARCHIVE_FEED, "application/atom+xml; charset=utf-8")
 
     async def with_slash(request: Request) -> Response:
-        return RedirectResponse(request.url.path + "/", status_code=301)  # the index's links are relative
+        # A path, not a whole URL: behind the README's proxy (no X-Forwarded-Proto) the server sees http and
+        # Starlette's own slash redirect would send https readers to http://. The index's links are relative.
+        return RedirectResponse(request.url.path + "/", status_code=301)
 
     found: dict[str, Route] = {}
     for base in dict.fromkeys((path_of(archive_url(brand.web_url)), "/")):
@@ -171,9 +173,12 @@ def routes(settings: Settings, key: bytes, with_store: WithStore) -> list:
             found[base.rstrip("/")] = Route(base.rstrip("/"), with_slash)
         for pattern in ("{number:issue}/", "{number:issue}/" + WEB):
             found[base + pattern] = Route(base + pattern, issue)
+        found[base + "{number:issue}"] = Route(base + "{number:issue}", with_slash)
         found[base + FEED] = Route(base + FEED, feed)
     issue_path = path_of(brand.web_url).replace("{number}", "{number:issue}")
     found.setdefault(issue_path, Route(issue_path, issue))
+    if issue_path.endswith("/"):
+        found.setdefault(issue_path.rstrip("/"), Route(issue_path.rstrip("/"), with_slash))
     return [Route(subscribe_path, subscribe, methods=["GET", "POST"]),
             Route(confirm_path, confirm, methods=["GET", "POST"]),
             Route(path_of(leave_url(brand.unsubscribe_url)), leave),
