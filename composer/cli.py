@@ -677,8 +677,9 @@ def _send(args) -> int:
     with _resumable(resume), _Progress() as progress:
         sent = send_checked(IssueFolder(args.folder), settings, options, _confirmer(args.yes or args.dry_run),
                             progress, force=args.force)
+    verb = "would be sent" if args.dry_run else "sent"
     for problem in sent.overridden:
-        print(f"warning: sent despite {problem} (--force)", file=sys.stderr)
+        print(f"warning: {verb} despite {problem} (--force)", file=sys.stderr)
     return _send_summary(args.folder, sent.report, options, resume=resume)
 
 

@@ -133,6 +133,10 @@ def create_app(settings: Settings):
 
     async def unsubscribe(request: Request) -> Response:
         link = request.query_params.get("token", "")
+        if not link:  # a test copy's link (it names no reader): nothing to do, and the page must not say it did
+            return refused(request, page("Link not valid", "<p>This link names no reader (it came with a test copy):"
+                                         " nothing was changed. Please use the link in an issue you received.</p>",
+                                         status=400))
         try:
             if request.method == "POST":
                 if (await form_fields(request)).get("List-Unsubscribe") != ["One-Click"]:

@@ -194,6 +194,9 @@ def test_send_refuses_an_issue_that_fails_the_gate_unless_forced(issue, tmp_path
             f"error: {broken} fails `weekly check` (1 problem(s)); nothing sent: fix it and render it again, or "
             "send it anyway with --force",
         ]
+        rehearsed = run_weekly("send", str(broken), "--list", str(subscribers), "--dry-run", "--force", env=env)
+        assert "warning: would be sent despite" in rehearsed.stderr and server.recorder.messages == []
+        assert "warning: sent despite" not in rehearsed.stderr
         forced = run_weekly("send", str(broken), "--list", str(subscribers), "--yes", "--force", env=env)
     assert forced.returncode == 0, forced.stderr
     assert "warning: sent despite" in forced.stderr and len(server.recorder.messages) == 3

@@ -140,6 +140,9 @@ def test_the_endpoint_refuses_what_it_should(issue, tmp_path):
         assert web.post(path + token[:-2] + "xx", **one_click).status_code == 400
         assert web.post(path + other, **one_click).status_code == 400
         assert web.post(path + token, content="nothing", headers=one_click["headers"]).status_code == 400
+        for tokenless in ("/newsletter/unsubscribe", path):  # a test copy's List-Unsubscribe names no reader
+            answer = web.post(tokenless, **one_click)
+            assert answer.status_code == 400 and "nothing was changed" in answer.text, answer.text
         assert web.get(path + token, headers={"Host": "evil.example.com"}).status_code == 400
         assert web.get("/../../etc/passwd").status_code == 404 and web.get("/211/../../x").status_code == 404
         done = web.post(path + token, **one_click)
