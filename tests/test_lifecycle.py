@@ -512,6 +512,23 @@ def test_a_month_of_fridays_with_an_editor_an_outage_and_undated_stories(tmp_pat
     assert per_reader == [expected] * 3, per_reader
 
 
+def test_a_thin_issue_nobody_got_moves_to_the_current_week_once_the_next_is_due(tmp_path):
+    """#210 sent on 2 May; the thin #211 (not sent) is built for 2–9 May on the 9th, and `build` keeps that
+    week; on the 16th, when the next issue would be due, cron builds #211 for 9–16 May, never a #212."""
+    with Server() as server:
+        env = _env(tmp_path, server, WEEKLY_ISSUE__APPROVAL="auto")
+        assert run_weekly("run", "--send", str(SEEDS), "--today", "2025-05-02", env=env).returncode == 0
+        for day in ("2025-05-09", "2025-05-16"):
+            thin = run_weekly("run", "--send", str(SEEDS), "--today", day, env=env)
+            assert thin.returncode == 1 and "nothing new this week: #211" in thin.stderr, thin.stderr
+            if day == "2025-05-09":
+                assert _issues(env)[0][:8] == ["211", "02", "May", "–", "09", "May", "2025", "composed"]
+                assert run_weekly("build", str(SEEDS), "--today", "2025-05-16", env=env).returncode == 0
+                assert _issues(env)[0][:8] == ["211", "02", "May", "–", "09", "May", "2025", "composed"]
+    assert _issues(env)[0][:8] == ["211", "09", "May", "–", "16", "May", "2025", "composed"]
+    assert [row[0] for row in _issues(env)] == ["211", "210"]
+
+
 def _approve_with_headline(tmp_path: Path, env: dict, number: int) -> None:
     draft = tmp_path / "out" / str(number) / "issue.yaml"
     _edit(draft, headline=f"Edited for week {number - 209}")
