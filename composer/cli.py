@@ -546,8 +546,11 @@ def _render(args) -> int:
     rendered = render_file(args.draft, args.out, settings, replace=args.replace)
     if rendered.backup:
         print(f"the editor's draft that was there is kept as {rendered.backup}", file=sys.stderr)
-    if not rendered.recorded:
+    if rendered.sent:
         print(f"note: the issue of {args.draft} was sent: this copy is not it (the store keeps the one sent)",
+              file=sys.stderr)
+    elif rendered.copy_of is not None:
+        print(f"note: this copy is not the issue: approve and send use the issue's folder, {rendered.copy_of}",
               file=sys.stderr)
     for path in rendered.written:
         print(f"  {path}")

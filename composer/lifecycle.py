@@ -13,7 +13,7 @@ the issue is edited again, not approved). A record left `sending` by a killed pr
 
 `decide` is what `weekly build`, `compose` and `run` do about the week: finish an issue left part-way,
 keep an issue the editor touched, rebuild an untouched one in place (same number, so rebuilding an unsent
-week is idempotent), or compose the next. Only a sent issue numbers the next one.
+week is idempotent; for cron, once the next issue is due, for the current week), or compose the next. Only a sent issue numbers the next one.
 """
 
 from __future__ import annotations
@@ -198,7 +198,9 @@ def decide(issues: list[Known], past_issues: tuple[PastIssue, ...], today: date,
             return Keep(issue=open_issue)
         week_start = open_issue.record.week_start or _week_after(newest_sent, newest_past, today, asked.for_cron)
         if asked.for_cron and today >= week_start + WEEK + DUE:
-            week_start = _week_after(newest_sent, newest_past, today, for_cron=True)  # a stale draft: this week's
+            # The next issue is due and this one never went out: its week is old news, and holding to it
+            # would have cron rebuild the same (thin) past week every Friday. README: "Nothing new this week".
+            week_start = _week_after(newest_sent, newest_past, today, for_cron=True)
         return Compose(slot=Slot(number=open_issue.number, week_start=asked.week_start or week_start), rebuild=True)
     if (asked.sending and newest_sent is not None and newest_sent.record.week_end is not None
             and (newest_past is None or newest_sent.number >= newest_past.number)

@@ -332,14 +332,16 @@ class Rendered(BaseModel):
 
     written: tuple[Path, ...]
     backup: Path | None = None
-    recorded: bool = True  # False: a copy of a sent issue, which the store does not take as the issue
+    copy_of: Path | None = None  # a copy, not the issue: the issue's own folder, which approve and send use
+    sent: bool = False  # the issue went out (in part): its own folder stays as readers got it
 
 
 def render_file(draft_path: Path, out_dir: Path | None, settings: Settings, replace: bool = False) -> Rendered:
     """`weekly render`: the draft file an editor may have changed, rendered into `out_dir` (default
-    OUTPUT_DIR/NUMBER); the store learns which draft the email files now show. Another draft in that folder
-    that an editor changed is never written over (with `replace` it is kept as issue.yaml.N first), and the
-    folder of an issue that was sent, or is being sent, stays as its readers got it."""
+    OUTPUT_DIR/NUMBER). Rendered into the issue's own folder (_is_the_issues), the store learns which draft
+    the email files now show; anywhere else it is a copy the store does not take as the issue. Another draft
+    in that folder that an editor changed is never written over (with `replace` it is kept as issue.yaml.N
+    first), and the folder of an issue that was sent, or is being sent, stays as its readers got it."""
     draft = read_draft(draft_path)
     archive = Archive(settings.output.dir)
     folder = _issue_folder(out_dir, archive, draft.number)
@@ -362,20 +364,34 @@ def render_file(draft_path: Path, out_dir: Path | None, settings: Settings, repl
         backup = None
         if folder.draft_path.resolve() != draft_path.resolve():
             backup = _guard_draft(folder.draft_path, record, draft_hash(draft), replace)
-        if delivered:  # a copy elsewhere of a sent issue: the store keeps the issue as sent
+        if delivered or not _is_the_issues(folder, record, archive):
             return Rendered(written=tuple(_render_into(draft, folder, settings, archive)), backup=backup,
-                            recorded=False)
+                            copy_of=record.folder if record is not None else None, sent=delivered)
         return Rendered(written=tuple(_render_recorded(draft, folder, settings, archive, store)), backup=backup)
 
 
 def render_draft(draft: Draft, out_dir: Path | None, settings: Settings) -> list[Path]:
-    """`draft` rendered into `out_dir` (default OUTPUT_DIR/NUMBER), recorded in the store."""
+    """`draft` rendered into `out_dir` (default OUTPUT_DIR/NUMBER), recorded in the store when that is the
+    issue's own folder (_is_the_issues), else a copy."""
     archive = Archive(settings.output.dir)
     folder = _issue_folder(out_dir, archive, draft.number)
     with open_settings_store(settings) as store, \
             store.lock(f"issue:{draft.number}", f"issue {draft.number} is being sent by {{holder}}; not rendered"):
         _refuse_other_issue(folder.path, draft.number, store, archive)
+        if not _is_the_issues(folder, store.issues.get(draft.number), archive):
+            return _render_into(draft, folder, settings, archive)
         return _render_recorded(draft, folder, settings, archive, store)
+
+
+def _is_the_issues(folder: IssueFolder, record: IssueRecord | None, archive: Archive) -> bool:
+    """Is `folder` the issue's own, the one approve and send use: the folder it was built or first rendered
+    in (the store's record), or the archive's (OUTPUT_DIR/NUMBER, where build and cron put it)? Anywhere
+    else a render is a copy (an experiment, a preview of an edit): had it moved the record, approve and
+    `run --send` would send whatever was rendered last, anywhere, as the issue."""
+    if record is None or record.folder is None:
+        return True
+    where = folder.path.resolve()
+    return where in (record.folder, archive.folder(record.number).path.resolve())
 
 
 def _render_recorded(draft: Draft, folder: IssueFolder, settings: Settings, archive: Archive, store: Store) -> list[Path]:
@@ -572,7 +588,7 @@ def _send_held(folder: IssueFolder, store: Store, settings: Settings, options: S
         if not confirm(plan):
             return False
         started["at"] = datetime.now(UTC)
-        store.issues.sending(number)
+        store.issues.sending(number, folder.path)  # the folder that goes out is the issue's from now on
         folder.remember(Delivery(store_id=store.id, store=store.where, list_id=store.list_id, started=started["at"],
                                  state="sending"))
         return True

@@ -73,6 +73,46 @@ def test_each_state_from_composed_to_sent(tmp_path):
     assert "changed after she approved" in " ".join(text.split())
 
 
+def test_a_copy_rendered_elsewhere_is_never_the_issue_approved_and_sent(tmp_path):
+    """A draft rendered into another folder (`render scratch.yaml -o scratch`, after the editor's render of
+    out/210) is a copy: approve names out/210, and `run --send` sends the editor's draft there, not the copy."""
+    with Server() as server:
+        env = _env(tmp_path, server)
+        assert run_weekly("build", str(SEEDS), env=env).returncode == 0
+        draft = tmp_path / "out" / "210" / "issue.yaml"
+        _edit(draft, headline="Edited headline")
+        assert run_weekly("render", str(draft), env=env).returncode == 0
+        scratch = tmp_path / "scratch.yaml"
+        scratch.write_bytes(draft.read_bytes())
+        _edit(scratch, headline="SCRATCH experiment")
+        copy = run_weekly("render", str(scratch), "-o", str(tmp_path / "scratch"), env=env)
+        assert copy.returncode == 0 and f"not the issue: approve and send use the issue's folder, {draft.parent}" \
+            in copy.stderr, copy.stderr
+        approved = run_weekly("approve", "210", env=env)
+        assert approved.returncode == 0 and f"sends {draft.parent} as it is now" in approved.stdout, approved.stdout
+        sent = run_weekly("run", "--send", str(SEEDS), env=env)
+        assert sent.returncode == 0, sent.stderr
+    subjects = {message["Subject"] for message in server.recorder.parsed("reader0@example.org")}
+    assert subjects == {"DW Weekly #210 – Edited headline"}
+
+
+def test_a_copy_sent_by_hand_is_the_issues_folder_from_then_on(tmp_path):
+    """`weekly send scratch --yes` of a copy: the folder readers got is the sent issue's (render refuses it),
+    and out/210, which nobody got, renders as a copy."""
+    with Server() as server:
+        env = _env(tmp_path, server, WEEKLY_ISSUE__APPROVAL="auto")
+        assert run_weekly("build", str(SEEDS), env=env).returncode == 0
+        draft = tmp_path / "out" / "210" / "issue.yaml"
+        scratch = tmp_path / "scratch"
+        assert run_weekly("render", str(draft), "-o", str(scratch), env=env).returncode == 0
+        sent = run_weekly("send", str(scratch), "--yes", env=env)
+        assert sent.returncode == 0, sent.stderr
+    refused = run_weekly("render", str(scratch / "issue.yaml"), "-o", str(scratch), env=env)
+    assert refused.returncode == 1 and f"{scratch} holds #210 as it was sent" in refused.stderr, refused.stderr
+    copy = run_weekly("render", str(draft), env=env)
+    assert copy.returncode == 0 and "was sent: this copy is not it" in copy.stderr, copy.stderr
+
+
 def test_an_editors_draft_is_never_written_over(tmp_path):
     """build, build --issue N, compose and run refuse (or keep) an edited draft; --replace keeps it as
     issue.yaml.1 and writes the machine's draft."""
@@ -470,6 +510,23 @@ def test_a_month_of_fridays_with_an_editor_an_outage_and_undated_stories(tmp_pat
                   for n in range(3)]
     expected = [f"DW Weekly #{210 + week} – Edited for week {week + 1}" for week in range(4)]
     assert per_reader == [expected] * 3, per_reader
+
+
+def test_a_thin_issue_nobody_got_moves_to_the_current_week_once_the_next_is_due(tmp_path):
+    """#210 sent on 2 May; the thin #211 (not sent) is built for 2–9 May on the 9th, and `build` keeps that
+    week; on the 16th, when the next issue would be due, cron builds #211 for 9–16 May, never a #212."""
+    with Server() as server:
+        env = _env(tmp_path, server, WEEKLY_ISSUE__APPROVAL="auto")
+        assert run_weekly("run", "--send", str(SEEDS), "--today", "2025-05-02", env=env).returncode == 0
+        for day in ("2025-05-09", "2025-05-16"):
+            thin = run_weekly("run", "--send", str(SEEDS), "--today", day, env=env)
+            assert thin.returncode == 1 and "nothing new this week: #211" in thin.stderr, thin.stderr
+            if day == "2025-05-09":
+                assert _issues(env)[0][:8] == ["211", "02", "May", "–", "09", "May", "2025", "composed"]
+                assert run_weekly("build", str(SEEDS), "--today", "2025-05-16", env=env).returncode == 0
+                assert _issues(env)[0][:8] == ["211", "02", "May", "–", "09", "May", "2025", "composed"]
+    assert _issues(env)[0][:8] == ["211", "09", "May", "–", "16", "May", "2025", "composed"]
+    assert [row[0] for row in _issues(env)] == ["211", "210"]
 
 
 def _approve_with_headline(tmp_path: Path, env: dict, number: int) -> None:

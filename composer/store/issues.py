@@ -59,8 +59,9 @@ class Issues:
     def approved(self, number: int, draft_hash: str, by: str) -> None:
         self._update(number, state=Stored.APPROVED, approved_hash=draft_hash, approved_by=by, approved_at=time.time())
 
-    def sending(self, number: int) -> None:
-        self._update(number, state=Stored.SENDING, reason=None)
+    def sending(self, number: int, folder: Path) -> None:
+        """Issue `number` begins to go out from `folder` (its readers get that folder's files)."""
+        self._update(number, state=Stored.SENDING, folder=str(folder.resolve()), reason=None)
 
     def finished(self, number: int, stopped: str | None) -> None:
         """A send ended: sent (nobody left pending) or stopped, with the reason."""
