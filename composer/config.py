@@ -31,6 +31,24 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Brand colours go into CSS (style attributes, <style> blocks) and links into href/src attributes and
+# headers: a value is taken only in the one form that cannot carry anything else.
+_HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_WEB_URL = re.compile(r"""https?://[^\s\x00-\x1f\x7f"<>\\`/?#]+(?:[/?#][^\s\x00-\x1f\x7f"<>\\`]*)?""")
+
+
+def _colour(value: str) -> str:
+    if not _HEX_COLOUR.fullmatch(value):
+        raise ValueError(f"{value[:60]!r} is not a CSS hex colour: write #rgb or #rrggbb, like #0b3c5d")
+    return value
+
+
+def _web_url(value: str | None) -> str | None:
+    if value and not _WEB_URL.fullmatch(value):
+        raise ValueError(f"{value[:80]!r} is not an http:// or https:// URL (with no spaces, quotes or <>)")
+    return value
+
+
 class BrandSettings(Section):
     name: str = "DW Weekly"
     publisher: str = "Digital Watch Observatory"
@@ -47,6 +65,10 @@ class BrandSettings(Section):
                                      "links: {query} is its title, URL-encoded; empty for no link.")
     footer_text: str | None = Field(None, description="Why the reader gets the email; unset, the strings "
                                     "catalogue's `footer` in the issue's language.")
+
+    _colours = field_validator("primary_color", "accent_color")(_colour)
+    _links = field_validator("site_url", "logo_url", "web_url", "unsubscribe_url", "subscribe_url",
+                             "fallback_url")(_web_url)
 
 
 class IssueSettings(Section):
@@ -241,6 +263,8 @@ class LlmSettings(Section):
     api_key: SecretStr | None = None
     timeout_seconds: float = Field(30, gt=0, le=600)
 
+    _url = field_validator("base_url")(_web_url)
+
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -289,6 +313,8 @@ class SourcesSettings(Section):
                       "and a day to spare), or from --week.")
     max_failed_share: float = Field(0.5, ge=0, le=1, description="`weekly run --send` sends nothing when the "
                                     "sources that failed carried more than this share of the last week's items.")
+
+    _contact = field_validator("contact_url")(_web_url)
 
     @field_validator("fetch")
     @classmethod

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from composer.config import IssueSettings, Settings, Taxonomy, load_taxonomy
 from composer.curate import CurateRules, curate
 from composer.draft import DraftError, read_draft, write_draft
-from composer.errors import WeeklyError
+from composer.errors import RenderError, WeeklyError
 from composer.ingest import load_items
 from composer.issues import DELIVERY, DRAFT, Archive, Delivery, IssueFolder
 from composer.lifecycle import (
@@ -52,7 +52,7 @@ from composer.lifecycle import (
 )
 from composer.models import Draft, Ingested, PastEntry, PastIssue, Plan, Problem, Selection, SendReport
 from composer.models import RecipientState as State
-from composer.render import page, render
+from composer.render import LongWord, page, render
 from composer.render.strings import editorial_words, strings_for
 from composer.store import Store, open_store
 from composer.summarise import Style, summarise
@@ -365,9 +365,10 @@ def render_file(draft_path: Path, out_dir: Path | None, settings: Settings, repl
         if folder.draft_path.resolve() != draft_path.resolve():
             backup = _guard_draft(folder.draft_path, record, draft_hash(draft), replace)
         if delivered or not _is_the_issues(folder, record, archive):
-            return Rendered(written=tuple(_render_into(draft, folder, settings, archive)), backup=backup,
+            return Rendered(written=tuple(_render_into(draft, folder, settings, archive, draft_path)), backup=backup,
                             copy_of=record.folder if record is not None else None, sent=delivered)
-        return Rendered(written=tuple(_render_recorded(draft, folder, settings, archive, store)), backup=backup)
+        return Rendered(written=tuple(_render_recorded(draft, folder, settings, archive, store, draft_path)),
+                        backup=backup)
 
 
 def render_draft(draft: Draft, out_dir: Path | None, settings: Settings) -> list[Path]:
@@ -394,19 +395,25 @@ def _is_the_issues(folder: IssueFolder, record: IssueRecord | None, archive: Arc
     return where in (record.folder, archive.folder(record.number).path.resolve())
 
 
-def _render_recorded(draft: Draft, folder: IssueFolder, settings: Settings, archive: Archive, store: Store) -> list[Path]:
-    written = _render_into(draft, folder, settings, archive)
+def _render_recorded(draft: Draft, folder: IssueFolder, settings: Settings, archive: Archive, store: Store,
+                     source: Path | None = None) -> list[Path]:
+    written = _render_into(draft, folder, settings, archive, source)
     store.issues.rendered(draft.number, draft.week_start, draft.week_end, folder.path, draft_hash(draft),
                           _item_ids(draft))
     return written
 
 
-def _render_into(draft: Draft, folder: IssueFolder, settings: Settings, archive: Archive) -> list[Path]:
-    """Render `draft` into `folder` (the draft beside the email); refresh the index when it is in the archive."""
+def _render_into(draft: Draft, folder: IssueFolder, settings: Settings, archive: Archive,
+                 source: Path | None = None) -> list[Path]:
+    """Render `draft` (read from `source`, default the folder's) into `folder` (the draft beside the email);
+    refresh the index when it is in the archive."""
     from composer.deliver.message import sample_message
 
     strings = strings_for(settings.issue)
-    rendered = render(draft, settings.brand, strings)
+    try:
+        rendered = render(draft, settings.brand, strings)
+    except LongWord as err:
+        raise RenderError(f"{source or folder.draft_path}: {err}") from err
     eml = sample_message(rendered, draft.number, settings.mail).decode("utf-8", errors="replace")
     written = folder.write(draft, rendered, eml)
     if archive.contains(folder):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
-from conftest import run_weekly
+from conftest import ROOT, SEEDS, run_weekly
 
 from composer.config import load_settings
 from composer.errors import ConfigError
@@ -111,3 +112,37 @@ def test_a_store_url_weekly_does_not_know_is_refused_not_taken_for_a_file(tmp_pa
     assert not any(tmp_path.rglob("*")), list(tmp_path.rglob("*"))
     for good in ("sqlite:///" + str(tmp_path / "a.sqlite3"), str(tmp_path / "b.sqlite3")):
         assert run_weekly("suppressed", cwd=tmp_path, env={**os.environ, "WEEKLY_STORE__URL": good}).returncode == 0
+
+
+@pytest.mark.parametrize(("name", "value", "reason"), [
+    ("WEEKLY_BRAND__PRIMARY_COLOR", "red;background:url(https://evil.example/x.png)", "is not a CSS hex colour"),
+    ("WEEKLY_BRAND__PRIMARY_COLOR", "0b3c5d", "is not a CSS hex colour: write #rgb or #rrggbb"),
+    ("WEEKLY_BRAND__ACCENT_COLOR", "#e8542", "is not a CSS hex colour"),
+    ("WEEKLY_BRAND__ACCENT_COLOR", "orange", "is not a CSS hex colour"),
+    ("WEEKLY_BRAND__LOGO_URL", "javascript:alert(1)", "is not an http:// or https:// URL"),
+    ("WEEKLY_BRAND__SITE_URL", 'https://dig.watch/" onmouseover="x', "is not an http:// or https:// URL"),
+    ("WEEKLY_BRAND__UNSUBSCRIBE_URL", "dig.watch/unsubscribe", "is not an http:// or https:// URL"),
+    ("WEEKLY_BRAND__FALLBACK_URL", "data:text/html,hi{query}", "is not an http:// or https:// URL"),
+    ("WEEKLY_LLM__BASE_URL", "localhost:11434/v1", "is not an http:// or https:// URL"),
+    ("WEEKLY_SOURCES__CONTACT_URL", "https://dig.watch/contact\r\nX-Injected: 1", "is not an http:// or https:// URL"),
+])
+def test_a_brand_colour_or_link_that_could_carry_css_or_script_is_refused(tmp_path, name, value, reason):
+    """A colour goes into CSS and a link into href/src or a header: `weekly build` refuses anything but
+    #rgb/#rrggbb and an http(s) URL, in one line naming the setting, exit 1, nothing written."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    done = run_weekly("build", str(SEEDS), "--offline", cwd=tmp_path, env={**os.environ, name: value}, process=True)
+    key = name.removeprefix("WEEKLY_").lower().replace("__", ".")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith(f"error: setting {key} (from ") and f"{name}): " in done.stderr
+    assert reason in done.stderr and not (tmp_path / "out").exists()
+
+
+def test_hex_colours_in_either_form_and_an_empty_fallback_are_taken(tmp_path):
+    """#RGB and #rrggbb (either case) colour the email; an empty fallback_url means no link, as documented."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    env = {**os.environ, "WEEKLY_BRAND__PRIMARY_COLOR": "#0A3", "WEEKLY_BRAND__ACCENT_COLOR": "#e8542F",
+           "WEEKLY_BRAND__FALLBACK_URL": ""}
+    done = run_weekly("build", str(SEEDS), "--offline", cwd=tmp_path, env=env, process=True)
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "out" / "210" / "index.html").read_text(encoding="utf-8")
+    assert "#0A3" in html and "#e8542F" in html and "?s=" not in html

@@ -18,7 +18,7 @@ from test_notices import plain_value, raw_headers
 
 from composer.config import DkimSettings, Settings
 from composer.deliver.dkim import Signer
-from composer.deliver.message import MessageTemplate
+from composer.deliver.message import LineTooLong, MessageTemplate, fit_line_length
 from composer.deliver.send import SendOptions, send_issue
 from composer.deliver.tokens import COPY, verify_id
 from composer.errors import WeeklyError
@@ -203,3 +203,33 @@ def test_list_headers_of_a_copy_are_plain_ascii_however_long(issue, tmp_path, dk
     assert plain_value(headers["list-id"]) == f"DW Weekly <{list_id}>"
     assert plain_value(headers["list-unsubscribe-post"]) == "List-Unsubscribe=One-Click"
     assert _signatures(raw, dkim_keys) == [True, True]
+
+
+WORDS = " ".join(f"word{n}" for n in range(400))  # 3,089 bytes of text with a space every few bytes
+
+
+@pytest.mark.parametrize(("html", "kept"), [
+    (f"<div>{WORDS}</div>", None),
+    (f'<td style="{WORDS}">x</td>', "LineTooLong"),  # spaces inside a value: none may break
+    (f"<div>{'é' * 400}<a href='#x' title='{'t ' * 10}'>{WORDS}</a></div>", None),
+    (f"<pre>{WORDS}</pre>", "LineTooLong"),
+    (f"<div><!-- {WORDS} --></div>", "LineTooLong"),
+    (f"<style>p {{ margin: 0 }} {'a ' * 600}</style>", "LineTooLong"),
+])
+def test_long_lines_break_only_where_a_break_means_a_space(html, kept):
+    """A line over SMTP's limit breaks at spaces between words and between a tag's attributes, each line
+    within 990 bytes, and reads the same; never inside an attribute value, <pre>, <style> or a comment."""
+    if kept:
+        with pytest.raises(LineTooLong):
+            fit_line_length(html)
+        return
+    fitted = fit_line_length(html)
+    assert all(len(line.encode()) <= 990 for line in fitted.splitlines())
+    assert re.sub(r">\n<", "><", fitted).replace("\n", " ") == html  # a break between two tags adds one
+
+
+def test_a_pre_opened_on_an_earlier_line_is_not_broken():
+    """The raw-text state carries across lines: a long line inside a <pre> that began above is refused."""
+    with pytest.raises(LineTooLong, match="cannot be broken safely"):
+        fit_line_length(f"<div>short</div>\n<pre>first line\n{WORDS}\n</pre>")
+    assert fit_line_length(f"<pre>a</pre>\n<p>{WORDS}</p>").count("\n") > 1

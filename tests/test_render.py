@@ -9,10 +9,11 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
-from conftest import DATA, run_weekly
+from conftest import DATA, IDENTITY, run_weekly
 from issue_fixtures import IMAGE, full_draft
 
 from composer.config import BrandSettings, IssueSettings
+from composer.draft import write_draft
 from composer.errors import ConfigError
 from composer.models import Draft, Entry, Sections
 from composer.render import render
@@ -223,3 +224,82 @@ def test_the_catalogue_dates_are_the_summarisers(start, end):
     french = load_strings(FRENCH)
     assert french.date_range(date(2025, 4, 25), date(2025, 5, 2)) == "25 avril – 2 mai 2025"
     assert french.day(date(2025, 5, 13)) == "13 mai 2025"
+
+
+LONG_PARAGRAPH = " ".join([
+    "The European Commission opened a consultation on the rules for data spaces in the single market this week.",
+    "Member states are asked to say how public bodies should share the data they hold with firms and researchers.",
+    "Several governments argued that the rules must protect personal data while letting research go ahead.",
+    "Industry groups welcomed the move but asked for clear timelines and one set of forms across the union.",
+    "Civil society organisations warned that weak oversight could let large platforms gather more data.",
+    "The consultation will run until the end of February, after which the Commission will publish a summary.",
+    "A draft regulation is expected in the second half of next year, with a vote in Parliament later on.",
+    "Observers noted that similar efforts in health data took several years to agree on among capitals.",
+    "Some experts said the new rules should be tested in pilot projects before they apply to every sector.",
+    "Others pointed out that small firms often lack the staff to follow long and complex procedures.",
+    "The Commission promised guidance and a help desk for smaller companies taking part in data spaces.",
+    "National data protection authorities will be consulted on the privacy aspects of the proposal.",
+    "The debate is likely to continue at the Internet Governance Forum later this year in Geneva.",
+    "Readers can follow the process on the Digital Watch observatory, which tracks every step.",
+])
+
+
+def _long_draft(paragraph: str = LONG_PARAGRAPH, teaser: str = LONG_PARAGRAPH[:1000].rsplit(" ", 1)[0] + ".",
+                url: str | None = None) -> Draft:
+    draft = full_draft()
+    radar = list(draft.sections.radar)
+    radar[1] = radar[1].model_copy(update={"teaser": teaser, **({"url": url} if url else {})})
+    return draft.model_copy(update={"editorial": (*draft.editorial[:2], paragraph, *draft.editorial[2:]),
+                                    "sections": draft.sections.model_copy(update={"radar": tuple(radar)})})
+
+
+def _tree(html: str) -> list:
+    """What a browser makes of `html`: each element's tag and attributes, its text and tail with runs of
+    whitespace as one space (HTML's collapsing, outside <pre>) and none between tags (a break between block
+    tags adds such text, which is not shown; so in Outlook's conditional comments)."""
+    from lxml import html as lxml_html
+
+    def fold(text: str | None) -> str:
+        folded = re.sub(r"\s+", " ", text or "")
+        return "" if folded == " " else folded
+
+    return [(element.tag, sorted(element.attrib.items()),
+             fold(re.sub(r">\s+<", "><", element.text or "") if callable(element.tag) else element.text),
+             fold(element.tail))
+            for element in lxml_html.document_fromstring(html).iter()]
+
+
+def test_a_long_paragraph_and_teaser_render_within_smtp_lines(tmp_path, dkim_keys):
+    """An editorial paragraph of 14 sentences (about 1,400 bytes) and a teaser of 1,000 bytes: `weekly render`
+    succeeds, every line of the .eml is within 998 bytes, `weekly check` passes, and the email's HTML part
+    reads in a browser exactly as index.html does."""
+    assert len(LONG_PARAGRAPH) > 1000
+    write_draft(_long_draft(), tmp_path / "t.yaml")
+    env = {**os.environ, **IDENTITY, **dkim_keys.env()}
+    done = run_weekly("render", str(tmp_path / "t.yaml"), "-o", str(tmp_path / "out"), env=env)
+    assert done.returncode == 0, done.stderr
+    eml = (tmp_path / "out" / "issue.eml").read_bytes()
+    assert max(len(line.rstrip(b"\r")) for line in eml.split(b"\n")) <= 998
+    checked = run_weekly("check", str(tmp_path / "out"), env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert any(len(line.encode()) > 998 for line in index.splitlines())  # the case this test is about
+    sent = message_from_bytes(eml, policy=default).get_body(("html",)).get_content()
+    unsubscribe = re.search(r'href="([^"]*unsubscribe[^"]*)"', sent)[1]  # the sample reader's own link
+    assert _tree(sent) == _tree(index.replace("https://dig.watch/newsletter/unsubscribe", unsubscribe))
+    assert all(" ".join(text.split()) in " ".join(sent.split()) for text in (LONG_PARAGRAPH, _long_draft()
+                                                                              .sections.radar[1].teaser))
+
+
+@pytest.mark.parametrize(("change", "holder"), [
+    ({"paragraph": "See " + "x" * 1100 + " for more."}, "editorial paragraph 3 has a word or link of 1100 bytes"),
+    ({"url": "https://dig.watch/" + "a" * 1100}, "the url of Radar entry 2 ('Radar story 2: a regulator"),
+])
+def test_a_word_too_long_for_any_line_is_named(tmp_path, change, holder):
+    """A 1,100-byte word or link cannot be broken: render exits 1 with one line naming the draft file and
+    what holds it, and writes nothing."""
+    write_draft(_long_draft(**change), tmp_path / "t.yaml")
+    done = run_weekly("render", str(tmp_path / "t.yaml"), "-o", str(tmp_path / "out"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: {tmp_path / 't.yaml'}: {holder}") and len(done.stderr.splitlines()) == 1
+    assert not (tmp_path / "out" / "index.html").exists()

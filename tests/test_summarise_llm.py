@@ -5,7 +5,9 @@ against a server)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -272,3 +274,99 @@ def test_an_unreachable_endpoint_is_not_called_again(chat):
     with pytest.raises(LLMError, match="unreachable") as second:
         client.complete("s", "u")
     assert str(second.value) == client.dead
+
+
+class _RawEndpoint:
+    """A listener on 127.0.0.1 that reads each request and sends `reply`'s bytes as they are (first, when it
+    `greets`, as an SMTP server does), then closes: what no HTTP server sends (an SMTP greeting, an answer cut
+    short)."""
+
+    def __init__(self, reply: bytes, greets: bool = False) -> None:
+        self.reply, self.greets, self.connections = reply, greets, 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/v1"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            self.connections += 1
+            with connection:
+                connection.settimeout(5)
+                if self.greets:
+                    connection.sendall(self.reply)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += connection.recv(65536)
+                head, body = request.split(b"\r\n\r\n", 1)
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])
+                while len(body) < length:
+                    body += connection.recv(65536)
+                if not self.greets:
+                    connection.sendall(self.reply)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _ok(body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+SMTP_GREETING = b"220 mail.example.org ESMTP ready\r\n"
+CUT_SHORT = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n" + b'{"choices":[{'
+
+
+@pytest.mark.parametrize(("reply", "greets", "message", "dead"), [
+    (SMTP_GREETING, True, "broke the HTTP exchange (BadStatusLine", True),
+    (CUT_SHORT, False, "broke the HTTP exchange (IncompleteRead", True),
+    (b"HTTP/1.1 200 OK\r\n" + b"X: " + b"y" * 70000 + b"\r\n\r\n", False, "broke the HTTP exchange", True),
+    (_ok(b'{"choices":[{"message":{"content":null}}]}'), False, "without choices[0].message.content", False),
+    (_ok(b'{"choices":[{"message":{"content":42}}]}'), False, "without choices[0].message.content", False),
+    (_ok(b'{"choices":[{"message":["content"]}]}'), False, "without choices[0].message.content", False),
+    (_ok(b'{"choices":"none"}'), False, "without choices[0].message.content", False),
+    (_ok(b'"just a string"'), False, "without choices[0].message.content", False),
+    (_ok(b'{"choices":[{"message":{"content":"caf\xe9"}}]}'), False, "not JSON", False),
+    (_ok(b"[" * 100_000 + b"]" * 100_000), False, "not JSON", False),
+])
+def test_a_broken_exchange_or_answer_is_an_llm_error(reply, greets, message, dead):
+    """Something that is no HTTP server, an answer cut short, a header too long, an answer whose content is
+    not text or whose JSON is not UTF-8 or nested too deep: LLMError naming it, never another exception; a
+    broken exchange gives the endpoint up for the run, a bad answer only costs its call."""
+    endpoint = _RawEndpoint(reply, greets)
+    try:
+        client = OpenAIChat(endpoint.url, "m", timeout=5)
+        with pytest.raises(LLMError, match=re.escape(message)):
+            client.complete("s", "u")
+        assert (client.dead is not None) is dead
+    finally:
+        endpoint.close()
+
+
+def test_a_backend_answering_something_not_text_keeps_the_offline_text():
+    """A plugged-in backend that returns None breaks the ChatBackend protocol: the offline entry and
+    editorial are kept, with a note, as for any bad answer."""
+    improved, note = improve_entry(Backend(None), ITEM, ENTRY, needs_headline=True)  # type: ignore[arg-type]
+    assert improved == ENTRY and note == f"LLM kept the offline text for {ITEM.id}: the answer was NoneType, not text"
+    paragraphs, note = improve_editorial(Backend(None), RADAR, OFFLINE)  # type: ignore[arg-type]
+    assert paragraphs == OFFLINE and note == "LLM kept the offline editorial: the answer was NoneType, not text"
+
+
+def test_build_against_an_endpoint_that_is_no_http_server_keeps_the_offline_draft(tmp_path):
+    """`weekly build` with llm.base_url on an SMTP server (the user trial's 127.0.0.1:8025): exit 0, the draft
+    written, one note line per entry saying the exchange broke, and only one connection made."""
+    from conftest import run_weekly
+
+    endpoint = _RawEndpoint(SMTP_GREETING, greets=True)
+    try:
+        done = run_weekly("build", "-o", str(tmp_path / "out"), env={**os.environ, "WEEKLY_LLM__BASE_URL": endpoint.url})
+    finally:
+        endpoint.close()
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and (tmp_path / "out" / "issue.yaml").is_file()
+    notes = [line for line in done.stderr.splitlines() if line.startswith("note: LLM kept the offline")]
+    assert notes and all("broke the HTTP exchange (BadStatusLine" in note for note in notes)
+    assert endpoint.connections == 1

@@ -129,7 +129,7 @@ _TO, _MESSAGE_ID = "__WEEKLY_TO__", "__WEEKLY_MESSAGE_ID__"
 _UNSUBSCRIBE, _UNSUBSCRIBE_HTML, _TOKEN = "__WEEKLY_UNSUBSCRIBE__", "__WEEKLY_UNSUBSCRIBE_HTML__", "__WEEKLY_TOKEN__"
 _PLACEHOLDER = re.compile(rb"(__WEEKLY_[A-Z_]+__)")
 # SMTP allows 998 bytes a line; an 8bit body must respect it, so long HTML lines break between blocks.
-_MAX_LINE = 990
+MAX_LINE = 990
 _BLOCK_BOUNDARY = re.compile(r"(?<=>)(?=<(?:/?(?:table|tbody|tr|td|div|p|style|meta|head|body)\b|!--))")
 
 
@@ -299,13 +299,69 @@ def sample_message(content: MailContent, issue: int, mail: MailSettings) -> byte
 
 
 def fit_line_length(html: str) -> str:
-    """`html` with lines over SMTP's limit broken between block tags; WeeklyError if one cannot be."""
-    if all(len(line.encode()) <= _MAX_LINE for line in html.splitlines()):
+    """`html` with lines over SMTP's limit broken between block tags, else at whitespace where a line break
+    means what the space did: between words of text and between a tag's attributes, never inside an
+    attribute value, a comment or <pre>, <textarea>, <script> or <style>. LineTooLong if one cannot be."""
+    if all(len(line.encode()) <= MAX_LINE for line in html.splitlines()):
         return html
-    lines = []
+    lines: list[str] = []
+    raw: str | None = None  # the raw-text element (pre, style …) the scan is in, across lines
     for line in html.splitlines():
-        lines.extend(_BLOCK_BOUNDARY.sub("\n", line).splitlines() if len(line.encode()) > _MAX_LINE else [line])
-    too_long = [line for line in lines if len(line.encode()) > _MAX_LINE]
-    if too_long:
-        raise WeeklyError(f"the email has a line of {len(too_long[0].encode())} bytes that cannot be broken safely")
+        for part in _BLOCK_BOUNDARY.sub("\n", line).splitlines() if len(line.encode()) > MAX_LINE else [line]:
+            breaks, raw = _breaks(part, raw)
+            lines.extend(_broken(part, breaks) if len(part.encode()) > MAX_LINE else [part])
     return "\n".join(lines)
+
+
+class LineTooLong(WeeklyError):
+    """A line of the email over SMTP's limit with no safe place to break it; `fragment` is the stretch
+    (a long word or link) that holds it."""
+
+    def __init__(self, size: int, fragment: str) -> None:
+        super().__init__(f"the email has a line of {size} bytes that cannot be broken safely: "
+                         f"{fragment[:60]!r}… runs {len(fragment.encode())} bytes without a space")
+        self.fragment = fragment
+
+
+# A piece of HTML: a conditional comment's markers, a comment, a doctype, a tag (quoted values whole), or text.
+_PIECE = re.compile(r"""<!--\[if[^\]]*\]>|<!-->|<!--.*?-->|<![^>]*>|</?[A-Za-z][^\s/>]*(?:[^>"']|"[^"]*"|'[^']*')*>"""
+                    r"""|[^<]+|<""", re.DOTALL)
+_TAG_NAME = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
+_RAW_TEXT = {"pre", "textarea", "script", "style"}
+_UNQUOTED_SPACE = re.compile(r"""("[^"]*"|'[^']*')|[ \t]""")
+
+
+def _breaks(line: str, raw: str | None) -> tuple[list[int], str | None]:
+    """Where `line` may break (indexes of spaces and tabs a line break can stand for), and the raw-text
+    element open at its end (`raw` at its start)."""
+    breaks: list[int] = []
+    for piece in _PIECE.finditer(line):
+        text, start = piece[0], piece.start()
+        tag = _TAG_NAME.match(text) if text.endswith(">") and text[1:2] != "!" else None
+        if tag:
+            closing, name = tag[1] == "/", tag[2].lower()
+            if raw is None or (closing and name == raw):
+                breaks += [start + space.start() for space in _UNQUOTED_SPACE.finditer(text) if not space[1]]
+            if raw is None and not closing and name in _RAW_TEXT:
+                raw = name
+            elif closing and name == raw:
+                raw = None
+        elif raw is None and not text.startswith("<"):
+            breaks += [start + index for index, char in enumerate(text) if char in " \t"]
+    return breaks, raw
+
+
+def _broken(line: str, breaks: list[int]) -> list[str]:
+    """`line` broken at the fewest of `breaks` that keep each line within the limit."""
+    offsets = [0]
+    for char in line:
+        offsets.append(offsets[-1] + len(char.encode()))
+    lines, start = [], 0
+    while offsets[-1] - offsets[start] > MAX_LINE:
+        fitting = [index for index in breaks if start < index and offsets[index] - offsets[start] <= MAX_LINE]
+        if not fitting:
+            end = next((index for index in breaks if index > start), len(line))
+            raise LineTooLong(offsets[-1] - offsets[start], line[start:end])
+        lines.append(line[start : fitting[-1]])
+        start = fitting[-1] + 1
+    return [*lines, line[start:]]

@@ -51,13 +51,50 @@ def render(draft: Draft, brand: BrandSettings, strings: Strings | None = None) -
         ],
     }
     mjml = _template("issue.mjml.j2", context, web=False)
+    html, text = _inline(_compile(mjml, brand)), _template("issue.txt.j2", context, web=False)
+    _fits_in_mail(draft, html, text)
     return RenderedIssue(
         subject=subject,
         mjml=mjml,
-        html=_inline(_compile(mjml, brand)),
-        text=_template("issue.txt.j2", context, web=False),
+        html=html,
+        text=text,
         web_html=_inline(_compile(_template("issue.mjml.j2", context, web=True), brand)),
     )
+
+
+def _fits_in_mail(draft: Draft, html: str, text: str) -> None:
+    """RenderError naming what in the draft holds a word or link too long for any line of the email (SMTP:
+    998 bytes): the HTML part breaks at any space (deliver.message.fit_line_length), the text part at 72
+    columns, but neither can break a word. The web version and the MJML are never mailed."""
+    from composer.deliver.message import MAX_LINE, LineTooLong, fit_line_length
+
+    try:
+        fit_line_length(html)
+    except LineTooLong as err:
+        raise _too_long(draft, err.fragment, "HTML") from err
+    long_line = next((line for line in text.splitlines() if len(line.encode()) > MAX_LINE), None)
+    if long_line is not None:
+        raise _too_long(draft, long_line, "text")
+
+
+class LongWord(RenderError):
+    """A word or link of the draft too long for a line of the email; the message names where it is."""
+
+
+def _too_long(draft: Draft, fragment: str, part: str) -> LongWord:
+    from html import unescape
+
+    words = re.findall(r"""[^\s"'<>]+""", unescape(re.sub(r"<[^>]*>", " ", fragment)) or fragment)
+    word = max(words, key=len, default=fragment).removeprefix("href=").removeprefix("src=")
+    places = [(f"editorial paragraph {number}", paragraph) for number, paragraph in enumerate(draft.editorial, 1)]
+    places += [(name, getattr(draft, name)) for name in ("headline", "preheader", "greeting", "signoff", "hero_image")]
+    for section, entries in (("Radar", draft.sections.radar), ("Reading Corner", draft.sections.reading_corner),
+                             ("Events", draft.sections.events)):
+        places += [(f"the {field} of {section} entry {number} ({entry.title[:50]!r})", getattr(entry, field))
+                   for number, entry in enumerate(entries, 1) for field in ("title", "teaser", "url", "image")]
+    holder = next((name for name, value in places if value and word[:200] in value), "a setting or template")
+    return LongWord(f"{holder} has a word or link of {len(word.encode())} bytes ({word[:40]!r}…), too long for "
+                       f"a line of the email's {part} part (SMTP allows 998 bytes a line): shorten it or add spaces")
 
 
 def subject_line(draft: Draft, brand: BrandSettings) -> str:

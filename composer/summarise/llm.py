@@ -5,16 +5,18 @@ The offline result is always computed first; the LLM may only improve it. Every 
 (length limits, whole sentences, no trailer text, about its story) and by the rules the offline text
 keeps: a headline must have no defect (summarise.headline.defects), no sentence may lean on context
 the reader lacks (summarise.context.leans) or sell (composer.promo). A bad answer, an error or a
-timeout keeps the offline text and leaves a note saying why. After a connection failure or a timeout no further
-calls are made in the run, so a dead endpoint costs one timeout, not one per entry.
+timeout keeps the offline text and leaves a note saying why. After a connection failure, a timeout or a broken
+exchange (something that does not speak HTTP, an answer cut short) no further calls are made in the run, so a
+dead endpoint costs one timeout, not one per entry; an HTTP error or an unusable answer costs only its entry.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
-from typing import Protocol
+from typing import Any, Protocol
 
 from composer.ingest._lines import is_trailer
 from composer.language import content_words, ends_sentence, split_sentences
@@ -66,19 +68,32 @@ class OpenAIChat:
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = json.loads(response.read())
+                raw = response.read()
         except urllib.error.HTTPError as err:
             raise LLMError(f"{self.url} answered HTTP {err.code}") from err
         except (urllib.error.URLError, TimeoutError, OSError) as err:
             self.dead = f"{self.url} unreachable ({getattr(err, 'reason', err)})"
             raise LLMError(self.dead) from err
-        except ValueError as err:
-            raise LLMError(f"{self.url} answered something that is not JSON") from err
+        except http.client.HTTPException as err:  # no HTTP server there, or an answer cut short
+            self.dead = f"{self.url} broke the HTTP exchange ({type(err).__name__}: {str(err)[:80]})"
+            raise LLMError(self.dead) from err
         try:
-            return answer["choices"][0]["message"]["content"]
-        except (KeyError, IndexError, TypeError) as err:
-            raise LLMError(f"{self.url} answered JSON without choices[0].message.content") from err
+            answer = json.loads(raw)
+        except (ValueError, RecursionError) as err:  # UnicodeDecodeError is a ValueError
+            raise LLMError(f"{self.url} answered something that is not JSON") from err
+        content = _content(answer)
+        if content is None:
+            raise LLMError(f"{self.url} answered JSON without choices[0].message.content as text")
+        return content
 
+
+def _content(answer: Any) -> str | None:
+    """The first choice's message text, or None when the answer has another shape."""
+    try:
+        content = answer["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return content if isinstance(content, str) else None
 
 def improve_entry(backend: ChatBackend, item: Item, entry: Entry, needs_headline: bool) -> tuple[Entry, str | None]:
     """The entry with the LLM's teaser (and headline, for an untitled item), or as it was and why."""
@@ -96,7 +111,7 @@ def improve_entry(backend: ChatBackend, item: Item, entry: Entry, needs_headline
         + "\n\n".join(item.paragraphs)[:_MAX_ARTICLE_CHARS]
     )
     try:
-        answer = _json_object(backend.complete(_SYSTEM, user))
+        answer = _json_object(_ask(backend, user))
         source = " ".join((item.title or "", *item.paragraphs))
         title = entry.title
         if needs_headline:
@@ -120,7 +135,7 @@ def improve_editorial(backend: ChatBackend, radar: tuple[Entry, ...], offline: t
         "greeting, no sign-off. Separate paragraphs with a blank line.\n\nThis week's Radar:\n" + stories
     )
     try:
-        text = backend.complete(_SYSTEM, user)
+        text = _ask(backend, user)
         paragraphs = tuple(" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip())
         if not 3 <= len(paragraphs) <= 6:
             raise LLMError(f"the editorial had {len(paragraphs)} paragraphs, not 3 to 6")
@@ -131,6 +146,14 @@ def improve_editorial(backend: ChatBackend, radar: tuple[Entry, ...], offline: t
     except LLMError as err:
         return offline, f"LLM kept the offline editorial: {err}"
     return (*paragraphs, offline[-1]), None
+
+
+def _ask(backend: ChatBackend, user: str) -> str:
+    """The backend's answer, refused unless it is text (a plugged-in backend may break the protocol)."""
+    text = backend.complete(_SYSTEM, user)
+    if not isinstance(text, str):
+        raise LLMError(f"the answer was {type(text).__name__}, not text")
+    return text
 
 
 def _sound(text: str, heading: str, article: str) -> str:
