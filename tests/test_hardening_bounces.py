@@ -243,7 +243,7 @@ def test_the_same_rule_suppresses_at_send_time_and_in_a_dsn(issue, tmp_path):
 
 def test_a_mailed_unsubscribe_with_a_token_still_works_and_others_are_listed(issue, tmp_path):
     """Mail to the List-Unsubscribe mailto with a genuine token unsubscribes; a forged token and a plain
-    message are listed, never applied."""
+    message are listed, never applied, the plain one as mail not read as any of them."""
     token = sign("reader0@example.org", "dw-weekly.dig.watch", KEY.encode())
     forged = sign("reader1@example.org", "dw-weekly.dig.watch", b"another key that is long enough, 32+")
     plain = b"From: someone@example.net\nTo: bounces@dig.watch\nSubject: hello\nMessage-ID: <hi@example.net>\n\nhi\n"
@@ -252,4 +252,78 @@ def test_a_mailed_unsubscribe_with_a_token_still_works_and_others_are_listed(iss
         _raw("mailto-unsubscribe.eml", recipient="reader1@example.org", token=forged), plain])
     done = _bounces(source)
     assert "1 unsubscribed, 0 not applied, 2 ignored" in done.stdout, done.stdout
+    assert "<hi@example.net>: not read as a bounce, a complaint or an unsubscription" in done.stderr, done.stderr
     assert set(_suppressed()) == {"reader0@example.org"}
+
+
+def test_plain_text_bounces_suppress_exactly_the_failed_address_of_the_tagged_row(issue, tmp_path):
+    """Bounces that are no DSN (qmail, Exim, Sendmail's transcript), quoting the copy as text after their
+    marker line: each suppresses its tagged row's address, with the status of that address's lines; the
+    other address qmail names (a full mailbox) is neither suppressed nor counted."""
+    _, recorder = _send(issue, 5, tmp_path)
+    ids = {n: _message_id(recorder, n) for n in range(5)}
+    reports = [
+        _raw("qmail-hard.eml", recipient="reader0@example.org", other="reader1@example.org", message_id=ids[0],
+             to="bounces@dig.watch"),
+        _raw("exim-plain-failed.eml", recipient="reader2@example.org", message_id=ids[2]),
+        _raw("sendmail-plain-transcript.eml", recipient="reader3@example.org", message_id=ids[3]),
+    ]
+    done = _bounces(_mbox(tmp_path / "plain.mbox", reports))
+    assert done.returncode == 0, done.stderr
+    assert "3 hard bounce, 0 complaint, 0 soft bounce, 0 unsubscribed, 0 not applied, 0 ignored" in done.stdout, \
+        done.stdout + done.stderr
+    reasons = _suppressed()
+    assert set(reasons) == {"reader0@example.org", "reader2@example.org", "reader3@example.org"}
+    assert "5.1.1 Sorry, no mailbox here by that name. (#5.1.1)" in reasons["reader0@example.org"]
+    assert "Recipient address rejected" in reasons["reader2@example.org"]
+    assert all("\n" not in reason for reason in reasons.values())
+    with open_test_store() as store:
+        assert store.suppressions.soft_bounce("reader1@example.org", 999) == 1, "another address's line counted"
+
+
+def test_forged_plain_text_bounces_suppress_nobody(issue, tmp_path):
+    """A qmail bounce quoting a stranger's Message-ID, one quoting a reader's genuine tag moved to another
+    row, one quoting nothing: listed as bounces that prove nothing (not as unread mail), nobody suppressed."""
+    _, recorder = _send(issue, 3, tmp_path)
+    issue_number, row, mac, nonce = _message_id(recorder, 2).strip("<>").split("@")[0].split(".")
+    moved = f"<{issue_number}.{int(row) - 1}.{mac}.{nonce}@dig.watch>"
+    quoting_nothing = _raw("qmail-hard.eml", recipient="reader0@example.org", other="reader0@example.org",
+                           message_id="", to="bounces@dig.watch").split(b"--- Below this line")[0]
+    forged = [_raw("exim-plain-failed.eml", recipient="reader0@example.org", message_id="<test@example.net>"),
+              _raw("sendmail-plain-transcript.eml", recipient="reader1@example.org", message_id=moved),
+              quoting_nothing]
+    done = _bounces(_mbox(tmp_path / "forged.mbox", forged))
+    assert done.returncode == 0, done.stderr
+    assert "0 hard bounce, 0 complaint, 0 soft bounce, 0 unsubscribed, 3 not applied, 0 ignored" in done.stdout, \
+        done.stdout + done.stderr
+    assert done.stderr.count("a bounce (plain text, no delivery report) that does not prove") == 3, done.stderr
+    assert _suppressed() == {}
+
+
+def test_a_temporary_plain_text_bounce_counts_as_soft(issue, tmp_path):
+    """qmail giving up on a 451 (a reply code, no enhanced status) after its queue lifetime: a soft bounce,
+    counted for the issue, the address not suppressed."""
+    _, recorder = _send(issue, 2, tmp_path)
+    report = _raw("qmail-queue-expired.eml", recipient="reader1@example.org", message_id=_message_id(recorder, 1))
+    done = _bounces(_mbox(tmp_path / "soft.mbox", [report]))
+    assert "0 hard bounce, 0 complaint, 1 soft bounce" in done.stdout, done.stdout + done.stderr
+    assert "4.0.0" in done.stdout and "451 Temporary local problem" in done.stdout
+    assert _suppressed() == {}
+    with open_test_store() as store:
+        assert store.suppressions.soft_bounce("reader1@example.org", 999) == 2  # 210 (this bounce) and now 999
+
+
+def test_a_genuine_report_about_an_erased_reader_says_so_without_the_address(issue, tmp_path):
+    """A genuine DSN, and a genuine plain bounce, about a reader erased on request since: each listed as a
+    genuine report about an erased reader, never as one that proves nothing, and the address not shown."""
+    _, recorder = _send(issue, 2, tmp_path)
+    env = {**os.environ, "WEEKLY_SIGNING_KEY": KEY}
+    assert run_weekly("subscribers", "erase", "reader0@example.org", "--yes", env=env).returncode == 0
+    reports = [_raw("gmail-hard.eml", recipient="reader0@example.org", message_id=_message_id(recorder, 0)),
+               _raw("exim-plain-failed.eml", recipient="reader0@example.org", message_id=_message_id(recorder, 0))]
+    done = _bounces(_mbox(tmp_path / "erased.mbox", reports))
+    assert done.returncode == 0, done.stderr
+    assert "0 hard bounce, 0 complaint, 0 soft bounce, 0 unsubscribed, 0 not applied, 2 ignored" in done.stdout
+    assert done.stderr.count("(its tag is genuine) to a reader since erased on request") == 2, done.stderr
+    assert "does not prove" not in done.stderr and "reader0" not in done.stdout + done.stderr
+    assert set(_suppressed()) == {s for s in _suppressed() if s.startswith("erased:")}

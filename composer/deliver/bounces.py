@@ -2,7 +2,9 @@
 
 A relay accepts a message and reports its fate later, by mail: delivery status notifications (RFC 3464,
 multipart/report; report-type=delivery-status, or RFC 6533's global-delivery-status) and feedback reports
-(ARF, RFC 5965, report-type=feedback-report). Such mail comes from anyone, so a report is applied only
+(ARF, RFC 5965, report-type=feedback-report), and bounces that are no report (qmail, Exim and Sendmail
+without DSNs: plain text from the mail system naming the failed addresses and their SMTP replies, the
+message returned as text after a marker line). Such mail comes from anyone, so a report is applied only
 when it proves it is about a copy we sent: it carries that copy's tag (tokens.copy_tag: the issue, the
 ledger row and an HMAC over them and the row's address), in the quoted Message-ID or, with bounces.verp,
 in the address the bounce was sent to. The tag names the ledger row, and the row the address; what the
@@ -13,8 +15,11 @@ report says about other addresses is never applied. Then, for that address:
 - a complaint suppresses it ("complaint");
 - a message to the List-Unsubscribe mailto ("unsubscribe TOKEN" in its subject) unsubscribes the
   token's address, the token verified as on the web.
-Anything else is listed, not applied: a report with no genuine tag ("not applied"), a message that
-cannot be read ("unreadable": one line each; the messages after it are still applied). Every message
+A plain bounce is judged by the same rule as a DSN, from the lines about the copy's address (the enhanced
+status, or the reply code's class: 451 is a delay, a bare 550 says nothing about the address).
+Anything else is listed, not applied: a report with no genuine tag ("not applied"), a genuine one about a
+reader erased on request since ("ignored", the address not shown), a message that cannot be read
+("unreadable": one line each; the messages after it are still applied). Every message
 read is remembered in the store (by a digest of its bytes), so a report is applied once, however often
 the mailbox is read: an hourly run never undoes a resubscription.
 
@@ -49,7 +54,7 @@ from urllib.parse import unquote, urlsplit
 from composer.deliver import report_parts
 from composer.deliver.readers import address_of
 from composer.deliver.status import Verdict, enhanced_status, verdict
-from composer.deliver.tokens import TokenError, copy_tag_is_genuine, copy_tags
+from composer.deliver.tokens import CopyTag, TokenError, copy_tag_is_genuine, copy_tags, keyed_hash
 from composer.errors import WeeklyError
 from composer.store import Store, StoreError
 from composer.store.recipients import Row
@@ -65,6 +70,15 @@ _QUOTED_HEADERS = {"text/rfc822-headers", "message/global-headers"}
 _DELIVERED_TO = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
 _MAX_DETAIL = 300
 _ADDRESS = re.compile(r"[^\s;<>\"]+@[^\s;<>\"]+")
+# A bounce that is no report (qmail, Exim and Sendmail without DSNs): plain text from the mail system
+# (MAILER-DAEMON, postmaster, or a null return path), each failed address on a line of its own (qmail's
+# "<dave@…>:", Exim's indented address, Sendmail's "<dave@…>") with what went wrong under it, then a line
+# like "--- Below this line is a copy of the message." and the message it returns, as text.
+_MAIL_SYSTEM = re.compile(r"mailer[-_]?daemon|postmaster|mail[-_]?daemon", re.IGNORECASE)
+_QUOTE_MARKER = re.compile(r"^[ \t]*-{2,}.*\b(?:copy of the message|(?:original|unsent|returned|undelivered) message"
+                           r"|message (?:headers? )?follows?)\b.*$", re.IGNORECASE | re.MULTILINE)
+_FAILED_LINE = re.compile(r"^[ \t]*<?([^\s<>\"@]+@[^\s<>\"]+?)>?:?[ \t\r]*$", re.MULTILINE)
+_REPLY_CODE = re.compile(r"(?<![\w.:-])([45])\d\d(?=[ -]|\r?$)", re.MULTILINE)  # 550, 451-… (no IP, port)
 BATCH, BATCH_SECONDS = 500, 0.5  # messages per store transaction, at most, and its time
 _IMAP_FETCH = 100  # messages per IMAP FETCH
 
@@ -146,11 +160,30 @@ class _Mail:
 
     @cached_property
     def original(self) -> Message:
-        """The headers of the message the report is about (message/rfc822, message/global, or headers alone)."""
+        """The headers of the message the report is about (message/rfc822, message/global, or headers alone;
+        in a bounce that is no report, the message returned as text after its marker line)."""
         for part in self.parts:
             if part.kind in ("message/rfc822", "message/global", *_QUOTED_HEADERS):
                 return part.quoted_headers()
-        return Message()
+        quoted = self.said[1]
+        return report_parts.headers_of(_quoted_head(quoted)) if quoted else Message()
+
+    @cached_property
+    def said(self) -> tuple[str, str]:
+        """The first text/plain part (the mail itself when it is one) cut at the line that introduces the
+        message it returns as text: what the mail system says, and that message ("" when there is none)."""
+        text = next((part.text() for part in self.parts if part.kind == "text/plain"), "")
+        marker = _QUOTE_MARKER.search(text)
+        return (text[:marker.start()], text[marker.end():]) if marker else (text, "")
+
+    @cached_property
+    def named(self) -> list[str]:
+        """Every address the report names as the one the copy went to (for a tag whose ledger row is gone)."""
+        fields = [block.get(name) for block in self.blocks
+                  for name in ("final-recipient", "original-recipient", "original-rcpt-to")]
+        found = [_address(field) for field in [*fields, _header(self.original, "To")]]
+        return [address for address in dict.fromkeys([*found, *(address for address, _ in _failures(self.said[0]))])
+                if address]
 
 
 class _Said(NamedTuple):
@@ -176,15 +209,32 @@ def _apply(store: Store, said: _Said, soft_limit: int) -> Outcome:
     return Outcome(kind, address, detail)
 
 
+class _Erased(NamedTuple):
+    """A genuine tag of a copy whose reader was erased on request: the ledger row went with them."""
+
+
 def _reports(message: _Mail, store: Store, key: bytes, list_id: str) -> Iterator[_Said]:
     """What `message` says, for the copy of ours it proves it is about."""
     report_type = _report_type(message)
     if report_type in ("delivery-status", "global-delivery-status"):
-        yield _delivery_status(message, _our_copy(message, store, key, list_id))
+        what = "delivery report"
     elif report_type == "feedback-report":
-        yield _complaint(message, _our_copy(message, store, key, list_id))
+        what = "complaint"
+    elif _is_plain_bounce(message):
+        what = "bounce"
     else:
         yield _mailed_unsubscribe(message, store, key, list_id)
+        return
+    copy = _our_copy(message, store, key, list_id)
+    if isinstance(copy, _Erased):  # nothing to apply, and the address it names is not to be shown again
+        yield _Said("ignored", None, None, f"a {what} about a copy we sent (its tag is genuine) to a reader since "
+                    "erased on request: nothing is kept of them to apply it to")
+    elif what == "delivery report":
+        yield _delivery_status(message, copy)
+    elif what == "complaint":
+        yield _complaint(message, copy)
+    else:
+        yield _plain_bounce(message, copy)
 
 
 def _report_type(message: _Mail) -> str:
@@ -215,6 +265,11 @@ def _delivery_status(message: _Mail, copy: Row | None) -> _Said:
         return _Said("soft bounce", copy.address, copy.issue, detail or "delayed")
     if action != "failed":
         return _Said("ignored", copy.address, copy.issue, f"action {action or 'none'}")
+    return _failed(copy, status, detail)
+
+
+def _failed(copy: Row, status: str | None, detail: str) -> _Said:
+    """A copy that failed, judged by its status as a live reply is (status.verdict)."""
     judged = verdict(status)
     if judged is Verdict.COPY_ONLY:
         return _Said("ignored", copy.address, copy.issue, f"failed, {judged.value}: {detail or 'no status'}")
@@ -228,6 +283,58 @@ def _about(recipients: list[dict[str, str]], address: str) -> dict[str, str] | N
         if address.lower() in named:
             return fields
     return recipients[0] if len(recipients) == 1 else None
+
+
+def _is_plain_bounce(message: _Mail) -> bool:
+    """A bounce that is no report: from the mail system, and it returns a message, names a failed address
+    on a line of its own or gives a status."""
+    null_path = "Return-Path" in message.headers and not _header(message.headers, "Return-Path").strip("<> ")
+    sender = (_address(_header(message.headers, "From")) or "").split("@")[0]
+    if not (null_path or _MAIL_SYSTEM.fullmatch(sender)):
+        return False
+    said, quoted = message.said
+    return bool(quoted or _FAILED_LINE.search(said) or _status_of(said))
+
+
+def _plain_bounce(message: _Mail, copy: Row | None) -> _Said:
+    failures = _failures(message.said[0])
+    if copy is None:
+        return _Said("not applied", failures[0][0], None, "a bounce (plain text, no delivery report) that does not "
+                     "prove it is about mail we sent (no genuine tag in the Message-ID it quotes or its return path)")
+    about = [text for address, text in failures if address == copy.address.lower()]
+    if not about and len(failures) > 1:
+        return _Said("ignored", copy.address, copy.issue, "the bounce names other recipients than the copy's")
+    text = (about or [failures[0][1]])[0]
+    status = _status_of(text)
+    what = text.split("\n", 1)[1] if failures[0][0] is not None and "\n" in text else text  # without the address line
+    return _failed(copy, status, _clean(" ".join(filter(None, [status, what]))))
+
+
+def _failures(said: str) -> list[tuple[str | None, str]]:
+    """What a plain bounce says, address by address: each failed address on a line of its own and the lines
+    up to the next one; the whole text, for no address, when it names none that way."""
+    found = list(_FAILED_LINE.finditer(said))
+    if not found:
+        return [(None, said)]
+    ends = [line.start() for line in found[1:]] + [len(said)]
+    return [(line[1].lower(), said[line.start():end]) for line, end in zip(found, ends, strict=True)]
+
+
+def _status_of(text: str) -> str | None:
+    """The status a plain bounce gives: its first enhanced status code (5.1.1, qmail's #5.1.1) or, without
+    one, its SMTP reply code as the class alone (451: 4.0.0, a transient failure; 550: 5.0.0, which says
+    nothing about the address, as a live "550 rejected" does not)."""
+    reply = _REPLY_CODE.search(text)
+    return enhanced_status(text) or (f"{reply[1]}.0.0" if reply else None)
+
+
+def _quoted_head(quoted: str) -> bytes:
+    """The message a plain bounce returns, from its first header line (the blank lines and "------ notes"
+    after the marker skipped)."""
+    lines = quoted.split("\n")
+    first = next((n for n, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("--")),
+                 len(lines))
+    return "\n".join(lines[first:]).encode("utf-8", "surrogateescape")
 
 
 def _complaint(message: _Mail, copy: Row | None) -> _Said:
@@ -245,23 +352,33 @@ def _complaint(message: _Mail, copy: Row | None) -> _Said:
 def _mailed_unsubscribe(message: _Mail, store: Store, key: bytes, list_id: str) -> _Said:
     wanted = _UNSUBSCRIBE_SUBJECT.search(_header(message.headers, "Subject"))
     if not wanted:
-        return _Said("ignored", None, None, f"{_header(message.headers, 'Message-ID') or 'a message'}: neither a bounce, "
-                     "a complaint nor an unsubscription")
+        return _Said("ignored", None, None, f"{_header(message.headers, 'Message-ID') or 'a message'}: not read as a "
+                     "bounce, a complaint or an unsubscription (no delivery or feedback report, no failure from a mail "
+                     "server, no 'unsubscribe TOKEN' subject): left for a person to read")
     try:
         return _Said("unsubscribed", address_of(unquote(wanted[1]), key, list_id, store), None, "by mail")
     except TokenError as err:
         return _Said("ignored", None, None, f"an unsubscribe request with a bad token ({err})")
 
 
-def _our_copy(message: _Mail, store: Store, key: bytes, list_id: str) -> Row | None:
+def _our_copy(message: _Mail, store: Store, key: bytes, list_id: str) -> Row | _Erased | None:
     """The ledger row of the copy the report is about, if it carries that copy's genuine tag: in the
-    quoted Message-ID, or in the address the bounce was delivered to (VERP)."""
+    quoted Message-ID, or in the address the bounce was delivered to (VERP). _Erased when the tag is
+    genuine for an address the report names, erased on request since (its row deleted with it)."""
+    erased = False
     for place in _places(message):  # in order, each read only if the ones before named no copy of ours
         for tag in copy_tags(place):
             row = store.recipients.row(tag.row_id)
-            if row is not None and row.issue == tag.issue and copy_tag_is_genuine(tag, key, list_id, row.address):
+            if row is None:
+                erased = erased or _of_an_erased_reader(tag, message, store, key, list_id)
+            elif row.issue == tag.issue and copy_tag_is_genuine(tag, key, list_id, row.address):
                 return row
-    return None
+    return _Erased() if erased else None
+
+
+def _of_an_erased_reader(tag: CopyTag, message: _Mail, store: Store, key: bytes, list_id: str) -> bool:
+    genuine = [address for address in message.named if copy_tag_is_genuine(tag, key, list_id, address)]
+    return bool(genuine) and bool({keyed_hash(address, list_id, key) for address in genuine} & store.subscribers.erased())
 
 
 def _places(message: _Mail) -> Iterator[str]:
