@@ -19,6 +19,8 @@ from contextlib import contextmanager, suppress
 from composer import holders
 from composer.store.db import Db, StoreError
 
+RELEASE_GRACE_SECONDS = 2.0  # how long a PostgreSQL lock is tried again before a refusal (_advisory)
+
 
 class Locks:
     def __init__(self, db: Db, scope: str, url: str, password: str | None) -> None:
@@ -30,7 +32,7 @@ class Locks:
     @contextmanager
     def hold(self, name: str, refusal: str) -> Iterator[None]:
         full = f"{self.scope}:{name}"
-        holding = self._flock(full) if self.db.path is not None else self._advisory(full)
+        holding = self._flock(full) if self.db.path is not None else self._advisory(full, RELEASE_GRACE_SECONDS)
         with holding as acquired:
             if not acquired:
                 raise StoreError(refusal.format(holder=self._holder(full)))
@@ -64,7 +66,10 @@ class Locks:
             yield True
 
     @contextmanager
-    def _advisory(self, name: str) -> Iterator[bool]:
+    def _advisory(self, name: str, grace: float = 0.0) -> Iterator[bool]:
+        """The session lock `name`, tried again for `grace` seconds: a process that has just ended holds its
+        lock until the server sees its connection closed, a moment later on a busy machine, and the next
+        run (cron's, a resume) must not be refused by a sender that is gone."""
         import psycopg
 
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
@@ -73,8 +78,13 @@ class Locks:
         except psycopg.Error as err:
             raise StoreError(f"{self.db.where}: cannot take the lock {name!r}: {err}") from err
         with connection:
-            row = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            acquired = bool(row and row[0])
+            deadline = time.monotonic() + grace
+            while True:
+                row = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                acquired = bool(row and row[0])
+                if acquired or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.05)
             yield acquired  # released with the session, when the connection closes
 
     def _record(self, name: str) -> None:
