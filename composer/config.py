@@ -331,6 +331,9 @@ class Settings(BaseSettings):
         env_prefix="WEEKLY_",
         env_nested_delimiter="__",
         extra="forbid",
+        # A .env holds other programs' variables too (systemd's EnvironmentFile, PGPASSWORD): only WEEKLY_*
+        # ones are ours, and a misspelt one of those is still an unknown key.
+        dotenv_filtering="match_prefix",
         frozen=True,
     )
 
@@ -396,6 +399,45 @@ def project_folder() -> Path:
     return next((folder for folder in (here, *here.parents) if (folder / DEFAULT_CONFIG).is_file()), here)
 
 
+def _where_set(key: str, toml: Path, env_file: Path | None) -> str:
+    """Where the value of `key` came from, in the order that wins: the environment's variable, the .env
+    file's line, the TOML file's line; all three when none holds it (a missing key, a list item)."""
+    env = "WEEKLY_" + key.replace(".", "__").upper()
+    if any(name.upper() == env for name in os.environ):
+        return env
+    for found in (_line_of(env_file, rf"\s*(?:export\s+)?{re.escape(env)}\s*=", re.IGNORECASE),
+                  _toml_line(toml, key)):
+        if found:
+            return found
+    return f"{toml}, .env or {env}"
+
+
+def _line_of(path: Path | None, pattern: str, flags: int = 0, after: int = 0) -> str | None:
+    """`path:N` of the first line from line `after` on that matches `pattern`, or None."""
+    if path is None or not path.is_file():
+        return None
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return next((f"{path}:{number}" for number, line in enumerate(lines, start=1)
+                 if number > after and re.match(pattern, line, flags)), None)
+
+
+def _toml_line(path: Path, key: str) -> str | None:
+    """The line of `table.name = …` in a TOML file: the name under its [table] header, or at the top."""
+    table, _, name = key.rpartition(".")
+    start = 0
+    if table:
+        header = _line_of(path, rf"\s*\[\s*{re.escape(table)}\s*\]\s*(#.*)?$")
+        if header is None:
+            return None
+        start = int(header.rsplit(":", 1)[1])
+    found = _line_of(path, rf"\s*(?:{re.escape(name)}|\"{re.escape(name)}\")\s*=", after=start)
+    # the name must be in that table: before the next header
+    next_header = _line_of(path, r"\s*\[", after=start)
+    if found and next_header and int(found.rsplit(":", 1)[1]) > int(next_header.rsplit(":", 1)[1]):
+        return None
+    return found
+
+
 def load_settings(
     config_file: Path | None = None, env_file: Path | None = Path(".env"), secrets_dir: Path | None = None
 ) -> Settings:
@@ -422,8 +464,7 @@ def load_settings(
         key, reason = invalid_key(err)
         if key.startswith("ledger"):
             reason = "renamed: the send ledger is now part of the store, set store.url (WEEKLY_STORE__URL)"
-        env = "WEEKLY_" + key.replace(".", "__").upper()
-        raise ConfigError(f"setting {key} (from {path}, .env or {env}): {reason}") from err
+        raise ConfigError(f"setting {key} (from {_where_set(key, path, env_file)}): {reason}") from err
     except SettingsError as err:  # a list or table given in the environment that is not JSON
         raise ConfigError(_not_json(err, env_file)) from err
     finally:

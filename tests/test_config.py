@@ -146,3 +146,36 @@ def test_hex_colours_in_either_form_and_an_empty_fallback_are_taken(tmp_path):
     assert done.returncode == 0, done.stderr
     html = (tmp_path / "out" / "210" / "index.html").read_text(encoding="utf-8")
     assert "#0A3" in html and "#e8542F" in html and "?s=" not in html
+
+
+def test_a_bad_setting_names_the_line_it_came_from(tmp_path):
+    """The error names where the value was set, in the order that wins: the variable, the .env line, the
+    TOML line (README: "naming the file or line"), not all three places it might have been."""
+    (tmp_path / "config").mkdir()
+    toml = tmp_path / "config" / "weekly.toml"
+    toml.write_text('[smtp]\nhost = "mail.dig.watch"\n\n[issue]\nlanguage = "en"\nradar_sise = 3\n', encoding="utf-8")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("WEEKLY_")}
+    typo = run_weekly("config", cwd=tmp_path, env=env)
+    assert typo.returncode == 1 and typo.stderr == f"error: setting issue.radar_sise (from {toml}:6): unknown key (misspelt?)\n"
+    toml.write_text("[smtp]\nport = 25\n", encoding="utf-8")
+    (tmp_path / ".env").write_text("# shared with systemd\nPGPASSWORD=secret\nWEEKLY_SMTP__PORT=many\n", encoding="utf-8")
+    dotenv = run_weekly("config", cwd=tmp_path, env=env)
+    assert dotenv.returncode == 1 and f"setting smtp.port (from {tmp_path / '.env'}:3): " in dotenv.stderr
+    variable = run_weekly("config", cwd=tmp_path, env={**env, "WEEKLY_SMTP__PORT": "lots"})
+    assert variable.returncode == 1 and "setting smtp.port (from WEEKLY_SMTP__PORT): " in variable.stderr
+
+
+def test_a_dotenv_shared_with_other_programs_is_read(tmp_path):
+    """A .env is often systemd's EnvironmentFile too: other programs' variables in it (PGPASSWORD, PATH …)
+    are not weekly's and are left alone; a misspelt WEEKLY_ one is still refused."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "weekly.toml").write_text("", encoding="utf-8")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("WEEKLY_")}
+    (tmp_path / ".env").write_text("PGPASSWORD=secret\nTZ=Europe/Geneva\nWEEKLY_SMTP__HOST=mail.dig.watch\n",
+                                   encoding="utf-8")
+    done = run_weekly("config", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "mail.dig.watch" in done.stdout and "secret" not in done.stdout
+    (tmp_path / ".env").write_text("PGPASSWORD=secret\nWEEKLY_SMTP__HOTS=mail.dig.watch\n", encoding="utf-8")
+    misspelt = run_weekly("config", cwd=tmp_path, env=env)
+    assert misspelt.returncode == 1 and "setting smtp.hots (from " in misspelt.stderr and "unknown key" in misspelt.stderr
